@@ -1,0 +1,17 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DEBUG=false PORTAL_VAR_DIR=/app/var
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY portal ./portal
+COPY provisioning ./provisioning
+RUN pip install --no-cache-dir . && mkdir -p /app/var
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+RUN SECRET_KEY=build FIELD_ENCRYPTION_KEYS=ZmFrZS1rZXktZm9yLWNvbGxlY3RzdGF0aWMtb25seS0xMjM0NTY= \
+    python manage.py collectstatic --noinput
+RUN useradd --create-home portal && chown -R portal /app/var
+USER portal
+EXPOSE 8000
+CMD ["gunicorn", "portal.wsgi", "-b", "0.0.0.0:8000", "-w", "3", "--threads", "4", "--access-logfile", "-"]

@@ -1,0 +1,46 @@
+"""Shared fixtures: a real Celery worker, Debian's Chromium for Playwright, signed-in users."""
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+pytest_plugins = ["tests.fixtures.worker"]
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def admin_password() -> str:
+    return "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def admin_user(django_user_model, admin_password):
+    return django_user_model.objects.create_superuser("admin", "admin@example.com", admin_password)
+
+
+@pytest.fixture
+def signed_in_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
