@@ -1,0 +1,265 @@
+"""Provisioning configuration and state: the job, its mappings, the escrow record, cycles and logs."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.applications.models import Application
+from portal.crypto import EncryptedTextField
+
+
+class JobState(models.TextChoices):
+    NOT_CONFIGURED = "NotConfigured"
+    NOT_RUN = "NotRun"
+    ACTIVE = "Active"
+    PAUSED = "Paused"
+    QUARANTINE = "Quarantine"
+
+
+class ProvisioningMode(models.TextChoices):
+    AUTOMATIC = "Automatic"
+    MANUAL = "Manual"
+
+
+class Scope(models.TextChoices):
+    ASSIGNED = "assigned", "Sync only assigned users and groups"
+    ALL = "all", "Sync all users and groups"
+
+
+class AuthMethod(models.TextChoices):
+    BEARER = "bearer", "Bearer token"
+    OAUTH_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth 2 client credentials"
+
+
+class ProvisioningJob(models.Model):
+    """One app's provisioning configuration and job state (Graph's synchronizationJob)."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="provisioning")
+    job_id = models.CharField(max_length=120, unique=True)
+    mode = models.CharField(
+        max_length=16, choices=ProvisioningMode.choices, default=ProvisioningMode.AUTOMATIC
+    )
+
+    # Admin credentials
+    tenant_url = models.URLField("Tenant URL", max_length=500, blank=True)
+    auth_method = models.CharField(max_length=32, choices=AuthMethod.choices, default=AuthMethod.BEARER)
+    secret_token = EncryptedTextField("Secret Token", blank=True)
+    oauth_token_url = models.URLField("Token endpoint", max_length=500, blank=True)
+    oauth_client_id = models.CharField("Client identifier", max_length=256, blank=True)
+    oauth_client_secret = EncryptedTextField("Client secret", blank=True)
+    oauth_scope = models.CharField("Scope", max_length=256, blank=True)
+    credentials_tested_at = models.DateTimeField(null=True, blank=True)
+    credentials_fingerprint = models.CharField(max_length=64, blank=True)  # what passed the test
+
+    # Settings
+    notification_email = models.EmailField(blank=True)
+    notify_on_failure = models.BooleanField("Send an email notification when a failure occurs", default=False)
+    prevent_accidental_deletion = models.BooleanField("Prevent accidental deletion", default=True)
+    deletion_threshold = models.PositiveIntegerField("Accidental deletion threshold", default=500)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.ASSIGNED)
+    skip_out_of_scope_deletions = models.BooleanField(default=False)
+    legacy_entra_compatibility = models.BooleanField(default=False)
+    near_real_time = models.BooleanField("Near-real-time provisioning", default=True)
+    interval_minutes = models.PositiveIntegerField(default=40)
+
+    # Job state
+    enabled = models.BooleanField("Provisioning Status", default=False)
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.NOT_CONFIGURED)
+    watermark = models.BigIntegerField(default=0)  # directory change-feed sequence already processed
+    needs_full_sync = models.BooleanField(default=True)  # mapping/scope changed or never run: initial cycle
+    force_deletes_once = models.BooleanField(default=False)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_execution_at = models.DateTimeField(null=True, blank=True)
+    last_successful_execution_at = models.DateTimeField(null=True, blank=True)
+    steady_state_at = models.DateTimeField(null=True, blank=True)
+    count_successive_complete_failures = models.PositiveIntegerField(default=0)
+    quarantine_reason = models.CharField(max_length=64, blank=True)
+    quarantine_since = models.DateTimeField(null=True, blank=True)
+    quarantine_details = models.TextField(blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Provisioning of {self.application}"
+
+
+class ObjectMapping(models.Model):
+    """One row of the Mappings section ("Provision users", "Provision groups"), as plain JSON data."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="object_mappings")
+    key = models.CharField(max_length=32)  # "users" | "groups"
+    name = models.CharField(max_length=200)
+    enabled = models.BooleanField(default=True)
+    source_object = models.CharField(max_length=16)  # "User" | "Group"
+    target_object = models.CharField(max_length=120)
+    actions = models.JSONField(default=list)  # subset of ["Create", "Update", "Delete"]
+    scoping_filters = models.JSONField(default=list)  # [[{"attribute","operator","value"}...]...]
+    attribute_mappings = models.JSONField(default=list)
+    target_attributes = models.JSONField(default=list)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["job", "key"], name="object_mapping_unique_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ObjectKind(models.TextChoices):
+    USER = "User"
+    GROUP = "Group"
+
+
+class EscrowState(models.TextChoices):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    DELETED = "deleted"
+
+
+class EscrowEntry(models.Model):
+    """The engine's record of every target object it created or matched: only these are ever changed."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="escrow")
+    object_kind = models.CharField(max_length=8, choices=ObjectKind.choices)
+    source_id = models.UUIDField()
+    target_id = models.CharField(max_length=256)
+    exported = models.JSONField(default=dict)  # the values last exported, by target attribute path
+    members = models.JSONField(default=list)  # groups: target ids of members last exported
+    state = models.CharField(max_length=16, choices=EscrowState.choices, default=EscrowState.ACTIVE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_kind", "source_id"], name="escrow_unique_source"),
+            models.UniqueConstraint(fields=["job", "object_kind", "target_id"], name="escrow_unique_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_kind} {self.source_id} → {self.target_id}"
+
+
+class CycleKind(models.TextChoices):
+    INITIAL = "initial", "Initial cycle"
+    INCREMENTAL = "incremental", "Incremental cycle"
+    ON_DEMAND = "on_demand", "Provision on demand"
+
+
+class CycleStatus(models.TextChoices):
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+
+
+class Cycle(models.Model):
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="cycles")
+    cycle_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=CycleKind.choices)
+    status = models.CharField(max_length=16, choices=CycleStatus.choices, default=CycleStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    watermark_end = models.BigIntegerField(default=0)  # the feed position this cycle brings the job to
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    disabled = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(default=0)
+    pages_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # two cycles of one app never run at once
+            models.UniqueConstraint(
+                fields=["job"], condition=Q(status__in=["running", "paused"]), name="one_open_cycle_per_job"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.cycle_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (CycleStatus.RUNNING, CycleStatus.PAUSED)
+
+
+class PageStatus(models.TextChoices):
+    PENDING = "pending"
+    DONE = "done"
+
+
+class CyclePage(models.Model):
+    """A slice of a cycle handed to one worker task; finished pages are never sent again on resume."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="pages")
+    index = models.PositiveIntegerField()
+    phase = models.CharField(max_length=16)  # "users", "groups", "deprovision"
+    items = models.JSONField(default=list)  # source ids (and deletions) to process
+    status = models.CharField(max_length=8, choices=PageStatus.choices, default=PageStatus.PENDING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "index"], name="cycle_page_unique_index")]
+
+
+class LogAction(models.TextChoices):
+    CREATE = "Create"
+    UPDATE = "Update"
+    DISABLE = "Disable"
+    DELETE = "Delete"
+    SKIP = "Skip"
+    OTHER = "Other"
+
+
+class LogStatus(models.TextChoices):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    SKIPPED = "skipped"
+    WARNING = "warning"
+
+
+class ProvisioningLog(models.Model):
+    """One object processed in one cycle (Graph's provisioningObjectSummary)."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="logs")
+    activity_at = models.DateTimeField(default=timezone.now)
+    cycle_id = models.UUIDField()
+    change_id = models.UUIDField(default=uuid.uuid4)
+    action = models.CharField(max_length=16, choices=LogAction.choices)
+    status = models.CharField(max_length=16, choices=LogStatus.choices)
+    duration_ms = models.PositiveIntegerField(default=0)
+    object_kind = models.CharField(max_length=8, choices=ObjectKind.choices)
+    source_id = models.CharField(max_length=64, blank=True)
+    source_name = models.CharField(max_length=256, blank=True)
+    target_id = models.CharField(max_length=256, blank=True)
+    target_name = models.CharField(max_length=256, blank=True)
+    steps = models.JSONField(default=list)  # [{"name","status","description","details"}]
+    modified_properties = models.JSONField(default=list)  # [{"name","old","new"}]
+    error_code = models.CharField(max_length=80, blank=True)
+    error_category = models.CharField(max_length=40, blank=True)
+    error_reason = models.TextField(blank=True)
+    recommended_action = models.TextField(blank=True)
+    retry_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-activity_at", "-id"]
+        indexes = [
+            models.Index(fields=["-activity_at", "-id"], name="log_time_idx"),
+            models.Index(fields=["job", "-activity_at", "-id"], name="log_job_time_idx"),
+            models.Index(fields=["cycle_id"], name="log_cycle_idx"),
+            models.Index(fields=["status", "-activity_at", "-id"], name="log_status_time_idx"),
+            models.Index(fields=["source_id"], name="log_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.source_name} {self.status}"
