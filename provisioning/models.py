@@ -159,6 +159,9 @@ class Cycle(models.Model):
     cycle_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=CycleKind.choices)
     status = models.CharField(max_length=16, choices=CycleStatus.choices, default=CycleStatus.RUNNING)
+    phase = models.CharField(max_length=16, default="users")  # users → references → groups → deprovision
+    force_deletes = models.BooleanField(default=False)
+    staged_deletions = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     watermark_end = models.BigIntegerField(default=0)  # the feed position this cycle brings the job to
@@ -206,10 +209,15 @@ class CyclePage(models.Model):
     items = models.JSONField(default=list)  # source ids (and deletions) to process
     status = models.CharField(max_length=8, choices=PageStatus.choices, default=PageStatus.PENDING)
     finished_at = models.DateTimeField(null=True, blank=True)
+    processed_by = models.CharField(max_length=200, blank=True)  # the worker that saved it
 
     class Meta:
         ordering = ["index"]
         constraints = [models.UniqueConstraint(fields=["cycle", "index"], name="cycle_page_unique_index")]
+        indexes = [models.Index(fields=["cycle", "phase", "status"], name="cycle_page_phase_idx")]
+
+    def __str__(self) -> str:
+        return f"page {self.index} ({self.phase}) of {self.cycle}"
 
 
 class LogAction(models.TextChoices):
@@ -259,6 +267,13 @@ class ProvisioningLog(models.Model):
             models.Index(fields=["cycle_id"], name="log_cycle_idx"),
             models.Index(fields=["status", "-activity_at", "-id"], name="log_status_time_idx"),
             models.Index(fields=["source_id"], name="log_source_idx"),
+            # The provisioning logs page (provisioning/logs_query.py): every filter that can narrow the
+            # table a lot gets an index whose tail is the page order, so a page is a short range scan.
+            # Name prefix search uses lower(...) text_pattern_ops indexes made in migration 0002 (PostgreSQL).
+            models.Index(fields=["cycle_id", "-activity_at", "-id"], name="log_cycle_time_idx"),
+            models.Index(fields=["action", "-activity_at", "-id"], name="log_action_time_idx"),
+            models.Index(fields=["change_id"], name="log_change_idx"),
+            models.Index(fields=["target_id"], name="log_target_idx"),
         ]
 
     def __str__(self) -> str:

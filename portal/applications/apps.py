@@ -5,3 +5,6 @@ class ApplicationsConfig(AppConfig):
     name = "portal.applications"
     label = "applications"
     verbose_name = "Enterprise applications"
+
+    def ready(self) -> None:
+        from portal.applications import signals  # noqa: F401  (assignment changes → change feed)

@@ -1,0 +1,796 @@
+"""``ScimTarget``: the engine's :class:`~provisioning.engine.target.Target` spoken as SCIM 2.0.
+
+Every request goes through :meth:`ScimTarget._call`, which runs one scim2-client call with the retry
+policy, maps any failure with :func:`errors.classify`, honours ``Retry-After`` for every thread of the
+target (a 429 pauses the whole target, not only the thread that saw it), counts what happened and
+reports each attempt to ``on_attempt`` (for per-attempt provisioning logs).
+
+The traffic is what Entra sends (see docs in ``paths.py``): ``GET /Users?filter=userName eq "…"``,
+``GET /Groups?excludedAttributes=members&filter=displayName eq "…"``, ``POST`` without members,
+``PATCH`` with only the changed paths, ``PATCH active``, member adds/removes batched, ``DELETE``.
+Bulk is used for creates only when the target advertises it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import httpx2
+from pydantic import ValidationError
+from scim2_client import SCIMClientException, SCIMResponseException
+from scim2_models import (
+    BulkOperation,
+    BulkRequest,
+    Context,
+    PatchOp,
+    SCIMException,
+    SearchRequest,
+    ServiceProviderConfig,
+)
+
+from provisioning.engine.target import Capabilities, ErrorCategory, ObjectType, TargetError, TargetObject
+
+from .client import (
+    DEFAULT_USER_AGENT,
+    OAuth2ClientCredentials,
+    build_http_client,
+    build_scim_client,
+    make_auth,
+    parse_tenant_url,
+)
+from .errors import ErrorCode, classify, error_for_status, local_error, make_error
+from .paths import (
+    LENIENT_POLICY,
+    GroupModel,
+    UserModel,
+    build_resource,
+    escape_filter_value,
+    filter_expression,
+    flatten,
+    is_case_exact,
+    parse_path,
+    patch_operations,
+    rewrite_missing_entries,
+    value_at,
+)
+from .retry import RetryPolicy, call_with_retry
+
+__all__ = ["AttemptRecord", "ScimSettings", "ScimTarget"]
+
+T = TypeVar("T")
+
+_SCIM_FAILURES = (SCIMClientException, SCIMException, ValidationError, httpx2.HTTPError)
+
+
+@dataclass(frozen=True)
+class ScimSettings:
+    """Per-target knobs (stored with the app's provisioning settings).
+
+    ``legacy_entra`` sends Entra's pre-``aadOptscim062020`` PATCH forms (``"Replace"``, ``"False"``,
+    member removal by value list) for apps built against them. ``bundle_replace`` groups plain paths in
+    one path-less ``replace`` as Entra does; turn it off for targets that only understand per-path ops.
+    """
+
+    timeout: float = 30.0
+    max_connections: int = 8
+    member_batch_size: int = 100
+    find_batch_size: int = 50
+    bulk_batch_size: int = 50
+    use_bulk: bool = True
+    bundle_replace: bool = True
+    legacy_entra: bool = False
+    verify_tls: bool | str = True
+    user_agent: str = DEFAULT_USER_AGENT
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One HTTP attempt, for logs: no headers, no bodies, no secrets."""
+
+    operation: str
+    method: str
+    path: str
+    attempt: int
+    status: int | None
+    duration_ms: float
+    error_code: str | None = None
+    outcome_unknown: bool = False
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    size = max(1, size)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _unique(values: Iterable[T]) -> list[T]:
+    return list(dict.fromkeys(values))
+
+
+class ScimTarget:
+    """A SCIM 2.0 application, one pooled connection set per instance; safe to share between threads.
+
+    ``ScimTarget(url, token=...)`` or ``ScimTarget(url, oauth=OAuth2ClientCredentials(...))``; settings
+    come as a :class:`ScimSettings` and/or keyword overrides (``ScimTarget(url, token=t, timeout=5)``).
+    ``transport`` swaps the network (e.g. ``httpx2.WSGITransport`` for in-process tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        oauth: OAuth2ClientCredentials | None = None,
+        settings: ScimSettings | None = None,
+        on_attempt: Callable[[AttemptRecord], None] | None = None,
+        transport: httpx2.BaseTransport | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = replace(settings or ScimSettings(), **overrides)
+        tenant = parse_tenant_url(base_url)
+        self.base_url = tenant.base_url
+        self.url_flags = tenant.flags
+        self._oauth = oauth
+        self._local = threading.local()
+        self._http = build_http_client(
+            self.base_url,
+            auth=make_auth(token, oauth),
+            timeout=self.settings.timeout,
+            max_connections=self.settings.max_connections,
+            verify=self.settings.verify_tls,
+            user_agent=self.settings.user_agent,
+            transport=transport,
+            event_hooks={"request": [self._remember_request], "response": [self._remember_response]},
+        )
+        self._scim = build_scim_client(self._http)
+        self._on_attempt = on_attempt
+        self._capabilities: Capabilities | None = None
+        self._lock = threading.Lock()
+        self._pause_until = 0.0
+        self.stats: Counter[str] = Counter()
+
+    @property
+    def legacy_entra(self) -> bool:
+        return self.settings.legacy_entra
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    def _remember_request(self, request: httpx2.Request) -> None:
+        self._local.response = None
+
+    def _remember_response(self, response: httpx2.Response) -> None:
+        self._local.response = response
+
+    def _count(self, key: str, amount: int = 1) -> None:
+        with self._lock:
+            self.stats[key] += amount
+
+    def _wait_if_throttled(self) -> None:
+        wait = self._pause_until - self.settings.clock()
+        if wait > 0:
+            self._count("throttle_waits")
+            self.settings.retry.sleep(wait)
+
+    def _throttled(self, error: TargetError) -> None:
+        if error.retry_after is None:
+            return
+        until = self.settings.clock() + min(error.retry_after, self.settings.retry.max_retry_after)
+        with self._lock:
+            self._pause_until = max(self._pause_until, until)
+
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        send: Callable[[], T],
+        *,
+        on_resource: bool,
+        accept_after_unknown: Callable[[TargetError], bool] | None = None,
+    ) -> tuple[T | None, int]:
+        """Run one SCIM request with retries; return (result, retries) or raise a classified TargetError.
+
+        A 2xx answer that scim2-models cannot validate (vendors stray from the schema) is still a
+        success: its raw JSON is returned instead of a model, so a create that happened is never
+        reported as failed.
+        """
+        attempt_number = 0
+
+        def attempt() -> T:
+            nonlocal attempt_number
+            attempt_number += 1
+            self._wait_if_throttled()
+            self._local.response = None
+            started = time.perf_counter()
+            try:
+                result = send()
+            except _SCIM_FAILURES as exc:
+                raw = self._raw_success(exc)
+                if raw is not None:
+                    self._record(operation, method, path, attempt_number, started, None)
+                    return raw  # type: ignore[return-value]
+                error = classify(exc, method=method, on_resource=on_resource, operation=operation)
+                self._throttled(error)
+                self._record(operation, method, path, attempt_number, started, error)
+                raise error from exc
+            except TargetError as error:  # raised by the OAuth flow
+                error.operation = error.operation or operation
+                self._record(operation, method, path, attempt_number, started, error)
+                raise
+            self._record(operation, method, path, attempt_number, started, None)
+            return result
+
+        result, retries = call_with_retry(
+            attempt,
+            self.settings.retry,
+            idempotent=method != "POST",
+            accept_after_unknown=accept_after_unknown,
+        )
+        if retries:
+            self._count("retries", retries)
+        return result, retries
+
+    def _raw_success(self, exc: BaseException) -> dict[str, Any] | None:
+        response = getattr(exc, "source", None)
+        if not isinstance(exc, SCIMResponseException) or not isinstance(response, httpx2.Response):
+            return None
+        if not 200 <= response.status_code < 300:
+            return None
+        try:
+            payload = response.json()
+        except ValueError:
+            return None
+        if not isinstance(payload, dict) or "Error" in str(payload.get("schemas", "")):
+            return None
+        self._count("lenient_responses")
+        return payload
+
+    def _record(
+        self, operation: str, method: str, path: str, attempt: int, started: float, error: TargetError | None
+    ) -> None:
+        response: httpx2.Response | None = getattr(self._local, "response", None)
+        status = response.status_code if response is not None else (error.http_status if error else None)
+        self._count("requests")
+        if error is not None:
+            self._count(f"error:{error.code}")
+        if self._on_attempt is None:
+            return
+        self._on_attempt(
+            AttemptRecord(
+                operation=operation,
+                method=method,
+                path=path,
+                attempt=attempt,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                error_code=error.code if error else None,
+                outcome_unknown=error.outcome_unknown if error else False,
+            )
+        )
+
+    @staticmethod
+    def _model(object_type: ObjectType) -> Any:
+        return UserModel if object_type == "User" else GroupModel
+
+    @staticmethod
+    def _endpoint(object_type: ObjectType) -> str:
+        return "/Users" if object_type == "User" else "/Groups"
+
+    def _returned(self, result: Any) -> Any:
+        """The JSON the target sent for this thread's last call, as sent (else the validated result).
+
+        scim2-client has validated it already; reading the raw body keeps the values exactly as the
+        target stored them and is ~20x cheaper than dumping the model again.
+        """
+        if isinstance(result, dict):
+            return result
+        response: httpx2.Response | None = getattr(self._local, "response", None)
+        if response is not None and 200 <= response.status_code < 300:
+            try:
+                payload = response.json()
+            except ValueError:
+                return result
+            if isinstance(payload, dict):
+                return payload
+        return result
+
+    @staticmethod
+    def _document(resource: Any) -> dict[str, Any]:
+        """The JSON document of a returned resource (validated model or raw dict)."""
+        if isinstance(resource, dict):
+            return resource
+        with LENIENT_POLICY:
+            return resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+    # -- Target protocol ----------------------------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        """``/ServiceProviderConfig``, read once. Unreadable → Entra's assumptions (filter + PATCH, no Bulk)."""
+        if self._capabilities is not None:
+            return self._capabilities
+        with self._lock:
+            if self._capabilities is not None:
+                return self._capabilities
+        try:
+            config, _ = self._call(
+                "discover",
+                "GET",
+                "/ServiceProviderConfig",
+                lambda: self._scim.query(ServiceProviderConfig),
+                on_resource=False,
+            )
+        except TargetError as error:
+            if error.category in (ErrorCategory.UNAUTHORIZED, ErrorCategory.TRANSIENT):
+                raise
+            capabilities = Capabilities()
+        else:
+            capabilities = self._parse_capabilities(config)
+        with self._lock:
+            self._capabilities = capabilities
+        return capabilities
+
+    @staticmethod
+    def _parse_capabilities(config: Any) -> Capabilities:
+        if isinstance(config, ServiceProviderConfig):
+            data = config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        elif isinstance(config, dict):
+            data = config
+        else:
+            return Capabilities()
+
+        def section(name: str) -> dict[str, Any]:
+            value = data.get(name)
+            return value if isinstance(value, dict) else {}
+
+        def supported(name: str, default: bool) -> bool:
+            value = section(name).get("supported")
+            return default if value is None else str(value).lower() == "true"
+
+        def number(name: str, key: str) -> int | None:
+            try:
+                value = section(name).get(key)
+                return int(value) if value is not None else None
+            except (TypeError, ValueError):
+                return None
+
+        schemes = tuple(
+            str(s.get("type") or s.get("name"))
+            for s in data.get("authenticationSchemes") or []
+            if isinstance(s, dict) and (s.get("type") or s.get("name"))
+        )
+        return Capabilities(
+            patch=supported("patch", True),
+            bulk=supported("bulk", False),
+            bulk_max_operations=number("bulk", "maxOperations"),
+            bulk_max_payload_size=number("bulk", "maxPayloadSize"),
+            filter=supported("filter", True),
+            filter_max_results=number("filter", "maxResults"),
+            etag=supported("etag", False),
+            sort=supported("sort", False),
+            change_password=supported("changePassword", False),
+            authentication_schemes=schemes,
+            discovered=True,
+        )
+
+    def _search(
+        self, object_type: ObjectType, expression: str, operation: str
+    ) -> tuple[list[dict[str, Any]], int]:
+        """All resources matching a filter (following startIndex paging), and the retries it took."""
+        model = self._model(object_type)
+        found: list[dict[str, Any]] = []
+        retries = 0
+        start = 1
+        for _ in range(100):  # a target that never stops paging is cut off, not followed forever
+            parameters: dict[str, Any] = {"filter": expression}
+            if object_type == "Group":
+                parameters["excluded_attributes"] = ["members"]
+            if start > 1:
+                parameters["start_index"] = start
+            search = SearchRequest(**parameters)
+            response, attempt_retries = self._call(
+                operation,
+                "GET",
+                f"{self._endpoint(object_type)}?filter=…",
+                lambda search=search: self._scim.query(model, query_parameters=search),
+                on_resource=False,
+            )
+            retries += attempt_retries
+            response = self._returned(response)
+            if isinstance(response, dict):
+                if not any(key in response for key in ("Resources", "resources", "totalResults")):
+                    # Reading this as "no match" would make the engine create duplicates.
+                    raise make_error(
+                        ErrorCode.SERVICE_INCOMPATIBLE,
+                        "The application answered the query with something that is not a ListResponse.",
+                        http_status=200,
+                        operation=operation,
+                    )
+                resources = response.get("Resources") or response.get("resources") or []
+                total = response.get("totalResults")
+            else:
+                resources = response.resources or []
+                total = response.total_results
+            found.extend(self._document(r) for r in resources)
+            if not resources or total is None or len(found) >= int(total):
+                break
+            start += len(resources)
+        return found, retries
+
+    def _matches(
+        self, object_type: ObjectType, attribute: str, wanted: str, document: dict[str, Any]
+    ) -> bool:
+        """Guard against targets that ignore the filter and return everything."""
+        value = value_at(flatten(object_type, document), attribute)
+        if value is None:
+            # Not readable back (write-only, or returned in a shape we cannot flatten): trust the filter.
+            return True
+        if is_case_exact(object_type, attribute):
+            return str(value) == wanted
+        return str(value).casefold() == wanted.casefold()
+
+    def find(self, object_type: ObjectType, attribute: str, value: str) -> TargetObject | None:
+        """Entra's matching query: ``GET /Users?filter=<attribute> eq "<value>"``."""
+        try:
+            expression = filter_expression(attribute, value)
+        except ValueError as exc:
+            raise make_error(ErrorCode.SCHEMA_ATTRIBUTE_NOT_FOUND, str(exc)) from exc
+        documents, retries = self._search(object_type, expression, f"match {object_type}")
+        documents = [d for d in documents if d.get("id")]
+        matches = [d for d in documents if self._matches(object_type, attribute, value, d)]
+        if len(matches) > 1:
+            raise make_error(
+                ErrorCode.DUPLICATE_TARGET_ENTRIES,
+                f"{len(matches)} objects in the application have {attribute} equal to the value searched.",
+                operation=f"match {object_type}",
+            )
+        if not matches:
+            return None
+        return TargetObject(str(matches[0]["id"]), flatten(object_type, matches[0]), retry_count=retries)
+
+    def find_many(
+        self, object_type: ObjectType, attribute: str, values: list[str]
+    ) -> dict[str, TargetObject]:
+        """Batched matching with ``or`` filters; values matched by several objects are left out (the
+        engine then finds the duplicates when it matches that object alone)."""
+        wanted = _unique(v for v in values if v is not None)
+        if not wanted:
+            return {}
+        capabilities = self.capabilities()
+        if not capabilities.filter:
+            found = {value: self.find(object_type, attribute, value) for value in wanted}
+            return {value: obj for value, obj in found.items() if obj is not None}
+        try:
+            filter_expression(attribute, "x")
+        except ValueError as exc:
+            raise make_error(ErrorCode.SCHEMA_ATTRIBUTE_NOT_FOUND, str(exc)) from exc
+        exact = is_case_exact(object_type, attribute)
+
+        def key(value: Any) -> str:
+            return str(value) if exact else str(value).casefold()
+
+        size = self.settings.find_batch_size
+        if capabilities.filter_max_results:
+            size = min(size, capabilities.filter_max_results)
+        result: dict[str, TargetObject] = {}
+        for batch in _chunks(wanted, size):
+            expression = " or ".join(filter_expression(attribute, value) for value in batch)
+            by_key: dict[str, list[dict[str, Any]]] = {}
+            documents, retries = self._search(object_type, expression, f"match {object_type}")
+            for document in documents:
+                value = value_at(flatten(object_type, document), attribute)
+                if value is not None and document.get("id"):
+                    by_key.setdefault(key(value), []).append(document)
+            for value in batch:
+                matched = by_key.get(key(value), [])
+                if len(matched) == 1:
+                    result[value] = TargetObject(
+                        str(matched[0]["id"]), flatten(object_type, matched[0]), retry_count=retries
+                    )
+        return result
+
+    def create(self, object_type: ObjectType, values: dict[str, Any]) -> TargetObject:
+        """``POST /Users`` or ``/Groups`` (groups without members). Never retried once possibly applied."""
+        operation = f"create {object_type}"
+        try:
+            resource = build_resource(object_type, values)
+        except (ValidationError, ValueError) as exc:
+            raise local_error(exc, operation) from exc
+        created, retries = self._call(
+            operation,
+            "POST",
+            self._endpoint(object_type),
+            lambda: self._scim.create(resource),
+            on_resource=False,
+        )
+        document = self._document(self._returned(created)) if created is not None else {}
+        if not document.get("id"):
+            raise make_error(
+                ErrorCode.SERVICE_INCOMPATIBLE,
+                "The application accepted the create but returned no id.",
+                outcome_unknown=True,
+                operation=operation,
+            )
+        return TargetObject(str(document["id"]), flatten(object_type, document), retry_count=retries)
+
+    def _patch(
+        self,
+        object_type: ObjectType,
+        target_id: str,
+        operations: list[dict[str, Any]],
+        operation: str,
+        *,
+        accept_after_unknown: Callable[[TargetError], bool] | None = None,
+    ) -> int:
+        model = self._model(object_type)
+        body: Any
+        if self.settings.legacy_entra:
+            # Byte-exact legacy Entra forms ("Replace", "False", remove with a value list): scim2-models
+            # would normalise them, so they go through scim2-client unvalidated.
+            body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
+        else:
+            try:
+                body = PatchOp[model].model_validate({"Operations": operations}, scim_policy=LENIENT_POLICY)
+            except ValidationError as exc:
+                raise local_error(exc, operation) from exc
+        _, retries = self._call(
+            operation,
+            "PATCH",
+            f"{self._endpoint(object_type)}/{target_id}",
+            lambda: self._scim.modify(
+                model, target_id, body, check_request_payload=not self.settings.legacy_entra
+            ),
+            on_resource=True,
+            accept_after_unknown=accept_after_unknown,
+        )
+        return retries
+
+    def update(self, object_type: ObjectType, target_id: str, changes: dict[str, Any]) -> None:
+        """One PATCH with only the changed paths (None → remove).
+
+        A strict target answers 400 ``noTarget`` to ``replace emails[type eq "work"].value`` when the
+        user has no work email; then the resource is read once and the PATCH re-sent with ``add``.
+        """
+        if not changes:
+            return
+        operation = f"update {object_type}"
+        try:
+            operations = patch_operations(
+                object_type, changes, legacy=self.settings.legacy_entra, bundle=self.settings.bundle_replace
+            )
+        except ValueError as exc:
+            raise local_error(exc, operation) from exc
+        try:
+            self._patch(object_type, target_id, operations, operation)
+        except TargetError as error:
+            filtered = any(op.get("path") and parse_path(op["path"]).filter_attribute for op in operations)
+            if error.scim_type != "noTarget" or not filtered:
+                raise
+            current, _ = self._call(
+                operation,
+                "GET",
+                f"{self._endpoint(object_type)}/{target_id}",
+                lambda: self._scim.query(self._model(object_type), target_id),
+                on_resource=True,
+            )
+            rewritten = rewrite_missing_entries(operations, self._document(self._returned(current)))
+            if rewritten == operations:
+                raise
+            self._patch(object_type, target_id, rewritten, operation)
+
+    def set_active(self, target_id: str, active: bool) -> None:
+        """``PATCH active`` (Entra's disable/enable); a real boolean, or "True"/"False" in legacy mode."""
+        value: Any = active
+        op = "replace"
+        if self.settings.legacy_entra:
+            value, op = ("True" if active else "False"), "Replace"
+        self._patch(
+            "User",
+            target_id,
+            [{"op": op, "path": "active", "value": value}],
+            "enable User" if active else "disable User",
+        )
+
+    def delete(self, object_type: ObjectType, target_id: str) -> None:
+        """``DELETE``; already gone (404) counts as done, also when a retried DELETE finds its own work."""
+        try:
+            self._call(
+                f"delete {object_type}",
+                "DELETE",
+                f"{self._endpoint(object_type)}/{target_id}",
+                lambda: self._scim.delete(self._model(object_type), target_id),
+                on_resource=True,
+            )
+        except TargetError as error:
+            if error.category is not ErrorCategory.NOT_FOUND:
+                raise
+
+    def add_members(self, group_id: str, member_ids: list[str]) -> None:
+        """``PATCH add members``, ``member_batch_size`` per request.
+
+        Retried after a lost answer: adding a present member changes nothing (RFC 7644 §3.5.2.1); a
+        target that answers 409 to the repeat is taken at its word that the member is there.
+        """
+        op = "Add" if self.settings.legacy_entra else "add"
+        for batch in _chunks(_unique(member_ids), self.settings.member_batch_size):
+            self._patch(
+                "Group",
+                group_id,
+                [{"op": op, "path": "members", "value": [{"value": member} for member in batch]}],
+                "add members",
+                accept_after_unknown=lambda e: e.category is ErrorCategory.CONFLICT,
+            )
+
+    def remove_members(self, group_id: str, member_ids: list[str]) -> None:
+        """``PATCH remove members[value eq "id"]`` (one op per member), or legacy ``Remove`` + value list.
+
+        Retried after a lost answer; a 400 ``noTarget`` on the repeat means the members are already gone.
+        """
+        for batch in _chunks(_unique(member_ids), self.settings.member_batch_size):
+            if self.settings.legacy_entra:
+                operations = [{"op": "Remove", "path": "members", "value": [{"value": m} for m in batch]}]
+            else:
+                operations = [
+                    {"op": "remove", "path": f'members[value eq "{escape_filter_value(m)}"]'} for m in batch
+                ]
+            self._patch(
+                "Group",
+                group_id,
+                operations,
+                "remove members",
+                accept_after_unknown=lambda e: e.scim_type == "noTarget",
+            )
+
+    def bulk_create(
+        self, object_type: ObjectType, items: list[dict[str, Any]]
+    ) -> list[TargetObject | TargetError]:
+        """Create many objects through ``/Bulk`` when advertised, else one ``POST`` each.
+
+        One result per item, in order. Bulk answers carry no resource, so ``values`` of a bulk-created
+        object are what was sent. A credentials failure stops the sequential path early (the remaining
+        items get the same error, unsent).
+        """
+        if not items:
+            return []
+        capabilities = self.capabilities()
+        if not (self.settings.use_bulk and capabilities.bulk):
+            return self._create_each(object_type, items)
+        size = self.settings.bulk_batch_size
+        if capabilities.bulk_max_operations:
+            size = min(size, capabilities.bulk_max_operations)
+        results: list[TargetObject | TargetError] = []
+        for batch in _chunks(items, size):
+            results.extend(self._bulk_batch(object_type, batch, capabilities.bulk_max_payload_size))
+        return results
+
+    def _create_each(
+        self, object_type: ObjectType, items: list[dict[str, Any]]
+    ) -> list[TargetObject | TargetError]:
+        results: list[TargetObject | TargetError] = []
+        for index, values in enumerate(items):
+            try:
+                results.append(self.create(object_type, values))
+            except TargetError as error:
+                results.append(error)
+                if error.category is ErrorCategory.UNAUTHORIZED:
+                    results.extend(copy.copy(error) for _ in items[index + 1 :])
+                    break
+        return results
+
+    def _bulk_batch(
+        self, object_type: ObjectType, items: list[dict[str, Any]], max_payload: int | None
+    ) -> list[TargetObject | TargetError]:
+        operation = f"bulk create {object_type}"
+        model = self._model(object_type)
+        endpoint = self._endpoint(object_type)
+        results: list[TargetObject | TargetError | None] = [None] * len(items)
+        documents: dict[str, tuple[int, dict[str, Any]]] = {}
+        operations = []
+        for index, values in enumerate(items):
+            try:
+                resource = build_resource(object_type, values)
+            except (ValidationError, ValueError) as exc:
+                results[index] = local_error(exc, operation)
+                continue
+            bulk_id = f"item{index}"
+            with LENIENT_POLICY:
+                documents[bulk_id] = (index, resource.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST))
+            operations.append(
+                BulkOperation[model](method="POST", path=endpoint, bulk_id=bulk_id, data=resource)
+            )
+        if not operations:
+            return results  # type: ignore[return-value]
+        if max_payload and len(operations) > 1:
+            size = len(json.dumps([d for _, d in documents.values()]))
+            if size > max_payload * 0.9:  # leave room for the envelope
+                half = len(items) // 2
+                return self._bulk_batch(object_type, items[:half], max_payload) + self._bulk_batch(
+                    object_type, items[half:], max_payload
+                )
+        request = BulkRequest[model](operations=operations)
+        try:
+            response, retries = self._call(
+                operation, "POST", "/Bulk", lambda: self._scim.bulk(request), on_resource=False
+            )
+        except TargetError as error:
+            for index, _ in documents.values():
+                results[index] = copy.copy(error)
+            return results  # type: ignore[return-value]
+        answered = self._bulk_answers(response)
+        for bulk_id, (index, document) in documents.items():
+            answer = answered.get(bulk_id)
+            if answer is None:
+                results[index] = make_error(
+                    ErrorCode.INTERNAL_SERVER_ERROR,
+                    "The application did not process this operation of the bulk request.",
+                    operation=operation,
+                )
+                continue
+            status, location, scim_type, detail = answer
+            if status is not None and status < 300 and location:
+                target_id = location.rstrip("/").rsplit("/", 1)[-1]
+                results[index] = TargetObject(target_id, flatten(object_type, document), retry_count=retries)
+            else:
+                error = error_for_status(
+                    status or 500, scim_type, detail, method="POST", on_resource=False, retry_after=None
+                )
+                error.operation = operation
+                results[index] = error
+        return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _bulk_answers(response: Any) -> dict[str, tuple[int | None, str | None, str | None, str]]:
+        """bulkId → (status, location, scimType, detail) from a validated or raw BulkResponse."""
+        answers: dict[str, tuple[int | None, str | None, str | None, str]] = {}
+        if isinstance(response, dict):
+            raw_operations = response.get("Operations") or response.get("operations") or []
+        else:
+            raw_operations = [
+                {
+                    "bulkId": op.bulk_id,
+                    "status": op.status,
+                    "location": op.location,
+                    "response": op.response.model_dump()
+                    if hasattr(op.response, "model_dump")
+                    else op.response,
+                }
+                for op in response.operations or []
+            ]
+        for op in raw_operations:
+            if not isinstance(op, dict) or not op.get("bulkId"):
+                continue
+            try:
+                status = int(str(op.get("status")).split()[0])
+            except (TypeError, ValueError, IndexError):
+                status = None
+            body = op.get("response") if isinstance(op.get("response"), dict) else {}
+            answers[str(op["bulkId"])] = (
+                status,
+                op.get("location"),
+                body.get("scimType") or body.get("scim_type"),
+                str(body.get("detail") or ""),
+            )
+        return answers
+
+    def close(self) -> None:
+        """Close the pooled connections (and the token endpoint's)."""
+        self._http.close()
+        if self._oauth is not None:
+            self._oauth.close()
+
+    def __enter__(self) -> ScimTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ScimTarget({self.base_url!r}, legacy_entra={self.legacy_entra})"

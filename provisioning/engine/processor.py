@@ -1,0 +1,463 @@
+"""Process a page of source objects: import → scope → match → map → diff → export.
+
+Plain Python: it reads :class:`SourceObject`s and escrow records, speaks to a :class:`Target`, and
+returns :class:`Outcome`s. Persisting them (logs, escrow, counters) is the caller's job. Disables and
+deletes are only *staged* here (``Outcome.pending``) so a cycle can count them against the
+accidental-deletion threshold before any is sent; :func:`deprovision` sends them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioning.engine.config import EngineConfig, ObjectMappingConfig
+from provisioning.engine.outcome import FORGET, Outcome
+from provisioning.engine.source import EscrowRecord, SourceObject
+from provisioning.engine.target import ErrorCategory, Target, TargetError, TargetObject
+from provisioning.expressions import EvaluationContext, ExpressionError
+from provisioning.mapping import evaluate_all
+from provisioning.scoping import in_scope
+
+Resolver = Callable[[str, list[str]], dict[str, str]]  # (kind, source ids) -> target ids of active links
+
+
+class StopCycle(Exception):
+    """Nothing else can work (the target refuses our credentials): stop and quarantine."""
+
+    def __init__(self, error: TargetError):
+        super().__init__(error.reason)
+        self.error = error
+
+
+@dataclass
+class _Work:
+    obj: SourceObject
+    outcome: Outcome
+    entry: EscrowRecord | None
+    values: dict[str, Any] = field(default_factory=dict)
+    match: TargetObject | None = None
+    started: float = 0.0
+
+
+class PageProcessor:
+    def __init__(self, config: EngineConfig, target: Target, resolve: Resolver, *, dry_run: bool = False):
+        self.config = config
+        self.target = target
+        self.resolve = resolve
+        self.dry_run = dry_run
+
+    # -- the page -------------------------------------------------------------------------------
+
+    def process(
+        self, kind: str, objects: Iterable[SourceObject], escrow: dict[str, EscrowRecord]
+    ) -> list[Outcome]:
+        mapping = self.config.mapping_for(kind)
+        if mapping is None:
+            return []
+        work = [self._import_and_scope(mapping, obj, escrow.get(obj.id)) for obj in objects]
+        exporting = [w for w in work if w.outcome.status == "pending"]
+        self._match(kind, mapping, [w for w in exporting if w.entry is None])
+        self._resolve_references(kind, mapping, exporting)
+        self._run_parallel(lambda w: self._export(kind, mapping, w), exporting)
+        return [w.outcome for w in work]
+
+    def _import_and_scope(
+        self, mapping: ObjectMappingConfig, obj: SourceObject, entry: EscrowRecord | None
+    ) -> _Work:
+        outcome = Outcome(kind=obj.kind, source_id=obj.id, source_name=obj.display_name)
+        work = _Work(
+            obj, outcome, entry if entry and entry.state != "deleted" else None, started=time.perf_counter()
+        )
+        if entry:
+            outcome.target_id = entry.target_id
+        if not obj.exists:
+            outcome.step(
+                "Import", "success", f"The {obj.kind.lower()} was permanently deleted in the directory."
+            )
+            self._stage_deprovision(mapping, work, hard_delete=True, reason="permanently deleted")
+            return work
+        outcome.step("Import", "success", f"Retrieved {obj.display_name or obj.id} from the directory.")
+        reason = self._out_of_scope_reason(mapping, obj)
+        if reason:
+            outcome.step("Scoping", "skipped", f"Not in scope: {reason}.", reason=reason)
+            self._stage_deprovision(mapping, work, hard_delete=False, reason=reason)
+            return work
+        outcome.step(
+            "Scoping", "success", "In scope: assigned to the application and passes the scoping filters."
+        )
+        creating = work.entry is None
+        try:
+            context = EvaluationContext(source=obj.attributes, app_role_assignments=obj.app_role_assignments)
+            work.values = evaluate_all(mapping.value_mappings, context, creating=creating)
+        except ExpressionError as exc:
+            outcome.fail(
+                TargetError(
+                    "AttributeMappingEvaluationFailed",
+                    ErrorCategory.REJECTED,
+                    f"An attribute mapping could not be evaluated: {exc}",
+                    recommended_action="Fix the expression in the attribute mappings, then restart provisioning.",
+                ),
+                step="Processing",
+            )
+            outcome.action = "Other"
+            return work
+        outcome.status = "pending"
+        return work
+
+    def _out_of_scope_reason(self, mapping: ObjectMappingConfig, obj: SourceObject) -> str | None:
+        if obj.soft_deleted:
+            return "deleted in the directory (recycle bin)"
+        if not obj.enabled:
+            return "account disabled in the directory"
+        if not obj.entitled:
+            return "not assigned to the application with a role that is provisioned"
+        if mapping.scoping_filters and not in_scope(mapping.scoping_filters, obj.attributes):
+            return "does not pass the scoping filters"
+        return None
+
+    def _stage_deprovision(
+        self, mapping: ObjectMappingConfig, work: _Work, *, hard_delete: bool, reason: str
+    ) -> None:
+        outcome, entry = work.outcome, work.entry
+        if entry is None:
+            outcome.step("Processing", "skipped", "Not provisioned by this app, so nothing to do.")
+            return
+        if hard_delete or work.obj.kind == "Group":
+            if "Delete" not in mapping.actions:
+                outcome.step(
+                    "Processing", "skipped", "The Delete target object action is off: the account is kept."
+                )
+                return
+            outcome.pending = "Delete"
+        else:
+            if entry.state == "disabled":
+                outcome.step("Processing", "skipped", "Already disabled in the target.")
+                return
+            skippable = reason.startswith(("not assigned", "does not pass"))
+            if self.config.skip_out_of_scope_deletions and skippable:
+                outcome.step(
+                    "Processing", "skipped", "Skip out of scope deletions is on: the account is kept."
+                )
+                return
+            if "Update" not in mapping.actions and "Delete" not in mapping.actions:
+                outcome.step("Processing", "skipped", "Update and Delete target object actions are off.")
+                return
+            outcome.pending = "Disable"
+        outcome.action = outcome.pending
+        outcome.step("Processing", "success", f"Staged: {outcome.pending.lower()} in the target ({reason}).")
+
+    # -- matching -------------------------------------------------------------------------------
+
+    def _match(self, kind: str, mapping: ObjectMappingConfig, unmatched: list[_Work]) -> None:
+        for rule in mapping.matching:
+            pending = [w for w in unmatched if w.match is None and w.outcome.status == "pending"]
+            by_value: dict[str, list[_Work]] = {}
+            for w in pending:
+                value = w.values.get(rule.target)
+                if isinstance(value, str) and value:
+                    by_value.setdefault(value, []).append(w)
+            values = list(by_value)
+            size = self.config.match_batch_size
+            for start in range(0, len(values), size):
+                chunk = values[start : start + size]
+                try:
+                    found = self.target.find_many(kind, rule.target, chunk)
+                except TargetError as error:
+                    self._fail_all([w for v in chunk for w in by_value[v]], error, "Matching")
+                    continue
+                lowered = {k.casefold(): v for k, v in found.items()}
+                for value in chunk:
+                    hit = found.get(value) or lowered.get(value.casefold())
+                    for w in by_value[value]:
+                        w.match = hit
+                        if hit:
+                            w.outcome.step(
+                                "Matching",
+                                "success",
+                                f"Matched on {rule.target} = {value!r}.",
+                                target_id=hit.id,
+                            )
+        for w in unmatched:
+            if w.outcome.status == "pending" and w.match is None:
+                w.outcome.step("Matching", "success", "No matching object in the target.")
+
+    def _fail_all(self, works: list[_Work], error: TargetError, step: str) -> None:
+        for w in works:
+            w.outcome.fail(error, step)
+        if error.category is ErrorCategory.UNAUTHORIZED:
+            raise StopCycle(error)
+
+    # -- references -----------------------------------------------------------------------------
+
+    def _resolve_references(self, kind: str, mapping: ObjectMappingConfig, works: list[_Work]) -> None:
+        manager_path = mapping.manager_target if kind == "User" else None
+        if manager_path:
+            wanted = [w.values[manager_path] for w in works if isinstance(w.values.get(manager_path), str)]
+            targets = self.resolve("User", sorted(set(wanted))) if wanted else {}
+            for w in works:
+                manager = w.values.get(manager_path)
+                if manager is None:
+                    continue
+                if manager in targets:
+                    w.values[manager_path] = targets[manager]
+                else:
+                    del w.values[manager_path]  # exported once the manager exists (deferred pass)
+                    w.outcome.deferred_reference = True
+        if kind == "Group" and mapping.syncs_members:
+            member_ids = sorted({m for w in works for m in w.obj.member_ids})
+            targets = self.resolve("User", member_ids) if member_ids else {}
+            for w in works:
+                w.values["__members__"] = sorted({targets[m] for m in w.obj.member_ids if m in targets})
+                missing = [m for m in w.obj.member_ids if m not in targets]
+                if missing:
+                    w.outcome.step(
+                        "Processing",
+                        "warning",
+                        f"{len(missing)} member(s) skipped: not provisioned to this app.",
+                        members=missing[:20],
+                    )
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def _run_parallel(self, fn: Callable[[_Work], None], works: list[_Work]) -> None:
+        if not works:
+            return
+        if self.config.concurrency <= 1 or len(works) == 1:
+            for w in works:
+                fn(w)
+        else:
+            with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
+                list(pool.map(fn, works))
+        stop = next(
+            (
+                w.outcome.error
+                for w in works
+                if w.outcome.error and w.outcome.error.category is ErrorCategory.UNAUTHORIZED
+            ),
+            None,
+        )
+        if stop:
+            raise StopCycle(stop)
+
+    def _export(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> None:
+        outcome = w.outcome
+        try:
+            if w.entry is not None:
+                self._update_linked(kind, mapping, w)
+            elif w.match is not None:
+                self._adopt(kind, mapping, w, w.match)
+            else:
+                self._create(kind, mapping, w)
+        except TargetError as error:
+            outcome.fail(error)
+            if outcome.action == "Skip":
+                outcome.action = "Other"
+        finally:
+            outcome.duration_ms = int((time.perf_counter() - w.started) * 1000)
+
+    def _desired(self, w: _Work) -> tuple[dict[str, Any], list[str] | None]:
+        values = {k: v for k, v in w.values.items() if v is not None and k != "__members__"}
+        members = w.values.get("__members__")
+        return values, members
+
+    def _create(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> None:
+        outcome = w.outcome
+        if "Create" not in mapping.actions:
+            outcome.status = "skipped"
+            outcome.step("Processing", "skipped", "The Create target object action is off.")
+            return
+        values, members = self._desired(w)
+        if self.dry_run:
+            return self._dry(outcome, "Create", {}, values)
+        try:
+            created = self.target.create(kind, values)
+        except TargetError as error:
+            if error.category is ErrorCategory.CONFLICT or error.outcome_unknown:
+                # It may exist now (a concurrent writer, or our own POST whose answer was lost): re-match.
+                found = self._find_by_matching(kind, mapping, w)
+                if found is not None:
+                    outcome.step(
+                        "Matching",
+                        "success",
+                        "Found the object after the create attempt; adopting it.",
+                        target_id=found.id,
+                    )
+                    return self._adopt(kind, mapping, w, found, retries=error.retry_count)
+                if error.category is ErrorCategory.CONFLICT:
+                    raise
+                created = self.target.create(kind, values)  # re-matched: it is not there, so creating is safe
+            else:
+                raise
+        outcome.action, outcome.status, outcome.target_id = "Create", "success", created.id
+        outcome.retry_count = max(outcome.retry_count, created.retry_count)
+        outcome.modified = [{"name": k, "old": None, "new": v} for k, v in values.items()]
+        outcome.step("Export", "success", f"Created the {kind.lower()} in the target.", target_id=created.id)
+        exported_members: list[str] = []
+        if members:
+            self.target.add_members(created.id, members)
+            exported_members = members
+            outcome.step("Export", "success", f"Added {len(members)} member(s).")
+        outcome.escrow = EscrowRecord(created.id, values, exported_members, "active")
+        outcome.target_name = str(values.get("userName") or values.get("displayName") or "")
+
+    def _find_by_matching(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> TargetObject | None:
+        for rule in mapping.matching:
+            value = w.values.get(rule.target)
+            if isinstance(value, str) and value:
+                found = self.target.find(kind, rule.target, value)
+                if found is not None:
+                    return found
+        return None
+
+    def _adopt(
+        self, kind: str, mapping: ObjectMappingConfig, w: _Work, found: TargetObject, retries: int = 0
+    ) -> None:
+        """Link an existing target object and bring it in line with the mappings."""
+        values, members = self._desired(w)
+        changes = {k: v for k, v in values.items() if found.values.get(k) != v}
+        if kind == "User" and found.values.get("active") is False and w.obj.enabled:
+            changes["active"] = True
+        self._apply(kind, mapping, w, found.id, changes, members, current_members=None, exported=values)
+        w.outcome.retry_count = max(w.outcome.retry_count, retries)
+
+    def _update_linked(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> None:
+        entry = w.entry
+        assert entry is not None
+        values, members = self._desired(w)
+        changes = {k: v for k, v in values.items() if entry.exported.get(k) != v}
+        if entry.state == "disabled" and kind == "User":
+            changes["active"] = True  # re-assigned or re-enabled: bring the account back
+        exported = {**entry.exported, **values}
+        try:
+            self._apply(
+                kind,
+                mapping,
+                w,
+                entry.target_id,
+                changes,
+                members,
+                current_members=entry.members,
+                exported=exported,
+            )
+        except TargetError as error:
+            if error.category is not ErrorCategory.NOT_FOUND:
+                raise
+            # The target lost the object: forget the stale link and provision it again.
+            w.outcome.step(
+                "Export", "warning", "The linked object is gone from the target; creating it again."
+            )
+            w.entry = None
+            self._create(kind, mapping, w)
+
+    def _apply(
+        self,
+        kind: str,
+        mapping: ObjectMappingConfig,
+        w: _Work,
+        target_id: str,
+        changes: dict[str, Any],
+        members: list[str] | None,
+        *,
+        current_members: list[str] | None,
+        exported: dict[str, Any],
+    ) -> None:
+        outcome, entry = w.outcome, w.entry
+        outcome.target_id = target_id
+        to_add = sorted(set(members or ()) - set(current_members or ())) if members is not None else []
+        to_remove = (
+            sorted(set(current_members or ()) - set(members))
+            if members is not None and current_members
+            else []
+        )
+        previous = entry.exported if entry else {}
+        if not changes and not to_add and not to_remove:
+            outcome.action, outcome.status = "Skip", "skipped"
+            outcome.step(
+                "Export", "skipped", "Nothing changed since the last export (redundant export skipped)."
+            )
+            if entry is None:
+                outcome.escrow = EscrowRecord(target_id, exported, members or [], "active")
+                outcome.action, outcome.status = "Other", "success"
+                outcome.step(
+                    "Matching", "success", "Linked the existing target object; its values already match."
+                )
+            return
+        if "Update" not in mapping.actions:
+            outcome.action, outcome.status = "Skip", "skipped"
+            outcome.step("Processing", "skipped", "The Update target object action is off.")
+            return
+        if self.dry_run:
+            return self._dry(outcome, "Update", previous, changes)
+        if changes:
+            self.target.update(kind, target_id, changes)
+        if to_add:
+            self.target.add_members(target_id, to_add)
+        if to_remove:
+            self.target.remove_members(target_id, to_remove)
+        outcome.action, outcome.status = "Update", "success"
+        outcome.modified = [{"name": k, "old": previous.get(k), "new": v} for k, v in changes.items()]
+        if to_add or to_remove:
+            outcome.modified.append(
+                {"name": "members", "old": f"-{len(to_remove)}", "new": f"+{len(to_add)}"}
+            )
+        outcome.step(
+            "Export",
+            "success",
+            f"Updated {len(changes)} attribute(s) in the target.",
+            attributes=sorted(changes),
+        )
+        final_members = members if members is not None else (entry.members if entry else [])
+        outcome.escrow = EscrowRecord(target_id, {**exported, **changes}, final_members, "active")
+
+    def _dry(self, outcome: Outcome, action: str, previous: dict[str, Any], new: dict[str, Any]) -> None:
+        outcome.action, outcome.status = action, "success"
+        outcome.modified = [{"name": k, "old": previous.get(k), "new": v} for k, v in new.items()]
+        outcome.step("Export", "skipped", f"Dry run: would {action.lower()}; nothing was sent.")
+
+    # -- deprovisioning -------------------------------------------------------------------------
+
+    def deprovision(self, kind: str, staged: list[tuple[Outcome, EscrowRecord]]) -> list[Outcome]:
+        """Send the staged disables and deletes (after the deletion threshold allowed them)."""
+
+        def send(item: tuple[Outcome, EscrowRecord]) -> None:
+            outcome, entry = item
+            started = time.perf_counter()
+            try:
+                if self.dry_run:
+                    outcome.status = "success"
+                elif outcome.pending == "Delete":
+                    self.target.delete(kind, entry.target_id)
+                    outcome.escrow = FORGET
+                else:
+                    self.target.set_active(entry.target_id, False)
+                    outcome.escrow = EscrowRecord(
+                        entry.target_id, {**entry.exported, "active": False}, entry.members, "disabled"
+                    )
+                    outcome.modified = [{"name": "active", "old": True, "new": False}]
+                outcome.status = "success"
+                outcome.step("Export", "success", f"{outcome.pending}d in the target.")
+            except TargetError as error:
+                if error.category is ErrorCategory.NOT_FOUND:
+                    outcome.status, outcome.escrow = "success", FORGET
+                    outcome.step("Export", "warning", "Already gone from the target.")
+                else:
+                    outcome.fail(error)
+            outcome.duration_ms += int((time.perf_counter() - started) * 1000)
+
+        items = list(staged)
+        if self.config.concurrency > 1 and len(items) > 1:
+            with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
+                list(pool.map(send, items))
+        else:
+            for item in items:
+                send(item)
+        stop = next(
+            (o.error for o, _ in items if o.error and o.error.category is ErrorCategory.UNAUTHORIZED), None
+        )
+        if stop:
+            raise StopCycle(stop)
+        return [o for o, _ in items]

@@ -1,0 +1,103 @@
+"""Load and save the escrow record (source ↔ target links) and write the outcomes' log rows in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from provisioning.engine.outcome import FORGET, Outcome
+from provisioning.engine.source import EscrowRecord
+from provisioning.models import EscrowEntry, EscrowState, ProvisioningJob, ProvisioningLog
+
+
+def load(job_id: int, kind: str, source_ids: Iterable[str]) -> dict[str, EscrowRecord]:
+    rows = EscrowEntry.objects.filter(job_id=job_id, object_kind=kind, source_id__in=list(source_ids))
+    return {
+        str(r.source_id): EscrowRecord(r.target_id, r.exported, r.members, r.state)
+        for r in rows.only("source_id", "target_id", "exported", "members", "state")
+    }
+
+
+def resolver(job_id: int):
+    """(kind, source ids) → target ids of the objects this app manages and has not disabled."""
+
+    def resolve(kind: str, source_ids: list[str]) -> dict[str, str]:
+        rows = EscrowEntry.objects.filter(
+            job_id=job_id, object_kind=kind, source_id__in=source_ids, state=EscrowState.ACTIVE
+        ).values_list("source_id", "target_id")
+        return {str(s): t for s, t in rows}
+
+    return resolve
+
+
+def source_ids(job_id: int, kind: str) -> list[str]:
+    rows = EscrowEntry.objects.filter(job_id=job_id, object_kind=kind).exclude(state=EscrowState.DELETED)
+    return [str(s) for s in rows.order_by("pk").values_list("source_id", flat=True)]
+
+
+def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
+    """Persist escrow changes and one log row per outcome (bulk: a few queries per page)."""
+    forget = [o for o in outcomes if o.escrow == FORGET]
+    keep = [o for o in outcomes if isinstance(o.escrow, EscrowRecord)]
+    for kind in {o.kind for o in forget}:
+        EscrowEntry.objects.filter(
+            job=job, object_kind=kind, source_id__in=[o.source_id for o in forget if o.kind == kind]
+        ).delete()
+    if keep:
+        for kind in {o.kind for o in keep}:
+            # a target id can move to another source object only after its old link is gone
+            EscrowEntry.objects.filter(
+                job=job, object_kind=kind, target_id__in=[o.escrow.target_id for o in keep if o.kind == kind]
+            ).exclude(source_id__in=[o.source_id for o in keep if o.kind == kind]).delete()
+        EscrowEntry.objects.bulk_create(
+            [
+                EscrowEntry(
+                    job=job,
+                    object_kind=o.kind,
+                    source_id=o.source_id,
+                    target_id=o.escrow.target_id,
+                    exported=o.escrow.exported,
+                    members=o.escrow.members,
+                    state=o.escrow.state,
+                )
+                for o in keep
+            ],
+            update_conflicts=True,
+            unique_fields=["job", "object_kind", "source_id"],
+            update_fields=["target_id", "exported", "members", "state", "updated_at"],
+            batch_size=500,
+        )
+    write_logs(job, cycle_id, outcomes)
+
+
+def write_logs(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
+    now = timezone.now()
+    ProvisioningLog.objects.bulk_create(
+        [
+            ProvisioningLog(
+                job=job,
+                activity_at=now,
+                cycle_id=cycle_id,
+                change_id=o.change_id,
+                action=o.action,
+                status=o.status if o.status != "pending" else "skipped",
+                duration_ms=o.duration_ms,
+                object_kind=o.kind,
+                source_id=o.source_id,
+                source_name=o.source_name[:256],
+                target_id=o.target_id[:256],
+                target_name=o.target_name[:256],
+                steps=[s.to_dict() for s in o.steps],
+                modified_properties=o.modified,
+                error_code=o.error.code if o.error else "",
+                error_category=str(o.error.category) if o.error else "",
+                error_reason=o.error.reason if o.error else "",
+                recommended_action=o.error.recommended_action if o.error else "",
+                retry_count=o.retry_count,
+            )
+            for o in outcomes
+        ],
+        batch_size=500,
+    )

@@ -1,0 +1,103 @@
+"""Quarantine, with Entra's rules: credentials refused, too many failures, too many deletes.
+
+A quarantined job retries 6 h, 12 h and 24 h after the first failure, then every 24 h, and is
+disabled after 28 days. A successful cycle, credentials that pass Test Connection, or Restart end it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from provisioning.engine.target import TargetError
+from provisioning.models import Cycle, JobState, ProvisioningJob
+from provisioning.notifications import notify
+
+RECOMMENDED_ACTIONS = {
+    "EncounteredQuarantineException": "The target refused the admin credentials. Enter a valid secret token, "
+    "test the connection, then save: quarantine ends at once.",
+    "EncounteredEscrowProportionThreshold": "Most objects fail to provision. Open the provisioning logs, fix the "
+    "cause (mappings, target errors), then restart provisioning.",
+    "TooManyDeletes": "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
+    "them, then choose Allow deletes, or fix the assignments or scoping and restart provisioning.",
+}
+RETRY_OFFSETS_HOURS = (6, 12, 24)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def next_attempt(since, now) -> object:
+    """6 h, 12 h, 24 h after the first failure, then every 24 h."""
+    for hours in RETRY_OFFSETS_HOURS:
+        at = since + timedelta(hours=hours) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+        if at > now:
+            return at
+    step = timedelta(hours=24) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    elapsed = now - since
+    return since + step * (elapsed // step + 1)
+
+
+def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError | None = None) -> None:
+    now = timezone.now()
+    job.refresh_from_db()
+    changed = job.state != JobState.QUARANTINE or job.quarantine_reason != reason
+    since = job.quarantine_since if job.state == JobState.QUARANTINE and job.quarantine_since else now
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        state=JobState.QUARANTINE,
+        quarantine_reason=reason,
+        quarantine_since=since,
+        quarantine_details=details,
+        next_run_at=next_attempt(since, now),
+    )
+    if changed:  # one email per quarantine (and another if the reason changes), within the daily limit
+        job.refresh_from_db()
+        notify(
+            job,
+            "Provisioning has been quarantined",
+            f"Provisioning was quarantined ({reason}).\n\n{details}\n\nRecommended action: {RECOMMENDED_ACTIONS.get(reason, '')}",
+        )
+
+
+def leave(job: ProvisioningJob) -> None:
+    ProvisioningJob.objects.filter(pk=job.pk, state=JobState.QUARANTINE).update(
+        state=JobState.ACTIVE if job.enabled else JobState.PAUSED,
+        quarantine_reason="",
+        quarantine_since=None,
+        quarantine_details="",
+    )
+
+
+def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
+    """Apply the escrow-proportion rule to a finished cycle; a clean cycle ends a quarantine."""
+    failed, total = cycle.failed, cycle.total
+    minimum = _setting("PROVISIONING_QUARANTINE_MIN_FAILURES", 5000)
+    proportion = _setting("PROVISIONING_QUARANTINE_FAILURE_PROPORTION", 0.4)
+    absolute = _setting("PROVISIONING_QUARANTINE_MAX_FAILURES", 40000)
+    if failed >= minimum and (failed > proportion * total or failed > absolute):
+        enter(
+            job,
+            "EncounteredEscrowProportionThreshold",
+            f"{failed} of {total} objects failed in the last cycle.",
+        )
+    elif failed and job.notify_on_failure:
+        notify(
+            job,
+            "Provisioning failures",
+            f"{failed} of {total} objects failed to provision in the last cycle.",
+        )
+    elif job.state == JobState.QUARANTINE and job.quarantine_reason != "TooManyDeletes" and failed == 0:
+        leave(job)
+
+
+def expired(job: ProvisioningJob, now=None) -> bool:
+    now = now or timezone.now()
+    days = timedelta(days=28) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    return bool(job.quarantine_since and now - job.quarantine_since > days)
+
+
+def recommended_action(reason: str) -> str:
+    return RECOMMENDED_ACTIONS.get(reason, "Open the provisioning logs for details.")

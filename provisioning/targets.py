@@ -1,0 +1,71 @@
+"""Build the Target an app provisions into, one pooled connector per worker process and configuration."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from django.conf import settings
+
+from provisioning.connectors.scim.client import OAuth2ClientCredentials
+from provisioning.connectors.scim.target import ScimTarget
+from provisioning.engine.target import Target
+from provisioning.models import AuthMethod, ProvisioningJob
+
+_cache: dict[int, tuple[str, ScimTarget]] = {}
+_lock = threading.Lock()
+
+
+def credentials_fingerprint(job: ProvisioningJob) -> str:
+    """Identifies the credentials that passed a test, without storing anything secret."""
+    material = "\n".join(
+        [
+            job.tenant_url,
+            job.auth_method,
+            job.secret_token,
+            job.oauth_token_url,
+            job.oauth_client_id,
+            job.oauth_client_secret,
+        ]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def oauth_for(job: ProvisioningJob) -> OAuth2ClientCredentials | None:
+    if job.auth_method != AuthMethod.OAUTH_CLIENT_CREDENTIALS:
+        return None
+    return OAuth2ClientCredentials(
+        token_url=job.oauth_token_url,
+        client_id=job.oauth_client_id,
+        client_secret=job.oauth_client_secret,
+        scope=job.oauth_scope or None,
+    )
+
+
+def target_for(job: ProvisioningJob) -> Target:
+    """The job's connector, reused across tasks in this process while its configuration is unchanged."""
+    key = "|".join([credentials_fingerprint(job), str(job.legacy_entra_compatibility)])
+    with _lock:
+        cached = _cache.get(job.pk)
+        if cached and cached[0] == key:
+            return cached[1]
+        if cached:
+            cached[1].close()
+        oauth = oauth_for(job)
+        target = ScimTarget(
+            job.tenant_url,
+            token=None if oauth else (job.secret_token or None),
+            oauth=oauth,
+            legacy_entra=job.legacy_entra_compatibility,
+            timeout=getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0),
+            max_connections=getattr(settings, "PROVISIONING_CONCURRENCY", 4) * 2,
+        )
+        _cache[job.pk] = (key, target)
+        return target
+
+
+def forget_target(job_id: int) -> None:
+    with _lock:
+        cached = _cache.pop(job_id, None)
+    if cached:
+        cached[1].close()

@@ -1,0 +1,64 @@
+"""Celery tasks: load state, call the engine, save. Nothing else lives here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from provisioning import cycles, quarantine
+from provisioning.models import JobState, ProvisioningJob, ProvisioningMode
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="provisioning.tasks.process_page", acks_late=True, bind=True)
+def process_page(self, page_id: int) -> None:
+    cycles.run_page(page_id, worker=_worker_identity(self.request.hostname))
+
+
+def _worker_identity(hostname: str | None) -> str:
+    """Which worker ran a page: host, process and pool (thread pools of one process differ by name)."""
+    pool = threading.current_thread().name.rsplit("_", 1)[0]
+    return f"{hostname or '?'}:{os.getpid()}:{pool}"
+
+
+@shared_task(name="provisioning.tasks.run_cycle")
+def run_cycle(job_id: int, initial: bool | None = None, force_deletes: bool = False) -> None:
+    job = ProvisioningJob.objects.filter(pk=job_id).first()
+    if job is None or not job.enabled or job.mode != ProvisioningMode.AUTOMATIC:
+        return
+    if job.state == JobState.QUARANTINE and job.quarantine_reason == "TooManyDeletes" and not force_deletes:
+        return  # waits for an admin: Allow deletes, or a fix and Restart
+    cycles.start_cycle(job_id, initial=initial, force_deletes=force_deletes)
+
+
+@shared_task(name="provisioning.tasks.schedule_tick")
+def schedule_tick() -> None:
+    """Beat calls this every 30 s: start the cycles whose time has come (and quarantine retries)."""
+    now = timezone.now()
+    due = ProvisioningJob.objects.filter(enabled=True, mode=ProvisioningMode.AUTOMATIC).filter(
+        Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
+    )
+    for job in due:
+        if job.state == JobState.QUARANTINE:
+            if job.quarantine_reason == "TooManyDeletes":
+                continue
+            if quarantine.expired(job, now):
+                ProvisioningJob.objects.filter(pk=job.pk).update(enabled=False, state=JobState.PAUSED)
+                continue
+        ProvisioningJob.objects.filter(pk=job.pk).update(
+            next_run_at=now + timezone.timedelta(minutes=job.interval_minutes)
+        )
+        run_cycle.delay(job.pk)
+
+
+@shared_task(name="provisioning.tasks.near_real_time")
+def near_real_time(job_id: int) -> None:
+    cache.delete(f"provisioning:nrt:{job_id}")
+    run_cycle(job_id, initial=False)
