@@ -31,8 +31,10 @@ from provisioning.models import (
     CyclePage,
     CycleStatus,
     JobState,
+    LogStatus,
     PageStatus,
     ProvisioningJob,
+    ProvisioningLog,
     Scope,
 )
 from provisioning.targets import target_for
@@ -94,7 +96,9 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
             groups = _union(source.entitled_ids("Group"), escrow.source_ids(job.pk, "Group"))
         else:
             changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
-            users, groups = sorted(changed["User"]), sorted(changed["Group"])
+            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
+            users = sorted(changed["User"] | retry["User"])
+            groups = sorted(changed["Group"] | retry["Group"])
         config = engine_config(job)
         if config.mapping_for("User") is None:
             users = []
@@ -120,6 +124,19 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
         )
         _advance(cycle.pk)
     return cycle
+
+
+def _failed_last_cycle(job: ProvisioningJob) -> dict[str, set[str]]:
+    failed: dict[str, set[str]] = {"User": set(), "Group": set()}
+    last = (
+        Cycle.objects.filter(job=job).exclude(kind=CycleKind.ON_DEMAND).order_by("-started_at", "-pk").first()
+    )
+    if last is None or not last.failed:
+        return failed
+    rows = ProvisioningLog.objects.filter(job=job, cycle_id=last.cycle_id, status=LogStatus.FAILURE)
+    for kind, source_id in rows.values_list("object_kind", "source_id"):
+        failed[kind].add(source_id)
+    return failed
 
 
 def _union(*lists: Iterable[str]) -> list[str]:
@@ -295,6 +312,9 @@ def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> No
     deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == "users"]
     counts = _count(finished)
     with transaction.atomic():
+        # One page of a cycle saves at a time: otherwise the last two pages of a phase could each see the
+        # other still pending (READ COMMITTED) and nobody would advance the phase.
+        Cycle.objects.select_for_update().filter(pk=cycle.pk).values_list("pk", flat=True).get()
         if not CyclePage.objects.filter(pk=page.pk, status=PageStatus.PENDING).update(
             status=PageStatus.DONE, finished_at=timezone.now(), processed_by=worker
         ):

@@ -8,6 +8,7 @@ import threading
 from django.conf import settings
 
 from provisioning.connectors.scim.client import OAuth2ClientCredentials
+from provisioning.connectors.scim.retry import RetryPolicy
 from provisioning.connectors.scim.target import ScimTarget
 from provisioning.engine.target import Target
 from provisioning.models import AuthMethod, ProvisioningJob
@@ -44,7 +45,14 @@ def oauth_for(job: ProvisioningJob) -> OAuth2ClientCredentials | None:
 
 def target_for(job: ProvisioningJob) -> Target:
     """The job's connector, reused across tasks in this process while its configuration is unchanged."""
-    key = "|".join([credentials_fingerprint(job), str(job.legacy_entra_compatibility)])
+    key = "|".join(
+        [
+            credentials_fingerprint(job),
+            str(job.legacy_entra_compatibility),
+            str(getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0)),
+            str(getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5)),
+        ]
+    )
     with _lock:
         cached = _cache.get(job.pk)
         if cached and cached[0] == key:
@@ -58,6 +66,10 @@ def target_for(job: ProvisioningJob) -> Target:
             oauth=oauth,
             legacy_entra=job.legacy_entra_compatibility,
             timeout=getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0),
+            retry=RetryPolicy(
+                max_attempts=getattr(settings, "PROVISIONING_RETRY_ATTEMPTS", 4),
+                base_delay=getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5),
+            ),
             max_connections=getattr(settings, "PROVISIONING_CONCURRENCY", 4) * 2,
         )
         _cache[job.pk] = (key, target)

@@ -76,12 +76,12 @@ def test_two_workers_share_one_cycle(celery_worker, worker_process, scim_server,
     settings.PROVISIONING_PAGE_SIZE = 10
     settings.PROVISIONING_CONCURRENCY = 1
     app = make_app(scim_server.base_url, scim_server.token)
-    users = bulk_users(200)
+    users = bulk_users(400)
     app.assign(make_group("Everyone", users))
     cycle = run(app.job)
     workers = set(CyclePage.objects.filter(cycle=cycle).values_list("processed_by", flat=True))
     assert len(workers) >= 2, workers  # both workers processed pages of the one cycle
-    assert cycle.status == "completed" and cycle.created == 201 and cycle.processed == 201
+    assert cycle.status == "completed" and cycle.created == 401 and cycle.processed == 401
     assert sorted(u["userName"] for u in scim_server.users()) == sorted(u.user_principal_name for u in users)
 
 

@@ -1,0 +1,40 @@
+"""Measure the sync engine against a real scim2-server (see bench/sync.py)."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Seed a directory, sync it to a local scim2-server with real workers, print throughput figures."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", type=int, default=10_000)
+        parser.add_argument("--groups", type=int, default=50)
+        parser.add_argument("--workers", type=int, default=1)
+        parser.add_argument("--concurrency", type=int, default=4)
+        parser.add_argument("--page-size", type=int, default=500)
+        parser.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md.")
+
+    def handle(self, *args, users, groups, workers, concurrency, page_size, no_write, **options) -> None:
+        # A throw-away var/ so the benchmark never touches the portal's own data.
+        env = {**os.environ, "PORTAL_VAR_DIR": tempfile.mkdtemp(prefix="portal-bench-")}
+        script = (
+            "import json, sys; sys.path.insert(0, '.'); from bench.sync import run, write_markdown; "
+            f"r = run({users}, {groups}, {workers}, {concurrency}, {page_size}); print(json.dumps(r)); "
+            + ("" if no_write else "write_markdown(r)")
+        )
+        output = subprocess.check_output(
+            [sys.executable, "-c", script], env=env, cwd=settings.BASE_DIR, text=True
+        )
+        line = output.strip().splitlines()[-1]
+        json.loads(line)  # fail loudly on anything but the result line
+        self.stdout.write(line)
+        if not no_write:
+            self.stdout.write(f"Written to {Path(settings.BASE_DIR) / 'docs' / 'benchmarks.md'}")
