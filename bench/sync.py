@@ -227,6 +227,6 @@ COLUMNS = [
 INTRO = (
     "`python manage.py bench_sync --users N --groups M --workers W --concurrency C`. `raw_requests_per_s` is the "
     "target's capacity for the same POSTs from a minimal httpx loop at the same concurrency; `ratio` = "
-    "objects_per_s × 2 ÷ raw_requests_per_s (Entra needs 2 requests per new user: lookup + create). The target "
+    "objects_per_s * 2 / raw_requests_per_s (Entra needs 2 requests per new user: lookup + create). The target "
     "is scim2-server on werkzeug's threaded server in the benchmark process; the workers are separate processes."
 )
