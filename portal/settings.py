@@ -170,6 +170,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "provisioning-schedule-tick": {"task": "provisioning.tasks.schedule_tick", "schedule": 30.0},
+    "directory-purge-recycle-bin": {
+        "task": "portal.directory.tasks.purge_recycle_bin",
+        "schedule": 24 * 3600.0,
+    },
+    "directory-purge-stale-imports": {
+        "task": "portal.directory.tasks.purge_stale_imports",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 LOGGING = {
@@ -189,3 +197,5 @@ PROVISIONING_PAGE_SIZE = env.int("PROVISIONING_PAGE_SIZE", default=500)
 # SCIM requests in flight per worker
 PROVISIONING_CONCURRENCY = env.int("PROVISIONING_CONCURRENCY", default=4)
 PROVISIONING_REQUEST_TIMEOUT = env.float("PROVISIONING_REQUEST_TIMEOUT", default=30.0)
+# SCIM Bulk for creates when the target advertises it
+PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)

@@ -51,6 +51,7 @@ def target_for(job: ProvisioningJob) -> Target:
             str(job.legacy_entra_compatibility),
             str(getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0)),
             str(getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5)),
+            str(getattr(settings, "PROVISIONING_USE_BULK", True)),
         ]
     )
     with _lock:
@@ -65,6 +66,7 @@ def target_for(job: ProvisioningJob) -> Target:
             token=None if oauth else (job.secret_token or None),
             oauth=oauth,
             legacy_entra=job.legacy_entra_compatibility,
+            use_bulk=getattr(settings, "PROVISIONING_USE_BULK", True),
             timeout=getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0),
             retry=RetryPolicy(
                 max_attempts=getattr(settings, "PROVISIONING_RETRY_ATTEMPTS", 4),

@@ -6,9 +6,11 @@ purges (hard-deletes) what has been there longer than the retention period.
 
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 EXTENSION_ATTRIBUTE_NAMES = [f"extensionAttribute{i}" for i in range(1, 16)]
@@ -37,6 +39,11 @@ class DirectoryObject(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def object_kind(self) -> str:
+        """The change feed's name for this kind of object ("User", "Group")."""
+        return type(self).__name__.removeprefix("Directory")
 
 
 class DirectoryUser(DirectoryObject):
@@ -75,10 +82,20 @@ class DirectoryUser(DirectoryObject):
         indexes = [
             models.Index(Lower("display_name"), "id", name="directory_user_name_idx"),
             models.Index(Lower("mail"), name="directory_user_mail_idx"),
+            # The recycle bin in name order: small, and no planner has to guess how rare deleted rows are.
+            models.Index(
+                Lower("display_name"),
+                "id",
+                condition=models.Q(deleted_at__isnull=False),
+                name="directory_user_bin_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.user_principal_name}>"
+
+    def get_absolute_url(self) -> str:
+        return reverse("directory:user_detail", args=[self.object_id])
 
     def clean(self) -> None:
         if self.manager_id and self._manager_chain_reaches_self():
@@ -110,10 +127,21 @@ class DirectoryGroup(DirectoryObject):
 
     class Meta:
         ordering = ["display_name", "id"]
-        indexes = [models.Index(Lower("display_name"), "id", name="directory_group_name_idx")]
+        indexes = [
+            models.Index(Lower("display_name"), "id", name="directory_group_name_idx"),
+            models.Index(
+                Lower("display_name"),
+                "id",
+                condition=models.Q(deleted_at__isnull=False),
+                name="directory_group_bin_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("directory:group_detail", args=[self.object_id])
 
 
 class GroupMembership(models.Model):
@@ -182,3 +210,73 @@ class DirectoryChange(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.object_kind} {self.object_id} {self.kind}"
+
+
+class ImportKind(models.TextChoices):
+    USERS = "users", "Users"
+    MEMBERSHIPS = "memberships", "Group memberships"
+
+
+class ImportStatus(models.TextChoices):
+    """Where an import stands; ``badge`` gives the colour the pages show it in."""
+
+    VALIDATING = "validating", "Validating"
+    READY = "ready", "Ready to import"
+    INVALID = "invalid", "Has errors"
+    APPLYING = "applying", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+    @property
+    def badge(self) -> str:
+        return {
+            "validating": "info",
+            "ready": "info",
+            "invalid": "danger",
+            "applying": "info",
+            "done": "success",
+            "failed": "danger",
+        }[self.value]
+
+
+class DirectoryImport(models.Model):
+    """An uploaded CSV between preview and confirm, and the progress of its validation and import.
+
+    The file's text lives in the row (not on a local disk) so that a worker on another host can read it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.VALIDATING)
+    file_name = models.CharField(max_length=256)
+    content = models.TextField()
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)  # counts and sample rows of the preview / result
+    errors = models.JSONField(default=list, blank=True)  # [[row, column, message], ...]
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import {self.file_name} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ImportStatus.VALIDATING, ImportStatus.APPLYING)
+
+    @property
+    def status_badge(self) -> str:
+        return ImportStatus(self.status).badge
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))

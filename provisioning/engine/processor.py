@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
@@ -22,6 +23,7 @@ from provisioning.expressions import EvaluationContext, ExpressionError
 from provisioning.mapping import evaluate_all
 from provisioning.scoping import in_scope
 
+BULK_BATCH = 50  # operations per SCIM Bulk request (the connector caps it at the target's maxOperations)
 Resolver = Callable[[str, list[str]], dict[str, str]]  # (kind, source ids) -> target ids of active links
 
 
@@ -62,7 +64,20 @@ class PageProcessor:
         exporting = [w for w in work if w.outcome.status == "pending"]
         self._match(kind, mapping, [w for w in exporting if w.entry is None])
         self._resolve_references(kind, mapping, exporting)
-        self._run_parallel(lambda w: self._export(kind, mapping, w), exporting)
+        bulk = (
+            [w for w in exporting if w.entry is None and w.match is None]
+            if self._bulk_creates(mapping)
+            else []
+        )
+        singles = [w for w in exporting if w.entry is not None or w.match is not None] if bulk else exporting
+        batches = [bulk[i : i + BULK_BATCH] for i in range(0, len(bulk), BULK_BATCH)]
+        self._parallel(
+            [
+                *(partial(self._export, kind, mapping, w) for w in singles),
+                *(partial(self._bulk_export, kind, mapping, b) for b in batches),
+            ]
+        )
+        self._stop_if_unauthorized(exporting)
         return [w.outcome for w in work]
 
     def _import_and_scope(
@@ -223,25 +238,50 @@ class PageProcessor:
 
     # -- export ---------------------------------------------------------------------------------
 
-    def _run_parallel(self, fn: Callable[[_Work], None], works: list[_Work]) -> None:
-        if not works:
+    def _parallel(self, calls: list[Callable[[], None]]) -> None:
+        if self.config.concurrency <= 1 or len(calls) <= 1:
+            for call in calls:
+                call()
             return
-        if self.config.concurrency <= 1 or len(works) == 1:
-            for w in works:
-                fn(w)
-        else:
-            with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-                list(pool.map(fn, works))
-        stop = next(
-            (
-                w.outcome.error
-                for w in works
-                if w.outcome.error and w.outcome.error.category is ErrorCategory.UNAUTHORIZED
-            ),
-            None,
-        )
-        if stop:
-            raise StopCycle(stop)
+        with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
+            for future in [pool.submit(call) for call in calls]:
+                future.result()
+
+    def _stop_if_unauthorized(self, works: list[_Work]) -> None:
+        for w in works:
+            error = w.outcome.error
+            if error and error.category is ErrorCategory.UNAUTHORIZED:
+                raise StopCycle(error)
+
+    def _bulk_creates(self, mapping: ObjectMappingConfig) -> bool:
+        """Creates go in SCIM Bulk requests when the target advertises Bulk (fewer round trips)."""
+        if self.dry_run or "Create" not in mapping.actions:
+            return False
+        try:
+            return (
+                self.target.capabilities().bulk
+                and getattr(self.target, "settings", None) is not None
+                and self.target.settings.use_bulk
+            )
+        except TargetError:
+            return False
+
+    def _bulk_export(self, kind: str, mapping: ObjectMappingConfig, works: list[_Work]) -> None:
+        try:
+            results = self.target.bulk_create(kind, [self._desired(w)[0] for w in works])
+        except TargetError as error:
+            results = [error] * len(works)
+        for w, result in zip(works, results, strict=True):
+            try:
+                if isinstance(result, TargetError):
+                    self._create_failed(kind, mapping, w, result)
+                else:
+                    self._created(kind, w, result)
+            except TargetError as error:
+                w.outcome.fail(error)
+                w.outcome.action = "Other" if w.outcome.action == "Skip" else w.outcome.action
+            finally:
+                w.outcome.duration_ms = int((time.perf_counter() - w.started) * 1000)
 
     def _export(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> None:
         outcome = w.outcome
@@ -270,28 +310,36 @@ class PageProcessor:
             outcome.status = "skipped"
             outcome.step("Processing", "skipped", "The Create target object action is off.")
             return
-        values, members = self._desired(w)
+        values, _members = self._desired(w)
         if self.dry_run:
             return self._dry(outcome, "Create", {}, values)
         try:
             created = self.target.create(kind, values)
         except TargetError as error:
-            if error.category is ErrorCategory.CONFLICT or error.outcome_unknown:
-                # It may exist now (a concurrent writer, or our own POST whose answer was lost): re-match.
-                found = self._find_by_matching(kind, mapping, w)
-                if found is not None:
-                    outcome.step(
-                        "Matching",
-                        "success",
-                        "Found the object after the create attempt; adopting it.",
-                        target_id=found.id,
-                    )
-                    return self._adopt(kind, mapping, w, found, retries=error.retry_count)
-                if error.category is ErrorCategory.CONFLICT:
-                    raise
-                created = self.target.create(kind, values)  # re-matched: it is not there, so creating is safe
-            else:
-                raise
+            return self._create_failed(kind, mapping, w, error)
+        self._created(kind, w, created)
+
+    def _create_failed(self, kind: str, mapping: ObjectMappingConfig, w: _Work, error: TargetError) -> None:
+        """A create that failed or whose answer was lost: re-match before anything is sent again."""
+        if error.category is not ErrorCategory.CONFLICT and not error.outcome_unknown:
+            raise error
+        # It may exist now (a concurrent writer, or our own POST whose answer was lost).
+        found = self._find_by_matching(kind, mapping, w)
+        if found is not None:
+            w.outcome.step(
+                "Matching",
+                "success",
+                "Found the object after the create attempt; adopting it.",
+                target_id=found.id,
+            )
+            return self._adopt(kind, mapping, w, found, retries=error.retry_count)
+        if error.category is ErrorCategory.CONFLICT:
+            raise error
+        self._created(kind, w, self.target.create(kind, self._desired(w)[0]))  # not there: creating is safe
+
+    def _created(self, kind: str, w: _Work, created: TargetObject) -> None:
+        outcome = w.outcome
+        values, members = self._desired(w)
         outcome.action, outcome.status, outcome.target_id = "Create", "success", created.id
         outcome.retry_count = max(outcome.retry_count, created.retry_count)
         outcome.modified = [{"name": k, "old": None, "new": v} for k, v in values.items()]

@@ -30,10 +30,8 @@ class ProvisionedApp:
 
 
 def make_app(base_url: str, token: str, template: str = "taskize-connect") -> ProvisionedApp:
-    try:
-        from portal.applications.services import instantiate
-    except ImportError:  # TEMPORARY until the applications service lands
-        instantiate = _instantiate
+    from portal.applications.services import instantiate
+
     application = instantiate(template, f"{template} under test")
     job = application.provisioning
     job.tenant_url, job.secret_token, job.enabled = base_url, token, True
@@ -88,29 +86,3 @@ def wait_for_cycle(job: ProvisioningJob, after: int = 0, timeout: float = 60) ->
 def last_cycle_id(job: ProvisioningJob) -> int:
     return Cycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
 
-
-def _instantiate(template_id, name):
-    from portal.applications.gallery import get_template
-    from portal.applications.models import Application
-    from provisioning.models import ObjectMapping
-
-    t = get_template(template_id)
-    app = Application.objects.create(display_name=name, template_id=t.id)
-    AppRole.objects.create(application=app, display_name="Default Access", is_default=True)
-    AppRole.objects.create(application=app, display_name="User", value="User")
-    job = ProvisioningJob.objects.create(application=app, job_id=f"x.{app.pk}")
-    for i, om in enumerate(t.object_mappings):
-        ObjectMapping.objects.create(
-            job=job,
-            key=om.id,
-            name=om.name,
-            enabled=om.enabled,
-            source_object=om.source_object,
-            target_object=om.target_object,
-            actions=list(om.actions),
-            scoping_filters=list(om.scoping_filters),
-            attribute_mappings=list(om.attribute_mappings),
-            target_attributes=list(om.target_attributes),
-            position=i,
-        )
-    return app

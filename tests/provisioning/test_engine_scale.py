@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.conf import settings
 
 from portal.directory.models import DirectoryUser, GroupMembership
 from provisioning import control
@@ -44,14 +45,15 @@ def test_off_mid_cycle_then_on_resumes_without_resending_finished_pages(celery_w
         assert cycle.status == "paused"
         pending = CyclePage.objects.filter(cycle=cycle, status="pending").count()
         assert pending > 0, "the cycle finished before it could be paused"
-        posts_while_paused = proxy.total("POST", "/Users")
+        posts_while_paused = proxy.total("POST")
         time.sleep(0.5)
-        assert proxy.total("POST", "/Users") == posts_while_paused  # nothing runs while Off
+        assert proxy.total("POST") == posts_while_paused  # nothing runs while Off
 
         control.start(app.job)
         cycle = wait_for_cycle(app.job)
         assert cycle.status == "completed" and cycle.created == 301
-        assert proxy.total("POST", "/Users") == 300  # no finished page was sent again
+        # one Bulk request per page of 10 new users, one for the group: no finished page was sent again
+        assert proxy.total("POST", "/Bulk") == 30 + 1 and proxy.total("POST", "/Users") == 0
         assert len(scim_server.users()) == 300
 
 
@@ -72,9 +74,14 @@ def test_restart_rebuilds_the_record_by_matching_without_duplicates(
     assert EscrowEntry.objects.filter(job=provisioned_app.job, object_kind="User").count() == 40
 
 
+@pytest.mark.skipif(
+    settings.CELERY_BROKER_URL.startswith("filesystem"),
+    reason="the embedded filesystem broker is for one host; sharing a cycle between workers is tested on Redis (CI)",
+)
 def test_two_workers_share_one_cycle(celery_worker, worker_process, scim_server, settings):
     settings.PROVISIONING_PAGE_SIZE = 10
     settings.PROVISIONING_CONCURRENCY = 1
+    settings.PROVISIONING_USE_BULK = False  # one POST per user: pages last long enough for both workers
     app = make_app(scim_server.base_url, scim_server.token)
     users = bulk_users(400)
     app.assign(make_group("Everyone", users))

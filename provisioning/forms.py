@@ -1,0 +1,369 @@
+"""The Provisioning page's form: mode, admin credentials, settings and status, saved in one step.
+
+Rules the admin sees as field errors (Entra's, plus our stricter ones):
+
+* secrets are write-only: the inputs never show them, a blank input keeps the stored value;
+* provisioning can be switched On only with credentials whose fingerprint passed Test Connection
+  (so changing the token after a successful test needs another test);
+* failure notifications and accidental-deletion prevention need a notification email;
+* the deletion threshold and the interval are positive whole numbers;
+* the mode may go back to Manual (unlike Entra's known issue) but only while provisioning is Off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.utils import timezone
+
+from portal.applications.services import call_provisioning_control
+from portal.audit import Activity, record_audit
+from provisioning.credentials import Credentials, credentials_tested, validate_url
+from provisioning.models import AuthMethod, JobState, ProvisioningJob, ProvisioningMode, Scope
+
+STATUS_CHOICES = [("on", "On"), ("off", "Off")]
+THRESHOLD_MAX = 1_000_000
+INTERVAL_MAX = 24 * 60
+
+# Saved fields in the order the audit entry lists them ("enabled" has its own audit activities).
+SETTINGS_FIELDS = (
+    "mode",
+    "auth_method",
+    "tenant_url",
+    "secret_token",
+    "oauth_token_url",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_scope",
+    "notification_email",
+    "notify_on_failure",
+    "prevent_accidental_deletion",
+    "deletion_threshold",
+    "scope",
+    "skip_out_of_scope_deletions",
+    "legacy_entra_compatibility",
+    "near_real_time",
+    "interval_minutes",
+)
+
+
+def _secret_input() -> forms.PasswordInput:
+    # render_value=False: a secret is never written back into the page, not even after an error.
+    return forms.PasswordInput(
+        render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
+    )
+
+
+class CredentialsForm(forms.Form):
+    """Admin Credentials: what Test Connection needs. Blank secrets mean "keep the stored one"."""
+
+    auth_method = forms.ChoiceField(
+        label="Authentication method",
+        choices=AuthMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose Bearer token or OAuth 2 client credentials."},
+    )
+    tenant_url = forms.CharField(
+        label="Tenant URL",
+        required=False,
+        max_length=500,
+        help_text="The application's SCIM 2.0 base URL, e.g. https://app.example.com/scim/v2",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    secret_token = forms.CharField(
+        label="Secret Token",
+        required=False,
+        max_length=4096,
+        widget=_secret_input(),
+        help_text="Sent as Authorization: Bearer. Leave blank to keep the stored token.",
+    )
+    clear_secret_token = forms.BooleanField(label="Remove the stored secret token", required=False)
+    oauth_token_url = forms.CharField(
+        label="Token endpoint",
+        required=False,
+        max_length=500,
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    oauth_client_id = forms.CharField(label="Client identifier", required=False, max_length=256)
+    oauth_client_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        max_length=4096,
+        widget=_secret_input(),
+        help_text="Leave blank to keep the stored secret.",
+    )
+    oauth_scope = forms.CharField(label="Scope", required=False, max_length=256)
+
+    def __init__(self, *args: Any, job: ProvisioningJob, **kwargs: Any):
+        kwargs.setdefault("initial", _initial(job))
+        super().__init__(*args, **kwargs)
+        self.job = job
+        try:
+            default_url = job.application.template.default_tenant_url
+        except KeyError:  # the app's gallery template was removed since
+            default_url = None
+        if default_url:
+            self.fields["tenant_url"].widget.attrs["placeholder"] = default_url
+
+    def clean_tenant_url(self) -> str:
+        value = self.cleaned_data["tenant_url"].strip()
+        if value and (problem := validate_url(value, "tenant URL")):
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean_oauth_token_url(self) -> str:
+        value = self.cleaned_data["oauth_token_url"].strip()
+        if value and (problem := validate_url(value, "token endpoint")):
+            raise forms.ValidationError(problem)
+        return value
+
+    def credentials(self) -> Credentials:
+        """The credentials this form would save: entered values over the stored ones."""
+        data = self.cleaned_data
+        stored = Credentials.from_job(self.job)
+        if data.get("clear_secret_token"):  # a token typed in at the same time still wins
+            stored = replace(stored, secret_token="")
+        entered = {name: data.get(name, "") for name in Credentials.FIELDS if name in data}
+        return stored.with_changes(**entered)
+
+    def require_complete(self) -> bool:
+        """Add a field error for each blank required credential; True when none is missing."""
+        if self.errors:
+            return False
+        missing = self.credentials().missing()
+        for name, message in missing.items():
+            self.add_error(name, message)
+        return not missing
+
+
+class ProvisioningConfigurationForm(CredentialsForm):
+    """Everything on the Provisioning page. ``save()`` applies, audits, and starts or stops the job."""
+
+    mode = forms.ChoiceField(
+        label="Provisioning Mode",
+        choices=ProvisioningMode.choices,
+        error_messages={"invalid_choice": "Choose Automatic or Manual."},
+    )
+    notification_email = forms.EmailField(
+        label="Notification Email",
+        required=False,
+        max_length=254,
+        error_messages={"invalid": "Enter a valid email address, such as admin@contoso.com."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    notify_on_failure = forms.BooleanField(
+        label="Send an email notification when a failure occurs", required=False
+    )
+    prevent_accidental_deletion = forms.BooleanField(label="Prevent accidental deletion", required=False)
+    deletion_threshold = forms.IntegerField(
+        label="Accidental deletion threshold",
+        required=False,
+        min_value=1,
+        max_value=THRESHOLD_MAX,
+        help_text="Deletes and disables allowed per cycle before provisioning is quarantined.",
+        error_messages={
+            "invalid": "Enter the threshold as a whole number, such as 500.",
+            "min_value": "The threshold must be a positive whole number (1 or more).",
+            "max_value": f"The threshold can be at most {THRESHOLD_MAX:,}.",
+        },
+        widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
+    )
+    scope = forms.ChoiceField(
+        label="Scope",
+        choices=Scope.choices,
+        error_messages={"invalid_choice": "Choose which users and groups to sync."},
+    )
+    skip_out_of_scope_deletions = forms.BooleanField(
+        label="Skip out-of-scope deletions (don't disable accounts that leave the scope)", required=False
+    )
+    legacy_entra_compatibility = forms.BooleanField(
+        label="Legacy Entra compatibility (send the pre-2020 PATCH requests some apps expect)", required=False
+    )
+    near_real_time = forms.BooleanField(
+        label="Near-real-time provisioning (sync directory changes as they happen)", required=False
+    )
+    interval_minutes = forms.IntegerField(
+        label="Interval between cycles (minutes)",
+        min_value=1,
+        max_value=INTERVAL_MAX,
+        error_messages={
+            "required": "Enter the interval in minutes, such as 40.",
+            "invalid": "Enter the interval as a whole number of minutes, such as 40.",
+            "min_value": "The interval must be at least 1 minute.",
+            "max_value": f"The interval can be at most {INTERVAL_MAX} minutes (a day).",
+        },
+        widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
+    )
+    enabled = forms.ChoiceField(
+        label="Provisioning Status",
+        choices=STATUS_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose On or Off."},
+    )
+
+    field_order = [
+        "mode",
+        "auth_method",
+        "tenant_url",
+        "secret_token",
+        "clear_secret_token",
+        "oauth_token_url",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_scope",
+    ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        turning_on = cleaned.get("enabled") == "on"
+        email = cleaned.get("notification_email")
+
+        if cleaned.get("notify_on_failure") and not email and "notification_email" not in self.errors:
+            self.add_error(
+                "notification_email", "Enter the email address that should receive failure notifications."
+            )
+        needs_threshold = (
+            cleaned.get("prevent_accidental_deletion") and "deletion_threshold" not in self.errors
+        )
+        if needs_threshold and cleaned.get("deletion_threshold") is None:
+            self.add_error(
+                "deletion_threshold", "Enter how many deletions per cycle are allowed, such as 500."
+            )
+        if cleaned.get("mode") == ProvisioningMode.MANUAL and turning_on:
+            self.add_error(
+                "mode",
+                "Provisioning can only be On in Automatic mode. Turn it Off before switching to Manual.",
+            )
+        if turning_on and not self.errors:
+            self._check_ready_to_run(cleaned)
+        return cleaned
+
+    def _check_ready_to_run(self, cleaned: dict[str, Any]) -> None:
+        if not self.require_complete():
+            self.add_error("enabled", "Complete the admin credentials before turning provisioning On.")
+            return
+        if cleaned.get("prevent_accidental_deletion") and not cleaned.get("notification_email"):
+            self.add_error(
+                "notification_email",
+                "Accidental-deletion prevention alerts this address when it stops a cycle: enter a notification "
+                "email, or turn prevention off.",
+            )
+        credentials = self.credentials()
+        unchanged_and_running = self.job.enabled and credentials == Credentials.from_job(self.job)
+        if unchanged_and_running or credentials_tested(self.job, credentials):
+            return
+        if self.job.credentials_fingerprint:
+            message = (
+                "The admin credentials changed since the last successful Test Connection. Select Test "
+                "Connection with the new credentials, then Save."
+            )
+        else:
+            message = "Select Test Connection and make sure it succeeds before turning provisioning On."
+        self.add_error("enabled", message)
+
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """``[(field, old, new)]`` for every saved field that differs (secrets compared, never shown)."""
+        credentials = self.credentials()
+        new = self._new_values(credentials)
+        return [
+            (name, getattr(self.job, name), new[name])
+            for name in SETTINGS_FIELDS
+            if getattr(self.job, name) != new[name]
+        ]
+
+    def _new_values(self, credentials: Credentials) -> dict[str, Any]:
+        data = self.cleaned_data
+        values = {name: getattr(credentials, name) for name in Credentials.FIELDS}
+        values.update({name: data[name] for name in SETTINGS_FIELDS if name not in values})
+        if values["deletion_threshold"] is None:  # blank while prevention is off: keep the number
+            values["deletion_threshold"] = self.job.deletion_threshold
+        return values
+
+    def save(self, *, actor: Any = None) -> SaveOutcome:
+        """Apply the form to the job in one transaction; audit what changed; start or stop the job."""
+        job = self.job
+        changes = self.changes()
+        turn_on = self.cleaned_data["enabled"] == "on"
+        outcome = SaveOutcome(changed=[name for name, _, _ in changes])
+        with transaction.atomic():
+            if changes:
+                new = self._new_values(self.credentials())
+                # Only the fields this page owns: the engine writes state, watermark... on the same row.
+                fields = [name for name, _, _ in changes]
+                for name in fields:
+                    setattr(job, name, new[name])
+                if "scope" in fields:
+                    job.needs_full_sync = True  # Entra: a scope change takes effect with an initial cycle
+                    fields.append("needs_full_sync")
+                if (
+                    job.state == JobState.NOT_CONFIGURED
+                    and job.tenant_url
+                    and job.mode == ProvisioningMode.AUTOMATIC
+                ):
+                    job.state = JobState.NOT_RUN  # configured, never run (Graph's status codes)
+                    fields.append("state")
+                job.save(update_fields=fields)
+                record_audit(
+                    actor,
+                    Activity.UPDATE_PROVISIONING,
+                    target_type="Application",
+                    target_id=job.application.app_id,
+                    target_name=job.application.display_name,
+                    application=job.application,
+                    changes=changes,
+                )
+            if turn_on and not job.enabled:
+                set_status(job, True, actor=actor)
+                outcome.started = True
+            elif not turn_on and job.enabled:
+                set_status(job, False, actor=actor)
+                outcome.stopped = True
+        return outcome
+
+
+@dataclass
+class SaveOutcome:
+    changed: list[str] = field(default_factory=list)
+    started: bool = False
+    stopped: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.changed or self.started or self.stopped)
+
+
+def set_status(job: ProvisioningJob, on: bool, *, actor: Any = None) -> None:
+    """Switch provisioning On or Off through the engine's control module when installed.
+
+    Without it the job is only flagged: On → enabled, NotRun, due now (the scheduler picks it up);
+    Off → disabled, Paused (a running cycle finishes, as in Entra).
+    """
+    if not call_provisioning_control("start" if on else "stop", job):
+        job.enabled = on
+        if on:
+            job.state = JobState.NOT_RUN
+            job.next_run_at = timezone.now()
+        else:
+            job.state = JobState.PAUSED
+        job.save(update_fields=["enabled", "state", "next_run_at"])
+    job.refresh_from_db()
+    record_audit(
+        actor,
+        Activity.START_PROVISIONING if on else Activity.STOP_PROVISIONING,
+        target_type="Application",
+        target_id=job.application.app_id,
+        target_name=job.application.display_name,
+        application=job.application,
+        changes=[("enabled", not on, on)],
+    )
+
+
+def _initial(job: ProvisioningJob) -> dict[str, Any]:
+    values = {name: getattr(job, name) for name in SETTINGS_FIELDS}
+    for name in Credentials.SECRET_FIELDS:
+        values[name] = ""  # never an initial value for a secret
+    values["enabled"] = "on" if job.enabled else "off"
+    return values

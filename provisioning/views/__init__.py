@@ -1,0 +1,1 @@
+"""The Provisioning blade's pages; one module per page (``configuration``...), routed in ``provisioning.urls``."""

@@ -1,0 +1,107 @@
+"""Provision on demand, the dry-run plan, and the review of deletions stopped by the threshold."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.applications.models import Application
+from portal.applications.views import blade_context
+from portal.audit import record_audit
+from portal.directory.models import DirectoryGroup, DirectoryUser
+from provisioning import control
+from provisioning.models import Cycle, CyclePage, CycleStatus, PageStatus
+from provisioning.operations import plan, provision_on_demand
+
+PICKER_LIMIT = 20
+PLAN_ACTIONS = ["Create", "Update", "Disable", "Delete", "Skip", "Other", "Failed"]
+
+
+def _application(object_id: uuid.UUID) -> Application:
+    return get_object_or_404(Application.objects.select_related("provisioning"), service_principal_id=object_id)
+
+
+@require_http_methods(["GET", "POST"])
+def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
+    application = _application(object_id)
+    context = blade_context(application, "on_demand", "Provision on demand")
+    query = request.GET.get("q", "").strip()
+    if query:
+        users = DirectoryUser.objects.filter(
+            Q(display_name__istartswith=query) | Q(user_principal_name__istartswith=query) | Q(mail__istartswith=query)
+        )[:PICKER_LIMIT]
+        groups = DirectoryGroup.objects.filter(display_name__istartswith=query)[:PICKER_LIMIT]
+        context.update(users=users, groups=groups)
+    context["q"] = query
+    if request.method == "POST":
+        kind = request.POST.get("kind")
+        object_ref = request.POST.get("object_id", "")
+        model = {"User": DirectoryUser, "Group": DirectoryGroup}.get(kind or "")
+        try:
+            source = model.objects.get(object_id=uuid.UUID(object_ref)) if model else None
+        except (ValueError, DirectoryUser.DoesNotExist, DirectoryGroup.DoesNotExist):
+            source = None
+        if source is None:
+            context["error"] = "Pick a user or group from the directory to provision."
+        elif not application.provisioning.tenant_url:
+            context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
+        else:
+            outcome = provision_on_demand(application.provisioning, kind, str(source.object_id))
+            context.update(outcome=outcome, source=source)
+    template = "provisioning/on_demand.html"
+    if request.htmx and request.htmx.target == "picker-results":
+        template += "#results"
+    return render(request, template, context)
+
+
+def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
+    application = _application(object_id)
+    context = blade_context(application, "plan", "Plan (dry run)")
+    context["plan_actions"] = PLAN_ACTIONS
+    if request.GET.get("run") and application.provisioning.tenant_url:
+        result = plan(application.provisioning)
+        action = request.GET.get("action", "")
+        outcomes = [o for o in result.outcomes if not action or (o.pending or o.action) == action or (action == "Failed" and o.status == "failure")]
+        context.update(plan=result, outcomes=outcomes[:2000], action=action, shown_limit=len(outcomes) > 2000)
+    elif request.GET.get("run"):
+        context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
+    return render(request, "provisioning/plan.html", context)
+
+
+def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
+    """The disables and deletes a cycle staged but did not send (accidental-deletion prevention)."""
+    application = _application(object_id)
+    job = application.provisioning
+    cycle = Cycle.objects.filter(job=job, status=CycleStatus.QUARANTINED).order_by("-started_at").first()
+    staged = []
+    if cycle:
+        for items in CyclePage.objects.filter(cycle=cycle, phase="deprovision", status=PageStatus.PENDING).values_list(
+            "items", flat=True
+        ):
+            staged.extend(items)
+    context = blade_context(application, "deletions", "Staged deletions")
+    context.update(job=job, cycle=cycle, staged=staged[:5000], staged_total=len(staged))
+    return render(request, "provisioning/deletions.html", context)
+
+
+@require_POST
+def allow_deletes(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
+    application = _application(object_id)
+    if control.allow_deletes(application.provisioning):
+        record_audit(
+            request.user,
+            "Allow deletes",
+            target_type="ServicePrincipal",
+            target_id=str(application.service_principal_id),
+            target_name=application.display_name,
+            application=application,
+        )
+        messages.success(request, "Deletions allowed: the staged disables and deletes are being sent.")
+    else:
+        messages.warning(request, "No cycle is waiting for approval.")
+    return redirect("provisioning:deletions", object_id=object_id)
