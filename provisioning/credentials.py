@@ -328,3 +328,8 @@ def record_test(job: ProvisioningJob, credentials: Credentials, verdict: TestVer
     else:
         return
     job.save(update_fields=["credentials_tested_at", "credentials_fingerprint"])
+    if verdict.ok and fingerprint == Credentials.from_job(job).fingerprint():
+        # The stored credentials work again: a credentials quarantine ends now, as in Entra.
+        from provisioning import quarantine
+
+        quarantine.leave_if(job, "EncounteredQuarantineException")

@@ -68,7 +68,14 @@ def leave(job: ProvisioningJob) -> None:
         quarantine_reason="",
         quarantine_since=None,
         quarantine_details="",
+        next_run_at=timezone.now(),  # try again now rather than at the next quarantine retry
     )
+
+
+def leave_if(job: ProvisioningJob, reason: str) -> None:
+    job.refresh_from_db()
+    if job.state == JobState.QUARANTINE and job.quarantine_reason == reason:
+        leave(job)
 
 
 def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:

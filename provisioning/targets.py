@@ -17,8 +17,8 @@ _cache: dict[int, tuple[str, ScimTarget]] = {}
 _lock = threading.Lock()
 
 
-def credentials_fingerprint(job: ProvisioningJob) -> str:
-    """Identifies the credentials that passed a test, without storing anything secret."""
+def _credentials_key(job: ProvisioningJob) -> str:
+    """Identifies the credentials a cached connector was built with (in memory only)."""
     material = "\n".join(
         [
             job.tenant_url,
@@ -47,7 +47,7 @@ def target_for(job: ProvisioningJob) -> Target:
     """The job's connector, reused across tasks in this process while its configuration is unchanged."""
     key = "|".join(
         [
-            credentials_fingerprint(job),
+            _credentials_key(job),
             str(job.legacy_entra_compatibility),
             str(getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0)),
             str(getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5)),

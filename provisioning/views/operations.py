@@ -23,7 +23,9 @@ PLAN_ACTIONS = ["Create", "Update", "Disable", "Delete", "Skip", "Other", "Faile
 
 
 def _application(object_id: uuid.UUID) -> Application:
-    return get_object_or_404(Application.objects.select_related("provisioning"), service_principal_id=object_id)
+    return get_object_or_404(
+        Application.objects.select_related("provisioning"), service_principal_id=object_id
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,7 +35,9 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query:
         users = DirectoryUser.objects.filter(
-            Q(display_name__istartswith=query) | Q(user_principal_name__istartswith=query) | Q(mail__istartswith=query)
+            Q(display_name__istartswith=query)
+            | Q(user_principal_name__istartswith=query)
+            | Q(mail__istartswith=query)
         )[:PICKER_LIMIT]
         groups = DirectoryGroup.objects.filter(display_name__istartswith=query)[:PICKER_LIMIT]
         context.update(users=users, groups=groups)
@@ -66,7 +70,13 @@ def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     if request.GET.get("run") and application.provisioning.tenant_url:
         result = plan(application.provisioning)
         action = request.GET.get("action", "")
-        outcomes = [o for o in result.outcomes if not action or (o.pending or o.action) == action or (action == "Failed" and o.status == "failure")]
+        outcomes = [
+            o
+            for o in result.outcomes
+            if not action
+            or (o.pending or o.action) == action
+            or (action == "Failed" and o.status == "failure")
+        ]
         context.update(plan=result, outcomes=outcomes[:2000], action=action, shown_limit=len(outcomes) > 2000)
     elif request.GET.get("run"):
         context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
@@ -80,9 +90,9 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     cycle = Cycle.objects.filter(job=job, status=CycleStatus.QUARANTINED).order_by("-started_at").first()
     staged = []
     if cycle:
-        for items in CyclePage.objects.filter(cycle=cycle, phase="deprovision", status=PageStatus.PENDING).values_list(
-            "items", flat=True
-        ):
+        for items in CyclePage.objects.filter(
+            cycle=cycle, phase="deprovision", status=PageStatus.PENDING
+        ).values_list("items", flat=True):
             staged.extend(items)
     context = blade_context(application, "deletions", "Staged deletions")
     context.update(job=job, cycle=cycle, staged=staged[:5000], staged_total=len(staged))

@@ -85,4 +85,3 @@ def wait_for_cycle(job: ProvisioningJob, after: int = 0, timeout: float = 60) ->
 
 def last_cycle_id(job: ProvisioningJob) -> int:
     return Cycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
-

@@ -1,0 +1,122 @@
+"""Quarantine, accidental-deletion prevention, provision on demand and the dry-run plan."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from provisioning.models import Cycle, ProvisioningJob, ProvisioningLog
+from tests.provisioning.conftest import make_app, make_users, wait_for_cycle
+from tests.provisioning.test_engine_cycles import run
+from tests.provisioning.test_engine_scale import bulk_users
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def set_notification(job, email="ops@contoso.test"):
+    ProvisioningJob.objects.filter(pk=job.pk).update(notification_email=email)
+
+
+def test_wrong_token_quarantines_emails_once_and_a_passing_test_clears_it(
+    celery_worker, scim_server, signed_in_client
+):
+    app = make_app(scim_server.base_url, "not-the-token")
+    set_notification(app.job)
+    app.assign(make_users(3)[0])
+
+    cycle = run(app.job)
+
+    job = ProvisioningJob.objects.get(pk=app.job.pk)
+    assert cycle.status == "failed"
+    assert job.state == "Quarantine" and job.quarantine_reason == "EncounteredQuarantineException"
+    assert len(mail.outbox) == 1
+    assert "quarantined" in mail.outbox[0].subject and mail.outbox[0].to == ["ops@contoso.test"]
+    assert "/provisioning" in mail.outbox[0].body  # a link to the logs
+    run(job, initial=True)  # still failing: no second email the same day
+    assert len(mail.outbox) == 1
+
+    job.refresh_from_db()
+    job.secret_token = scim_server.token
+    job.save(update_fields=["secret_token"])
+    url = reverse("provisioning:test_connection", args=[job.application.service_principal_id])
+    response = signed_in_client.post(
+        url, {"auth_method": "bearer", "tenant_url": scim_server.base_url, "secret_token": ""}
+    )
+    assert response.status_code == 200
+    job.refresh_from_db()
+    assert job.state != "Quarantine" and job.quarantine_reason == ""
+
+
+def test_too_many_deletions_stop_the_cycle_until_an_admin_allows_them(
+    celery_worker, scim_server, signed_in_client, settings
+):
+    settings.PROVISIONING_PAGE_SIZE = 500
+    app = make_app(scim_server.base_url, scim_server.token)
+    ProvisioningJob.objects.filter(pk=app.job.pk).update(
+        notification_email="ops@contoso.test", deletion_threshold=500
+    )
+    users = bulk_users(650)
+    assignments = [app.assign(u) for u in users]
+    assert run(app.job).created == 650
+    for assignment in assignments[:600]:
+        assignment.delete()
+
+    cycle = run(app.job)
+
+    job = ProvisioningJob.objects.get(pk=app.job.pk)
+    assert cycle.status == "quarantined" and cycle.staged_deletions == 600
+    assert job.quarantine_reason == "TooManyDeletes"
+    assert all(u["active"] for u in scim_server.users())  # nothing was disabled
+    assert len(mail.outbox) == 1 and "quarantined" in mail.outbox[0].subject
+    page = signed_in_client.get(
+        reverse("provisioning:deletions", args=[job.application.service_principal_id])
+    )
+    assert page.status_code == 200 and page.content.count(b"<td>Disable</td>") == 600
+
+    signed_in_client.post(reverse("provisioning:allow_deletes", args=[job.application.service_principal_id]))
+    cycle = wait_for_cycle(job, after=cycle.pk - 1)  # the same cycle, resumed
+
+    cycle.refresh_from_db()
+    assert cycle.status == "completed" and cycle.disabled == 600
+    assert sum(1 for u in scim_server.users() if u["active"] is False) == 600
+    assert ProvisioningJob.objects.get(pk=job.pk).state != "Quarantine"
+
+
+def test_provision_on_demand_shows_steps_and_logs_for_in_and_out_of_scope(
+    celery_worker, scim_server, signed_in_client
+):
+    app = make_app(scim_server.base_url, scim_server.token)
+    inside, outside = make_users(2)
+    app.assign(inside)
+    url = reverse("provisioning:on_demand", args=[app.job.application.service_principal_id])
+
+    response = signed_in_client.post(url, {"kind": "User", "object_id": str(inside.object_id)})
+    html = response.content.decode()
+    assert response.status_code == 200
+    for step in ("Import", "Scoping", "Matching", "Export"):
+        assert f'data-step="{step}"' in html
+    assert "Created the user in the target." in html and "userName" in html
+    assert [u["userName"] for u in scim_server.users()] == [inside.user_principal_name]
+
+    response = signed_in_client.post(url, {"kind": "User", "object_id": str(outside.object_id)})
+    html = response.content.decode()
+    assert "Not in scope: not assigned to the application" in html
+    assert len(scim_server.users()) == 1
+    logs = {log.source_id: log for log in ProvisioningLog.objects.filter(job=app.job)}
+    assert logs[str(inside.object_id)].action == "Create" and logs[str(inside.object_id)].status == "success"
+    assert logs[str(outside.object_id)].action == "Skip"
+    assert not Cycle.objects.filter(job=app.job).exists()  # on demand is not a cycle
+
+
+def test_plan_shows_what_a_cycle_would_do_and_writes_nothing(scim_server, signed_in_client):
+    app = make_app(scim_server.base_url, scim_server.token)
+    for user in make_users(5):
+        app.assign(user)
+    url = reverse("provisioning:plan", args=[app.job.application.service_principal_id])
+
+    html = signed_in_client.get(url, {"run": 1}).content.decode()
+
+    assert 'data-action="Create">5<' in html
+    assert "user0@contoso.test" in html or "User 0" in html
+    assert scim_server.users() == []
+    filtered = signed_in_client.get(url, {"run": 1, "action": "Update"}).content.decode()
+    assert "User 0" not in filtered
