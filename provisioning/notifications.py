@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from provisioning.models import ProvisioningJob
@@ -27,8 +27,8 @@ def notify(job: ProvisioningJob, subject: str, message: str, *, force: bool = Fa
     app = job.application
     try:
         logs = reverse("provisioning:app_logs", args=[app.pk])
-    except Exception:  # the logs page is optional in stripped-down builds
-        logs = "/"
+    except NoReverseMatch:  # builds without the logs pages link to the app's provisioning page
+        logs = reverse("provisioning:configuration", args=[app.service_principal_id])
     body = f"{message}\n\nApplication: {app.display_name}\nProvisioning logs: {settings.PORTAL_BASE_URL.rstrip('/')}{logs}\n"
     send_mail(f"[{app.display_name}] {subject}", body, settings.DEFAULT_FROM_EMAIL, [job.notification_email])
     return True
