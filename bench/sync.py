@@ -63,6 +63,9 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     call_command("seed_directory", users=users, groups=groups, seed=7, verbosity=0)
     seed_s = time.perf_counter() - started
 
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would slow the target
     token = "bench-token"
     app, _storage = build_application(token)
     counting = CountingApp(app)
