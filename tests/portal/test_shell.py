@@ -8,6 +8,10 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"login", "logout", "healthz"}
 
 
+def _takes_arguments(entry: URLPattern) -> bool:
+    return bool(getattr(entry.pattern, "converters", None) or entry.pattern.regex.groups)
+
+
 def _named_routes(resolver: URLResolver, prefix: str = "") -> list[str]:
     names = []
     for entry in resolver.url_patterns:
@@ -16,7 +20,7 @@ def _named_routes(resolver: URLResolver, prefix: str = "") -> list[str]:
                 continue  # the admin has its own sign-in; the API answers 401 (tested with the API)
             ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
             names += _named_routes(entry, ns)
-        elif isinstance(entry, URLPattern) and entry.name and not entry.pattern.converters:
+        elif isinstance(entry, URLPattern) and entry.name and not _takes_arguments(entry):
             names.append(prefix + entry.name)
     return names
 
