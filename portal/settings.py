@@ -199,3 +199,6 @@ PROVISIONING_CONCURRENCY = env.int("PROVISIONING_CONCURRENCY", default=4)
 PROVISIONING_REQUEST_TIMEOUT = env.float("PROVISIONING_REQUEST_TIMEOUT", default=30.0)
 # SCIM Bulk for creates when the target advertises it
 PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
+# Values per matching GET (`userName eq "a" or userName eq "b"`): worth raising only for targets that
+# index `or` filters; scim2-server scans for them, so one indexed `eq` per object is faster there.
+PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)

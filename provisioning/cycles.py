@@ -69,6 +69,7 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         sync_all=job.scope == Scope.ALL,
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
         concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
+        match_batch_size=getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1),
     )
 
 

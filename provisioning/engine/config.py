@@ -62,7 +62,7 @@ class EngineConfig:
     sync_all: bool = False
     skip_out_of_scope_deletions: bool = False
     concurrency: int = 4
-    match_batch_size: int = 50
+    match_batch_size: int = 1  # values per `or` filter; 1 = Entra's one GET per object
     extra: dict[str, Any] = field(default_factory=dict)
 
     def mapping_for(self, kind: str) -> ObjectMappingConfig | None:

@@ -169,36 +169,38 @@ class PageProcessor:
 
     def _match(self, kind: str, mapping: ObjectMappingConfig, unmatched: list[_Work]) -> None:
         for rule in mapping.matching:
-            pending = [w for w in unmatched if w.match is None and w.outcome.status == "pending"]
             by_value: dict[str, list[_Work]] = {}
-            for w in pending:
+            for w in unmatched:
                 value = w.values.get(rule.target)
-                if isinstance(value, str) and value:
+                if w.match is None and w.outcome.status == "pending" and isinstance(value, str) and value:
                     by_value.setdefault(value, []).append(w)
             values = list(by_value)
             size = self.config.match_batch_size
-            for start in range(0, len(values), size):
-                chunk = values[start : start + size]
-                try:
-                    found = self.target.find_many(kind, rule.target, chunk)
-                except TargetError as error:
-                    self._fail_all([w for v in chunk for w in by_value[v]], error, "Matching")
-                    continue
-                lowered = {k.casefold(): v for k, v in found.items()}
-                for value in chunk:
-                    hit = found.get(value) or lowered.get(value.casefold())
-                    for w in by_value[value]:
-                        w.match = hit
-                        if hit:
-                            w.outcome.step(
-                                "Matching",
-                                "success",
-                                f"Matched on {rule.target} = {value!r}.",
-                                target_id=hit.id,
-                            )
+            chunks = [values[i : i + size] for i in range(0, len(values), size)]
+            self._parallel(
+                [partial(self._match_chunk, kind, rule.target, chunk, by_value) for chunk in chunks]
+            )
         for w in unmatched:
             if w.outcome.status == "pending" and w.match is None:
                 w.outcome.step("Matching", "success", "No matching object in the target.")
+
+    def _match_chunk(
+        self, kind: str, attribute: str, chunk: list[str], by_value: dict[str, list[_Work]]
+    ) -> None:
+        try:
+            found = self.target.find_many(kind, attribute, chunk)
+        except TargetError as error:
+            self._fail_all([w for v in chunk for w in by_value[v]], error, "Matching")
+            return
+        lowered = {k.casefold(): v for k, v in found.items()}
+        for value in chunk:
+            hit = found.get(value) or lowered.get(value.casefold())
+            for w in by_value[value]:
+                w.match = hit
+                if hit:
+                    w.outcome.step(
+                        "Matching", "success", f"Matched on {attribute} = {value!r}.", target_id=hit.id
+                    )
 
     def _fail_all(self, works: list[_Work], error: TargetError, step: str) -> None:
         for w in works:
