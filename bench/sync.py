@@ -35,6 +35,19 @@ class CountingApp:
         return sum(self.counts.values())
 
 
+def _serve(build_application, token: str) -> tuple[CountingApp, str]:
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app, _storage = build_application(token)
+    counting = CountingApp(app)
+    server = make_server("127.0.0.1", 0, counting, threaded=True)
+    server.socket.listen(256)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return counting, f"http://127.0.0.1:{server.server_port}/v2"
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -48,7 +61,6 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from werkzeug.serving import make_server
 
     from portal.applications.models import AppRoleAssignment
     from portal.applications.services import instantiate
@@ -67,24 +79,18 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would slow the target
     token = "bench-token"
-    app, _storage = build_application(token)
-    counting = CountingApp(app)
-    server = make_server("127.0.0.1", 0, counting, threaded=True)
-    server.socket.listen(256)
-    import threading
-
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base_url = f"http://127.0.0.1:{server.server_port}/v2"
-
-    raw_count = min(2000, max(500, users // 5))
+    counting, base_url = _serve(build_application, token)
+    # The raw loop gets its own fresh target and sends the same number of creates, so both runs meet a
+    # store that grows the same way (scim2-server slows down as it fills).
+    _raw_counting, raw_url = _serve(build_application, token)
     raw = float(
         subprocess.check_output(
             [
                 sys.executable,
                 str(ROOT / "bench" / "raw_posts.py"),
-                base_url,
+                raw_url,
                 token,
-                str(raw_count),
+                str(users),
                 str(concurrency),
             ]
         )
@@ -152,7 +158,6 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
             p.terminate()
         for p in procs:
             p.wait(timeout=60)
-        server.shutdown()
 
     objects_per_s = objects / elapsed
     return {
@@ -229,7 +234,8 @@ COLUMNS = [
 ]
 INTRO = (
     "`python manage.py bench_sync --users N --groups M --workers W --concurrency C`. `raw_requests_per_s` is the "
-    "target's capacity for the same POSTs from a minimal httpx loop at the same concurrency; `ratio` = "
+    "target's capacity for the same POSTs (one per user, N of them, into a fresh scim2-server of its own) from a "
+    "minimal httpx loop at the same concurrency; `ratio` = "
     "objects_per_s * 2 / raw_requests_per_s (Entra needs 2 requests per new user: lookup + create). The target "
     "is scim2-server on werkzeug's threaded server in the benchmark process; the workers are separate processes."
 )
