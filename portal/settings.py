@@ -6,9 +6,11 @@ defaults that need no server: SQLite and a filesystem Celery broker under ``var/
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from portal.local_secrets import read_or_create_fernet_key, read_or_create_secret_key
 
@@ -55,11 +57,16 @@ INSTALLED_APPS = [
     "portal",
     "portal.directory",
     "portal.applications",
+    "portal.accounts",
+    "portal.api",
     "provisioning",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "portal.accounts.middleware.PortalAccessMiddleware",  # the role policy, after sign-in is required
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -115,6 +124,56 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+CSRF_FAILURE_VIEW = "portal.accounts.views.csrf_failure"  # refusals in the shell, not Django's bare page
+
+# Sign-in: local accounts (can be turned off) and Microsoft Entra ID; see portal/accounts/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out sign-in before any password check
+    "portal.accounts.backends.LocalAccountBackend",
+    "portal.accounts.backends.EntraIdBackend",
+]
+LOCAL_ACCOUNTS_ENABLED = env.bool("LOCAL_ACCOUNTS_ENABLED", default=True)
+ENTRA_TENANT_ID = env.str("ENTRA_TENANT_ID", default="")
+ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
+ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
+ENTRA_CLIENT_CERTIFICATE_PATH = env.str("ENTRA_CLIENT_CERTIFICATE_PATH", default="")  # .pfx or PEM
+ENTRA_CLIENT_CERTIFICATE_PASSWORD = env.str("ENTRA_CLIENT_CERTIFICATE_PASSWORD", default="")
+# ENTRA_REDIRECT_URI must match the app registration; empty = <this site>/accounts/microsoft/callback/
+ENTRA_REDIRECT_URI = env.str("ENTRA_REDIRECT_URI", default="")
+ENTRA_AUTHORITY = env.str("ENTRA_AUTHORITY", default="")  # e.g. https://login.microsoftonline.us/<tenant>
+ENTRA_OIDC_AUTHORITY = env.str("ENTRA_OIDC_AUTHORITY", default="")  # another OpenID provider's issuer
+ENTRA_INSTANCE_DISCOVERY = env.bool("ENTRA_INSTANCE_DISCOVERY", default=True)
+ENTRA_SCOPES = env.list("ENTRA_SCOPES", default=[])
+ENTRA_CA_BUNDLE = env.str("ENTRA_CA_BUNDLE", default="")  # a private CA for the authority's TLS
+ENTRA_ROLE_MAPPING = env.json("ENTRA_ROLE_MAPPING", default={})  # {"group id / app role": "role"}
+ENTRA_USE_DIRECTORY_ROLES = env.bool("ENTRA_USE_DIRECTORY_ROLES", default=True)  # the wids claim
+
+# Sign-in throttling (django-axes): N failed passwords for one username from one address lock it out.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+
+# Content-Security-Policy (django-csp): no inline or eval'd script anywhere (htmx runs with allowEval
+# off). Inline style *attributes* stay allowed (progress bars set their width), <style> elements do not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -143,6 +202,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -178,7 +239,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.directory.tasks.purge_stale_imports",
         "schedule": 24 * 3600.0,
     },
+    "provisioning-purge-logs": {"task": "provisioning.tasks_retention.purge_logs", "schedule": 24 * 3600.0},
 }
+CELERY_IMPORTS = ["provisioning.tasks_retention"]  # autodiscovery only finds modules named tasks
 
 LOGGING = {
     "version": 1,

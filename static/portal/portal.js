@@ -1,0 +1,58 @@
+// Page behaviour that would otherwise be inline handlers, which the Content-Security-Policy forbids
+// (script-src 'self': no onclick="", no <script> blocks, no eval). Loaded with defer from base.html.
+(() => {
+  "use strict";
+
+  // The navigation toggle on narrow screens: <button data-nav-toggle>.
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-nav-toggle]")) {
+      document.body.classList.toggle("nav-open");
+    }
+  });
+
+  // Ask before a consequential submit: <form data-confirm="Restart provisioning?">. (htmx requests can
+  // use hx-confirm, which needs no eval either.)
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // Show or hide part of a form from a field's current value, declaratively:
+  //   <div data-show-when="mode=Automatic">…</div>   <p data-hide-when="auth_method=oauth2_client_credentials|none">
+  function fieldValue(form, name) {
+    const field = form.elements.namedItem(name);
+    if (!field) return undefined;
+    if (typeof RadioNodeList !== "undefined" && field instanceof RadioNodeList) return field.value;
+    if (field.type === "checkbox") return field.checked ? field.value : "";
+    return field.value;
+  }
+
+  function applyConditions(root) {
+    const scope = root.querySelectorAll ? root : document;
+    const elements = [...scope.querySelectorAll("[data-show-when],[data-hide-when]")];
+    if (root.matches && root.matches("[data-show-when],[data-hide-when]")) elements.push(root);
+    for (const element of elements) {
+      const form = element.closest("form");
+      const show = element.dataset.showWhen !== undefined;
+      const rule = show ? element.dataset.showWhen : element.dataset.hideWhen;
+      const [name, values = ""] = rule.split("=");
+      if (!form) continue;
+      const matches = values.split("|").includes(fieldValue(form, name.trim()));
+      element.hidden = show ? !matches : matches;
+    }
+  }
+
+  document.addEventListener("change", (event) => {
+    const form = event.target.form || (event.target.closest && event.target.closest("form"));
+    if (form) applyConditions(form);
+  });
+  document.addEventListener("htmx:load", (event) => applyConditions(event.target));
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => applyConditions(document));
+  } else {
+    applyConditions(document);
+  }
+})();
