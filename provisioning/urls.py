@@ -12,7 +12,24 @@ urlpatterns = [
     ),
 ]
 
+# ---- Monitoring: provisioning overview, progress bar, provisioning logs --------------------------------
+# Patterns and views live in provisioning/urls_monitoring.py and provisioning/views/{overview,logs}.py.
+from django.urls import include  # noqa: E402
+
+from provisioning import urls_monitoring  # noqa: E402
+
+urlpatterns += [
+    *urls_monitoring.app_urlpatterns,
+    path("provisioning-logs/", include(urls_monitoring.tenant_urlpatterns)),
+]
+
 # ---- Operations: provision on demand, dry-run plan, staged deletions -----------------------------------
 from provisioning.urls_operations import urlpatterns_operations  # noqa: E402
 
 urlpatterns += urlpatterns_operations
+
+# ---- Mappings: object mappings, Edit Attribute + expression tester, scoping filters, attribute list --------
+# Patterns and views live in provisioning/urls_mappings.py and provisioning/views/mappings.py.
+from provisioning.urls_mappings import urlpatterns_mappings  # noqa: E402
+
+urlpatterns += urlpatterns_mappings

@@ -1,0 +1,559 @@
+"""``/users`` and ``/groups``: the tenant directory, Graph-shaped.
+
+Writes go through the directory's own forms (``DirectoryUserForm``, ``DirectoryGroupForm``: the same
+rules as the pages, e.g. the UPN format and uniqueness) and model saves, so the change feed that
+provisioning reads records every change. Deleting moves to the recycle bin, as Graph's DELETE does.
+Form errors come back as 400s naming the Graph property (``userPrincipalName``, not ``user_principal_name``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse
+from ninja import Path, Query, Router, Status
+
+from portal.accounts.roles import Capability
+from portal.api import odata
+from portal.api.auth import requires
+from portal.api.common import (
+    DEFAULT_TOP,
+    DUMP,
+    FILTER_HELP,
+    MAX_TOP,
+    SEARCH_HELP,
+    SELECT_HELP,
+    SKIPTOKEN_HELP,
+    TOP_HELP,
+    no_content,
+    parse_object_id,
+    responses,
+)
+from portal.api.errors import ApiError, bad_request, conflict, not_found
+from portal.api.schemas import (
+    DirectoryObjectCollection,
+    Group,
+    GroupCollection,
+    GroupCreate,
+    GroupWrite,
+    ReferenceRequest,
+    User,
+    UserCollection,
+    UserCreate,
+    UserWrite,
+)
+from portal.directory import services
+from portal.directory.forms import DirectoryGroupForm, DirectoryUserForm, upn_taken, validate_upn
+from portal.directory.models import EXTENSION_ATTRIBUTE_NAMES, DirectoryGroup, DirectoryUser, GroupMembership
+
+router = Router(tags=["directory"])
+C = Capability
+READ = requires(C.DIRECTORY_READ)
+WRITE = requires(C.DIRECTORY_WRITE)
+
+# Graph property → form field (and model field).
+USER_FIELDS = {
+    "displayName": "display_name",
+    "userPrincipalName": "user_principal_name",
+    "mail": "mail",
+    "mailNickname": "mail_nickname",
+    "givenName": "given_name",
+    "surname": "surname",
+    "jobTitle": "job_title",
+    "department": "department",
+    "companyName": "company_name",
+    "employeeId": "employee_id",
+    "employeeType": "employee_type",
+    "officeLocation": "office_location",
+    "streetAddress": "street_address",
+    "city": "city",
+    "state": "state",
+    "postalCode": "postal_code",
+    "country": "country",
+    "usageLocation": "usage_location",
+    "preferredLanguage": "preferred_language",
+    "mobilePhone": "mobile_phone",
+    "businessPhones": "business_phones",
+    "faxNumber": "fax_number",
+    "accountEnabled": "account_enabled",
+}
+GROUP_FIELDS = {
+    "displayName": "display_name",
+    "description": "description",
+    "mailNickname": "mail_nickname",
+    "mail": "mail",
+    "mailEnabled": "mail_enabled",
+    "securityEnabled": "security_enabled",
+}
+_TEXT_OPS = ("eq", "ne", "startswith")
+USER_FILTERS = {
+    "id": odata.FilterField("object_id", "guid"),
+    **{
+        name: odata.FilterField(field, ops=_TEXT_OPS, nullable=True)
+        for name, field in USER_FIELDS.items()
+        if name not in ("businessPhones", "accountEnabled")
+    },
+    "accountEnabled": odata.FilterField("account_enabled", "bool", ops=("eq", "ne")),
+    "createdDateTime": odata.FilterField("created_date_time", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
+}
+GROUP_FILTERS = {
+    "id": odata.FilterField("object_id", "guid"),
+    "displayName": odata.FilterField("display_name", ops=_TEXT_OPS),
+    "description": odata.FilterField("description", ops=_TEXT_OPS, nullable=True),
+    "mailNickname": odata.FilterField("mail_nickname", ops=_TEXT_OPS, nullable=True),
+    "mail": odata.FilterField("mail", ops=_TEXT_OPS, nullable=True),
+    "mailEnabled": odata.FilterField("mail_enabled", "bool", ops=("eq", "ne")),
+    "securityEnabled": odata.FilterField("security_enabled", "bool", ops=("eq", "ne")),
+    "createdDateTime": odata.FilterField("created_date_time", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
+}
+USER_SEARCH = {
+    "displayName": "display_name",
+    "userPrincipalName": "user_principal_name",
+    "mail": "mail",
+    "givenName": "given_name",
+    "surname": "surname",
+}
+GROUP_SEARCH = {"displayName": "display_name", "description": "description", "mail": "mail"}
+USER_SELECTABLE = list(User.model_fields)
+GROUP_SELECTABLE = list(Group.model_fields)
+_ID_IN_REFERENCE = re.compile(
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$"
+)
+
+
+# --- shapes ------------------------------------------------------------------------------------------
+
+
+def user_body(user: DirectoryUser) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": str(user.object_id)}
+    for name, field in USER_FIELDS.items():
+        value = getattr(user, field)
+        body[name] = value if value != "" else None
+    body["businessPhones"] = list(user.business_phones or [])
+    body["createdDateTime"] = user.created_date_time
+    extensions = user.extension_attributes or {}
+    body["onPremisesExtensionAttributes"] = {name: extensions.get(name) for name in EXTENSION_ATTRIBUTE_NAMES}
+    return body
+
+
+def group_body(group: DirectoryGroup) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": str(group.object_id)}
+    for name, field in GROUP_FIELDS.items():
+        value = getattr(group, field)
+        body[name] = value if value != "" else None
+    body["groupTypes"] = []
+    body["createdDateTime"] = group.created_date_time
+    return body
+
+
+def member_body(member: DirectoryUser | DirectoryGroup) -> dict[str, Any]:
+    is_user = isinstance(member, DirectoryUser)
+    return {
+        "@odata.type": "#microsoft.graph.user" if is_user else "#microsoft.graph.group",
+        "id": str(member.object_id),
+        "displayName": member.display_name,
+        "userPrincipalName": member.user_principal_name if is_user else None,
+        "mail": member.mail or None,
+    }
+
+
+# --- lookups ------------------------------------------------------------------------------------------
+
+
+def get_user(raw: str) -> DirectoryUser:
+    """A live user by id, or by user principal name as Graph also allows (``/users/ada@contoso.com``)."""
+    if "@" in raw and "\x00" not in raw and len(raw) <= 256:
+        user = (
+            DirectoryUser.objects.active()
+            .alias(_upn=Lower("user_principal_name"))
+            .filter(_upn=raw.lower())
+            .first()
+        )
+    else:
+        user = DirectoryUser.objects.active().filter(object_id=parse_object_id(raw)).first()
+    if user is None:
+        raise not_found("id", raw[:256])
+    return user
+
+
+def get_group(raw: str) -> DirectoryGroup:
+    group = DirectoryGroup.objects.active().filter(object_id=parse_object_id(raw)).first()
+    if group is None:
+        raise not_found("id", raw)
+    return group
+
+
+def _search(queryset: QuerySet, text: str | None, fields: dict[str, str]) -> QuerySet:
+    for name, term in odata.parse_search(text, list(fields)):
+        if name is None:
+            query = Q()
+            for column in fields.values():
+                query |= Q(**{f"{column}__icontains": term})
+            queryset = queryset.filter(query)
+        else:
+            queryset = queryset.filter(**{f"{fields[name]}__icontains": term})
+    return queryset
+
+
+def _collection(request: HttpRequest, fragment: str, items: list[dict[str, Any]], token: str | None) -> dict:
+    body: dict[str, Any] = {"@odata.context": odata.context_url(request, fragment), "value": items}
+    if link := odata.next_link(request, token):
+        body["@odata.nextLink"] = link
+    return body
+
+
+# --- form plumbing -------------------------------------------------------------------------------------
+
+
+def _form_error(form: Any, fields: dict[str, str]) -> ApiError:
+    graph_name = {form_field: graph for graph, form_field in fields.items()}
+    for name in EXTENSION_ATTRIBUTE_NAMES:
+        graph_name[name] = f"onPremisesExtensionAttributes.{name}"
+    problems = []
+    for field, messages in form.errors.items():
+        target = graph_name.get(field, "" if field == "__all__" else field)
+        for message in messages:
+            problems.append((target, str(message)))
+    target, message = problems[0]
+    return bad_request(
+        f"Invalid value for '{target}': {message}" if target else message,
+        target or None,
+        details=[{"code": "InvalidValue", "message": m, "target": t} for t, m in problems],
+    )
+
+
+def _user_form_data(user: DirectoryUser | None, payload: UserWrite) -> dict[str, Any]:
+    """The form's POST data: the stored values, overwritten by what the payload sets."""
+    data: dict[str, Any] = {}
+    if user is not None:
+        for field in USER_FIELDS.values():
+            data[field] = getattr(user, field)
+        data["business_phones"] = ", ".join(user.business_phones or [])
+        data["manager"] = user.manager.user_principal_name if user.manager_id else ""
+        data.update((user.extension_attributes or {}).items())
+    else:
+        data["account_enabled"] = True
+    sent = payload.model_dump(exclude_unset=True)
+    for name, field in USER_FIELDS.items():
+        if name not in sent:
+            continue
+        value = sent[name]
+        if name == "businessPhones":
+            if any("," in phone for phone in value or []):
+                raise bad_request("A phone number can't contain a comma.", "businessPhones")
+            value = ", ".join(value or [])
+        elif name == "accountEnabled":
+            value = True if value is None else value
+        data[field] = "" if value is None else value
+    for name, value in (sent.get("onPremisesExtensionAttributes") or {}).items():
+        data[name] = value or ""
+    if data.get("account_enabled") is False:
+        data.pop("account_enabled")  # an unchecked checkbox is an absent key
+    return data
+
+
+def _save_user(user: DirectoryUser | None, payload: UserWrite) -> DirectoryUser:
+    data = _user_form_data(user, payload)
+    upn = str(data.get("user_principal_name") or "")
+    try:
+        upn = validate_upn(upn)
+    except ValidationError:
+        pass  # the form reports the format problem with its own message
+    else:
+        if upn_taken(upn, exclude_pk=user.pk if user else None):
+            raise conflict(
+                f"Another object with the same value for property userPrincipalName ({upn}) already exists.",
+                "userPrincipalName",
+            )
+    form = DirectoryUserForm(data, instance=user)
+    if not form.is_valid():
+        raise _form_error(form, USER_FIELDS)
+    try:
+        with transaction.atomic():
+            return form.save()
+    except IntegrityError:
+        raise conflict(
+            "Another object with the same value for property userPrincipalName already exists.",
+            "userPrincipalName",
+        ) from None
+
+
+def _save_group(group: DirectoryGroup | None, payload: GroupWrite) -> DirectoryGroup:
+    data: dict[str, Any] = {}
+    if group is not None:
+        for field in GROUP_FIELDS.values():
+            data[field] = getattr(group, field)
+    else:
+        data["security_enabled"] = True
+    sent = payload.model_dump(exclude_unset=True)
+    sent.pop("groupTypes", None)
+    for name, field in GROUP_FIELDS.items():
+        if name in sent:
+            data[field] = "" if sent[name] is None else sent[name]
+    for flag in ("security_enabled", "mail_enabled"):
+        if data.get(flag) in (False, ""):
+            data.pop(flag, None)
+    form = DirectoryGroupForm(data, instance=group)
+    if not form.is_valid():
+        raise _form_error(form, GROUP_FIELDS)
+    with transaction.atomic():
+        return form.save()
+
+
+# --- users --------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/users",
+    response=responses({200: UserCollection}),
+    auth=READ,
+    operation_id="listUsers",
+    summary="List users (not those in the recycle bin)",
+    **DUMP,
+)
+def list_users(
+    request: HttpRequest,
+    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
+    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
+    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
+    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
+) -> dict[str, Any]:
+    selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
+    users = odata.filter_queryset(DirectoryUser.objects.active(), filter_, USER_FILTERS)
+    page = odata.page_by_pk(_search(users, search, USER_SEARCH), top, skiptoken)
+    return _collection(
+        request, "users", [odata.apply_select(user_body(u), selected) for u in page.items], page.next_token
+    )
+
+
+@router.post(
+    "/users",
+    response=responses({201: User}),
+    auth=WRITE,
+    operation_id="createUser",
+    summary="Create a user (passwordProfile is accepted and ignored)",
+    **DUMP,
+)
+def create_user(request: HttpRequest, payload: UserCreate) -> Status[dict[str, Any]]:
+    return Status(201, user_body(_save_user(None, payload)))
+
+
+@router.get(
+    "/users/{id}",
+    response=responses({200: User}),
+    auth=READ,
+    operation_id="getUser",
+    summary="Get a user by id or user principal name",
+    **DUMP,
+)
+def get_user_route(
+    request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
+) -> dict[str, Any]:
+    selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
+    return odata.apply_select(user_body(get_user(id)), selected)
+
+
+@router.patch(
+    "/users/{id}",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="updateUser",
+    summary="Update a user's properties",
+)
+def update_user(request: HttpRequest, id: str, payload: UserWrite) -> HttpResponse:
+    _save_user(get_user(id), payload)
+    return no_content()
+
+
+@router.delete(
+    "/users/{id}",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="deleteUser",
+    summary="Delete a user (to the recycle bin; provisioning deprovisions them)",
+)
+def delete_user(request: HttpRequest, id: str) -> HttpResponse:
+    services.soft_delete(get_user(id))
+    return no_content()
+
+
+# --- groups ----------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/groups",
+    response=responses({200: GroupCollection}),
+    auth=READ,
+    operation_id="listGroups",
+    summary="List groups (not those in the recycle bin)",
+    **DUMP,
+)
+def list_groups(
+    request: HttpRequest,
+    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
+    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
+    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
+    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
+) -> dict[str, Any]:
+    selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
+    groups = odata.filter_queryset(DirectoryGroup.objects.active(), filter_, GROUP_FILTERS)
+    page = odata.page_by_pk(_search(groups, search, GROUP_SEARCH), top, skiptoken)
+    return _collection(
+        request, "groups", [odata.apply_select(group_body(g), selected) for g in page.items], page.next_token
+    )
+
+
+@router.post(
+    "/groups",
+    response=responses({201: Group}),
+    auth=WRITE,
+    operation_id="createGroup",
+    summary="Create a security group",
+    **DUMP,
+)
+def create_group(request: HttpRequest, payload: GroupCreate) -> Status[dict[str, Any]]:
+    return Status(201, group_body(_save_group(None, payload)))
+
+
+@router.get(
+    "/groups/{id}",
+    response=responses({200: Group}),
+    auth=READ,
+    operation_id="getGroup",
+    summary="Get a group",
+    **DUMP,
+)
+def get_group_route(
+    request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
+) -> dict[str, Any]:
+    selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
+    return odata.apply_select(group_body(get_group(id)), selected)
+
+
+@router.patch(
+    "/groups/{id}",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="updateGroup",
+    summary="Update a group's properties",
+)
+def update_group(request: HttpRequest, id: str, payload: GroupWrite) -> HttpResponse:
+    _save_group(get_group(id), payload)
+    return no_content()
+
+
+@router.delete(
+    "/groups/{id}",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="deleteGroup",
+    summary="Delete a group (to the recycle bin)",
+)
+def delete_group(request: HttpRequest, id: str) -> HttpResponse:
+    services.soft_delete(get_group(id))
+    return no_content()
+
+
+# --- members -----------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/groups/{id}/members",
+    response=responses({200: DirectoryObjectCollection}),
+    auth=READ,
+    operation_id="listGroupMembers",
+    summary="Direct members of a group: users and nested groups",
+    **DUMP,
+)
+def list_members(
+    request: HttpRequest,
+    id: str,
+    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
+    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
+) -> dict[str, Any]:
+    group = get_group(id)
+    memberships = GroupMembership.objects.filter(group=group).select_related("user", "member_group")
+    memberships = memberships.filter(
+        Q(user__deleted_at__isnull=True, member_group__isnull=True)
+        | Q(member_group__deleted_at__isnull=True, user__isnull=True)
+    )
+    page = odata.page_by_pk(memberships, top, skiptoken)
+    items = [member_body(m.user or m.member_group) for m in page.items]
+    return _collection(request, "directoryObjects", items, page.next_token)
+
+
+def _member_from_reference(reference: str) -> DirectoryUser | DirectoryGroup:
+    match = _ID_IN_REFERENCE.search(reference.strip())
+    if match is None:
+        raise bad_request(
+            "Use the member's URL, such as https://graph.microsoft.com/v1.0/directoryObjects/{id}.",
+            "@odata.id",
+        )
+    object_id = uuid.UUID(match.group(1))
+    member = (
+        DirectoryUser.objects.active().filter(object_id=object_id).first()
+        or DirectoryGroup.objects.active().filter(object_id=object_id).first()
+    )
+    if member is None:
+        raise not_found("@odata.id", object_id)
+    return member
+
+
+@router.post(
+    "/groups/{id}/members/$ref",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="addGroupMember",
+    summary='Add a member: {"@odata.id": "…/directoryObjects/{id}"}',
+)
+def add_member(request: HttpRequest, id: str, payload: ReferenceRequest) -> HttpResponse:
+    group = get_group(id)
+    member = _member_from_reference(payload.odata_id)
+    lookup = {"user": member} if isinstance(member, DirectoryUser) else {"member_group": member}
+    if GroupMembership.objects.filter(group=group, **lookup).exists():
+        raise conflict(
+            "One or more added object references already exist for the following modified properties: 'members'.",
+            "@odata.id",
+        )
+    try:
+        with transaction.atomic():
+            services.add_member(group, member)
+    except services.DirectoryError as error:
+        raise bad_request(str(error), "@odata.id") from None
+    except IntegrityError:
+        raise conflict("That member was added a moment ago.", "@odata.id") from None
+    return no_content()
+
+
+@router.delete(
+    "/groups/{id}/members/{memberId}/$ref",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="removeGroupMember",
+    summary="Remove a member from a group",
+)
+def remove_member(
+    request: HttpRequest, id: str, member_id: str = Path(..., alias="memberId", description="The member's id")
+) -> HttpResponse:
+    group = get_group(id)
+    object_id = parse_object_id(member_id, "memberId")
+    membership = (
+        GroupMembership.objects.filter(group=group)
+        .filter(Q(user__object_id=object_id) | Q(member_group__object_id=object_id))
+        .first()
+    )
+    if membership is None:
+        raise not_found("memberId", object_id)
+    try:
+        services.remove_member(group, membership.pk)
+    except services.DirectoryError:
+        raise not_found("memberId", object_id) from None
+    return no_content()
