@@ -265,3 +265,5 @@ PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 # Values per matching GET (`userName eq "a" or userName eq "b"`): worth raising only for targets that
 # index `or` filters; scim2-server scans for them, so one indexed `eq` per object is faster there.
 PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)
+# Members added or removed per group PATCH (Entra sends several in one request)
+PROVISIONING_MEMBER_BATCH_SIZE = env.int("PROVISIONING_MEMBER_BATCH_SIZE", default=100)

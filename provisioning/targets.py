@@ -52,6 +52,7 @@ def target_for(job: ProvisioningJob) -> Target:
             str(getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0)),
             str(getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5)),
             str(getattr(settings, "PROVISIONING_USE_BULK", True)),
+            str(getattr(settings, "PROVISIONING_MEMBER_BATCH_SIZE", 100)),
         ]
     )
     with _lock:
@@ -67,6 +68,7 @@ def target_for(job: ProvisioningJob) -> Target:
             oauth=oauth,
             legacy_entra=job.legacy_entra_compatibility,
             use_bulk=getattr(settings, "PROVISIONING_USE_BULK", True),
+            member_batch_size=getattr(settings, "PROVISIONING_MEMBER_BATCH_SIZE", 100),
             timeout=getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0),
             retry=RetryPolicy(
                 max_attempts=getattr(settings, "PROVISIONING_RETRY_ATTEMPTS", 4),
