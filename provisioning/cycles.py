@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from portal.directory.changes import changes_since, current_watermark
-from provisioning import escrow
+from provisioning import escrow, quarantine
 from provisioning.directory_source import DirectorySource
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import Outcome
@@ -200,8 +200,6 @@ def _deletions_allowed(cycle: Cycle) -> bool:
     Cycle.objects.filter(pk=cycle.pk).update(staged_deletions=staged)
     if not job.prevent_accidental_deletion or cycle.force_deletes or staged <= job.deletion_threshold:
         return True
-    from provisioning import quarantine
-
     Cycle.objects.filter(pk=cycle.pk).update(
         status=CycleStatus.QUARANTINED, finished_at=timezone.now(), phase="deprovision"
     )
@@ -231,8 +229,6 @@ def _finish(cycle: Cycle) -> None:
     job = job_qs.get()
     if job.enabled:
         job_qs.update(next_run_at=now + timedelta(minutes=job.interval_minutes))
-    from provisioning import quarantine
-
     quarantine.after_cycle(job, cycle)
     transaction.on_commit(lambda: _chain_if_behind(job.pk))
 
@@ -273,8 +269,6 @@ def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: st
                 kind, [objects[i] for i in page.items], escrow.load(job.pk, kind, page.items)
             )
     except StopCycle as stop:
-        from provisioning import quarantine
-
         with transaction.atomic():
             Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
                 status=CycleStatus.FAILED, finished_at=timezone.now(), error=stop.error.reason

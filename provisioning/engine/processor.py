@@ -77,7 +77,7 @@ class PageProcessor:
                 *(partial(self._bulk_export, kind, mapping, b) for b in batches),
             ]
         )
-        self._stop_if_unauthorized(exporting)
+        self._stop_if_unauthorized(w.outcome for w in exporting)
         return [w.outcome for w in work]
 
     def _import_and_scope(
@@ -249,11 +249,10 @@ class PageProcessor:
             for future in [pool.submit(call) for call in calls]:
                 future.result()
 
-    def _stop_if_unauthorized(self, works: list[_Work]) -> None:
-        for w in works:
-            error = w.outcome.error
-            if error and error.category is ErrorCategory.UNAUTHORIZED:
-                raise StopCycle(error)
+    def _stop_if_unauthorized(self, outcomes: Iterable[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.error and outcome.error.category is ErrorCategory.UNAUTHORIZED:
+                raise StopCycle(outcome.error)
 
     def _bulk_creates(self, mapping: ObjectMappingConfig) -> bool:
         """Creates go in SCIM Bulk requests when the target advertises Bulk (fewer round trips)."""
@@ -498,16 +497,6 @@ class PageProcessor:
                     outcome.fail(error)
             outcome.duration_ms += int((time.perf_counter() - started) * 1000)
 
-        items = list(staged)
-        if self.config.concurrency > 1 and len(items) > 1:
-            with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-                list(pool.map(send, items))
-        else:
-            for item in items:
-                send(item)
-        stop = next(
-            (o.error for o, _ in items if o.error and o.error.category is ErrorCategory.UNAUTHORIZED), None
-        )
-        if stop:
-            raise StopCycle(stop)
-        return [o for o, _ in items]
+        self._parallel([partial(send, item) for item in staged])
+        self._stop_if_unauthorized(o for o, _ in staged)
+        return [o for o, _ in staged]
