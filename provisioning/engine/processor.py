@@ -43,6 +43,7 @@ class _Work:
     values: dict[str, Any] = field(default_factory=dict)
     match: TargetObject | None = None
     started: float = 0.0
+    members_to_add: list[str] = field(default_factory=list)  # of a group just created, sent after all creates
 
 
 class PageProcessor:
@@ -77,6 +78,10 @@ class PageProcessor:
                 *(partial(self._bulk_export, kind, mapping, b) for b in batches),
             ]
         )
+        self._stop_if_unauthorized(w.outcome for w in exporting)
+        # Members go in after every create of the page, one group per thread: a group's member PATCHes
+        # are sequential, but groups created in one Bulk request need not wait for each other.
+        self._parallel([partial(self._add_members_of_created, w) for w in exporting if w.members_to_add])
         self._stop_if_unauthorized(w.outcome for w in exporting)
         return [w.outcome for w in work]
 
@@ -345,13 +350,23 @@ class PageProcessor:
         outcome.retry_count = max(outcome.retry_count, created.retry_count)
         outcome.modified = [{"name": k, "old": None, "new": v} for k, v in values.items()]
         outcome.step("Export", "success", f"Created the {kind.lower()} in the target.", target_id=created.id)
-        exported_members: list[str] = []
-        if members:
-            self.target.add_members(created.id, members)
-            exported_members = members
-            outcome.step("Export", "success", f"Added {len(members)} member(s).")
-        outcome.escrow = EscrowRecord(created.id, values, exported_members, "active")
+        # Recorded with no members until they are in, so a failed member PATCH is retried next cycle
+        # while the group itself is never created twice.
+        outcome.escrow = EscrowRecord(created.id, values, [], "active")
         outcome.target_name = str(values.get("userName") or values.get("displayName") or "")
+        w.members_to_add = members or []
+
+    def _add_members_of_created(self, w: _Work) -> None:
+        outcome = w.outcome
+        try:
+            self.target.add_members(outcome.target_id, w.members_to_add)
+        except TargetError as error:
+            outcome.fail(error)
+        else:
+            outcome.escrow = EscrowRecord(outcome.target_id, self._desired(w)[0], w.members_to_add, "active")
+            outcome.step("Export", "success", f"Added {len(w.members_to_add)} member(s).")
+        finally:
+            outcome.duration_ms = int((time.perf_counter() - w.started) * 1000)
 
     def _find_by_matching(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> TargetObject | None:
         for rule in mapping.matching:

@@ -44,3 +44,31 @@ def test_flaky_target_converges_without_duplicates(celery_worker, scim_server, s
     # retried blindly, so its failure shows 0 and the next cycle re-matches it)
     assert ProvisioningLog.objects.filter(job=app.job, retry_count__gte=1).count() > 20
     assert sum(c.created for c in cycles) + sum(c.updated for c in cycles) >= 1000
+
+
+def test_refused_member_patch_keeps_the_new_group_and_the_next_cycle_adds_its_members(
+    celery_worker, scim_server
+):
+    from tests.provisioning.conftest import make_group, make_users
+
+    with FaultProxy(scim_server.base_url) as proxy:
+        app = make_app(proxy.base_url, scim_server.token)
+        users = make_users(5, prefix="crew")
+        app.assign(make_group("Crew", users))
+        proxy.fail_next("error", method="PATCH", status=400)  # the first PATCH is the new group's member add
+        first = run(app.job, initial=True)
+        lookups = proxy.total("GET", "/Groups")
+        second = run(app.job)
+        lookups = proxy.total("GET", "/Groups") - lookups
+
+    assert first.failed == 1 and proxy.injected["error"] == 1
+    failure = ProvisioningLog.objects.get(job=app.job, cycle_id=first.cycle_id, status="failure")
+    assert (failure.object_kind, failure.action) == ("Group", "Create")
+    assert second.failed == 0
+    assert lookups == 0  # the group is in the record: no matching lookup, no second create
+    groups = scim_server.groups()
+    assert [g["displayName"] for g in groups] == ["Crew"]  # created once, not again by the retry
+    user_ids = {u["userName"]: u["id"] for u in scim_server.users()}
+    assert {m["value"] for m in groups[0]["members"]} == {user_ids[u.user_principal_name] for u in users}
+    retried = ProvisioningLog.objects.get(job=app.job, cycle_id=second.cycle_id, object_kind="Group")
+    assert (retried.action, retried.status) == ("Update", "success")
