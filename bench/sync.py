@@ -8,10 +8,12 @@ cycle with 10 changed users on real Celery worker processes, and prints one JSON
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -83,18 +85,25 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     # The raw loop gets its own fresh target and sends the same number of creates, so both runs meet a
     # store that grows the same way (scim2-server slows down as it fills).
     _raw_counting, raw_url = _serve(build_application, token)
-    raw = float(
-        subprocess.check_output(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "raw_posts.py"),
-                raw_url,
-                token,
-                str(users),
-                str(concurrency),
-            ]
+    member_batch = settings.PROVISIONING_MEMBER_BATCH_SIZE
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as groups_file:
+        json.dump(_group_member_positions(), groups_file)
+        groups_file.flush()
+        raw_result = json.loads(
+            subprocess.check_output(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "raw_posts.py"),
+                    raw_url,
+                    token,
+                    str(users),
+                    str(concurrency),
+                    groups_file.name,
+                    str(member_batch),
+                ]
+            )
         )
-    )
+    raw = raw_result["posts_per_s"]
 
     application = instantiate("taskize-connect", "Bench app")
     job = application.provisioning
@@ -151,9 +160,12 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
             .first()
         )
         users_s = (last_user_page - initial.started_at).total_seconds()
-        users_done = sum(
-            len(i)
-            for i in CyclePage.objects.filter(cycle=initial, phase="users").values_list("items", flat=True)
+        users_done, groups_done = (
+            sum(
+                len(i)
+                for i in CyclePage.objects.filter(cycle=initial, phase=phase).values_list("items", flat=True)
+            )
+            for phase in ("users", "groups")
         )
 
         changed = list(DirectoryUser.objects.order_by("?")[:10])
@@ -173,6 +185,11 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
             p.wait(timeout=60)
 
     objects_per_s = objects / elapsed
+    # What the target needs for Entra's requests: 2 per user and a lookup per group at the measured POST
+    # rate, plus the measured time of the same group creates and member PATCHes (a member PATCH costs
+    # scim2-server far more than a POST, and more the bigger the group). With no groups this is exactly
+    # objects_per_s * 2 / raw_requests_per_s.
+    target_s = (REQUESTS_PER_NEW_USER_ENTRA * users_done + groups_done) / raw + raw_result["membership_s"]
     return {
         "users": users,
         "groups": groups,
@@ -188,7 +205,8 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
         "initial_failed": initial.failed,
         "objects_per_s": round(objects_per_s, 1),
         "requests_per_object": round(initial_requests / objects, 3),
-        "ratio": round(objects_per_s * REQUESTS_PER_NEW_USER_ENTRA / raw, 3),
+        "raw_membership_s": round(raw_result["membership_s"], 2),
+        "ratio": round(target_s / elapsed, 3),
         "users_phase_s": round(users_s, 2),
         "users_per_s": round(users_done / users_s, 1),
         "users_ratio": round(users_done / users_s * REQUESTS_PER_NEW_USER_ENTRA / raw, 3),
@@ -198,6 +216,24 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
         "peak_worker_rss_mb": round(rss, 1),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
     }
+
+
+def _group_member_positions() -> list[list[int]]:
+    """Each live group's provisioned members (enabled live users) as positions in the user list."""
+    from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
+
+    position = {
+        pk: n for n, pk in enumerate(DirectoryUser.objects.order_by("pk").values_list("pk", flat=True))
+    }
+    members: dict[int, list[int]] = {
+        pk: [] for pk in DirectoryGroup.objects.filter(deleted_at__isnull=True).values_list("pk", flat=True)
+    }
+    rows = GroupMembership.objects.filter(
+        group_id__in=members, user__isnull=False, user__deleted_at__isnull=True, user__account_enabled=True
+    ).values_list("group_id", "user_id")
+    for group_id, user_id in rows:
+        members[group_id].append(position[user_id])
+    return list(members.values())
 
 
 def _wait(cycle_model, job, after: int = 0, timeout: float = 3600):
@@ -211,23 +247,22 @@ def _wait(cycle_model, job, after: int = 0, timeout: float = 3600):
 
 
 def write_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
-    """Replace this benchmark's row set in docs/benchmarks.md (other sections are left alone)."""
+    """Add this run's row to the bench_sync table in docs/benchmarks.md (other sections are left alone).
+
+    Earlier rows and the notes under the table are kept; a change of columns starts the table afresh.
+    """
     heading = "## Sync engine (bench_sync)"
-    row = "| " + " | ".join(str(result[k]) for k in COLUMNS) + " |"
+    header = "| " + " | ".join(COLUMNS) + " |"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if heading not in text:
-        text = (
-            text.rstrip()
-            + f"\n\n{heading}\n\n{INTRO}\n\n| "
-            + " | ".join(COLUMNS)
-            + " |\n|"
-            + "---|" * len(COLUMNS)
-            + "\n"
-        )
     head, _, rest = text.partition(heading)
     section, sep, tail = rest.partition("\n## ")
-    section = section.rstrip() + "\n" + row + "\n"
-    path.write_text(head + heading + section + (("\n## " + tail) if sep else ""))
+    lines = section.strip().splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("|")), len(lines))
+    last = next((i for i in range(first, len(lines)) if not lines[i].startswith("|")), len(lines))
+    rows = lines[first + 2 : last] if first < len(lines) and lines[first] == header else []
+    rows.append("| " + " | ".join(str(result[k]) for k in COLUMNS) + " |")
+    body = "\n".join([INTRO, "", header, "|" + "---|" * len(COLUMNS), *rows, *lines[last:]])
+    path.write_text(f"{head.rstrip()}\n\n{heading}\n\n{body.rstrip()}\n" + (f"\n## {tail}" if sep else ""))
 
 
 COLUMNS = [
@@ -241,6 +276,7 @@ COLUMNS = [
     "raw_requests_per_s",
     "objects_per_s",
     "requests_per_object",
+    "raw_membership_s",
     "ratio",
     "users_per_s",
     "users_ratio",
@@ -251,10 +287,12 @@ COLUMNS = [
     "machine",
 ]
 INTRO = (
-    "`python manage.py bench_sync --users N --groups M --workers W --concurrency C`. `raw_requests_per_s` is the "
-    "target's capacity for the same POSTs (one per user, N of them, into a fresh scim2-server of its own) from a "
-    "minimal httpx loop at the same concurrency; `ratio` = "
-    "objects_per_s * 2 / raw_requests_per_s (Entra needs 2 requests per new user: lookup + create); `users_ratio` is the "
-    "same for the users phase alone (groups and memberships follow it). The target "
-    "is scim2-server on werkzeug's threaded server in the benchmark process; the workers are separate processes."
+    "`python manage.py bench_sync --users N --groups M --workers W --concurrency C`. A minimal httpx loop, at the "
+    "same concurrency and into a fresh scim2-server of its own, first does the target's share of the work: N user "
+    "POSTs (`raw_requests_per_s`), then the same groups created and the same members added with the same "
+    "`PATCH add members` batches the engine sends (`raw_membership_s`). `ratio` = the time the target needs for "
+    "Entra's requests (2 per user — lookup + create — and a lookup per group at the POST rate, plus "
+    "`raw_membership_s`) ÷ the engine's initial cycle; with no groups it is objects_per_s * 2 / raw_requests_per_s. "
+    "`users_ratio` is the same for the users phase alone. The target is scim2-server on werkzeug's threaded "
+    "server in the benchmark process; the workers are separate Celery processes."
 )
