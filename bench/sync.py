@@ -38,17 +38,11 @@ class CountingApp:
         return sum(self.counts.values())
 
 
-def _serve(build_application, token: str) -> tuple[CountingApp, str]:
-    import threading
+def _serve(token: str) -> tuple[CountingApp, str]:
+    from portal.scim_target import start_scim_server
 
-    from werkzeug.serving import make_server
-
-    app, _storage = build_application(token)
-    counting = CountingApp(app)
-    server = make_server("127.0.0.1", 0, counting, threaded=True)
-    server.socket.listen(256)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return counting, f"http://127.0.0.1:{server.server_port}/v2"
+    handle = start_scim_server(token=token, wrap=CountingApp, backlog=256)
+    return handle.server.app, handle.base_url
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -68,7 +62,6 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     from portal.applications.models import AppRoleAssignment
     from portal.applications.services import instantiate
     from portal.directory.models import DirectoryUser
-    from portal.scim_target import build_application
     from provisioning.models import Cycle, CyclePage, Scope
     from provisioning.tasks import run_cycle
 
@@ -78,14 +71,11 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     call_command("seed_directory", users=users, groups=groups, seed=7, verbosity=0)
     seed_s = time.perf_counter() - started
 
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would slow the target
     token = "bench-token"
-    counting, base_url = _serve(build_application, token)
+    counting, base_url = _serve(token)
     # The raw loop gets its own fresh target and sends the same number of creates, so both runs meet a
     # store that grows the same way (scim2-server slows down as it fills).
-    _raw_counting, raw_url = _serve(build_application, token)
+    _raw_counting, raw_url = _serve(token)
     member_batch = settings.PROVISIONING_MEMBER_BATCH_SIZE
     with tempfile.NamedTemporaryFile("w", suffix=".json") as groups_file:
         json.dump(_group_member_positions(), groups_file)

@@ -1,16 +1,26 @@
-"""An in-memory SCIM 2.0 target (scim2-server) served by a threaded werkzeug server.
+"""A real SCIM 2.0 target: scim2-server's in-memory store served on a socket by werkzeug.
 
-The demo, the benchmarks and the tests provision into it. werkzeug's threaded server is used instead
-of the scim2-server CLI's wsgiref server, whose listen backlog of 5 drops connections under load.
+The demo target, the benchmarks and the tests provision into it. Why not the ``scim2-server`` console
+script: it serves with wsgiref (HTTP/1.0, listen backlog 5), which stalls at a few concurrent clients.
+Here the same WSGI application runs on werkzeug's threaded server (HTTP/1.1 keep-alive) in a background
+thread, so the connector is measured, not the server.
+
+``start_scim_server(host, port, token)`` returns a :class:`ScimServerHandle`; ``tenants=True`` serves
+one fresh store per URL prefix (``/<tenant>/v2``) and :meth:`ScimServerHandle.tenant` hands out
+isolated tenants; ``wrap`` puts WSGI middleware in front (the benchmark counts requests with it).
 """
 
-import logging
+from __future__ import annotations
+
+import itertools
 import secrets
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim2_models import ScimProvider
+from scim2_models import Schema, SchemaExtension, ScimPolicy, ScimProvider, ServiceProviderConfig
+from scim2_server.applications.wsgi import TenantDispatcher
 from scim2_server.memory import InMemoryStorage
 from scim2_server.service import ScimService
 from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
@@ -19,43 +29,49 @@ from scim2_server.utils import (
     load_default_schemas,
     load_default_service_provider_config,
 )
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+__all__ = [
+    "ENTRA_LENIENT_POLICY",
+    "ScimServerHandle",
+    "ScimTenant",
+    "extension_schema",
+    "serve_forever",
+    "start_scim_server",
+]
+
+ENTRA_LENIENT_POLICY = ScimPolicy(
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
+"""What a target that tolerates Entra's legacy PATCH forms accepts (member removal by value list,
+replace of ``emails[type eq "work"].value`` on a user without emails)."""
 
 
-def build_application(token: str | None) -> tuple[BearerTokenApplication, InMemoryStorage]:
-    config = load_default_service_provider_config()
-    if token:
-        config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
-    provider = ScimProvider.from_discovery(
-        load_default_schemas().values(), load_default_resource_types().values(), config=config
-    )
-    storage = InMemoryStorage()
-    service = ScimService(provider, secret=secrets.token_urlsafe(32))
-    app = BearerTokenApplication(storage, provider, service=service, bearer_tokens=[token] if token else [])
-    return app, storage
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without one log line per request (tests and benchmarks print nothing)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        return None
 
 
 @dataclass
-class ScimTargetServer:
-    """A running target: its base URL, its bearer token and direct access to its store."""
+class ScimTenant:
+    """One isolated store: the SCIM base URL to point a target at, plus direct reads for assertions."""
 
-    server: BaseWSGIServer
-    storage: InMemoryStorage
+    base_url: str
     token: str | None
-    thread: threading.Thread | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v2"
+    storage: InMemoryStorage
 
     def resources(self, resource_type: str) -> list[dict[str, Any]]:
-        """The stored resources of one type ("User" or "Group") as SCIM JSON dicts."""
+        """The stored resources of one type as SCIM JSON dicts (read straight from the store)."""
         return [
-            r.model_dump(mode="json", by_alias=True)
-            for r in list(self.storage.resources)
-            if type(r).__name__.split("[")[0] == resource_type
+            resource.model_dump()
+            for resource in self.storage.resources
+            if resource.meta is not None and resource.meta.resource_type == resource_type
         ]
 
     def users(self) -> list[dict[str, Any]]:
@@ -64,25 +80,179 @@ class ScimTargetServer:
     def groups(self) -> list[dict[str, Any]]:
         return self.resources("Group")
 
+    def clear(self) -> None:
+        """Empty the store (a fresh tenant is usually simpler)."""
+        self.storage.resources = []
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self.thread:
+        """Nothing to stop for a tenant of a shared server; present so tests treat both alike."""
+
+
+@dataclass
+class ScimServerHandle:
+    """A running server. Without tenants it is itself the only tenant (``base_url``, ``users()``...)."""
+
+    host: str
+    port: int
+    token: str | None
+    server: BaseWSGIServer
+    thread: threading.Thread
+    _make_tenant: Callable[[str], ScimTenant | None]
+    _default: ScimTenant | None = None
+    _tenants: dict[str, ScimTenant] = field(default_factory=dict)
+    _counter: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self._only().base_url
+
+    @property
+    def storage(self) -> InMemoryStorage:
+        return self._only().storage
+
+    def users(self) -> list[dict[str, Any]]:
+        return self._only().users()
+
+    def groups(self) -> list[dict[str, Any]]:
+        return self._only().groups()
+
+    def tenant(self, name: str | None = None) -> ScimTenant:
+        """A tenant with its own empty store (created now, so ``users()`` works before any request)."""
+        if self._default is not None:
+            raise RuntimeError("this server was started without tenants=True")
+        name = name or f"t{next(self._counter)}"
+        tenant = self._make_tenant(name)
+        if tenant is None:  # pragma: no cover - names are generated valid
+            raise ValueError(f"invalid tenant name {name!r}")
+        self._tenants[name] = tenant
+        return tenant
+
+    def _only(self) -> ScimTenant:
+        if self._default is None:
+            raise RuntimeError("a multi-tenant server has no single store: use .tenant()")
+        return self._default
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (idempotent)."""
+        if self.thread.is_alive():
+            self.server.shutdown()
             self.thread.join(timeout=5)
+        self.server.server_close()
 
 
-def start_scim_target(host: str = "127.0.0.1", port: int = 0, token: str | None = None) -> ScimTargetServer:
-    """Start a target in a background thread (port 0 picks a free port)."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns test output
-    app, storage = build_application(token)
-    server = make_server(host, port, app, threaded=True)
-    server.socket.listen(128)
-    handle = ScimTargetServer(server=server, storage=storage, token=token)
-    handle.thread = threading.Thread(target=server.serve_forever, name="scim-target", daemon=True)
-    handle.thread.start()
+def extension_schema(urn: str, *attributes: str) -> Schema:
+    """A custom User extension schema with string attributes (readWrite, returned by default)."""
+    return Schema.model_validate(
+        {
+            "id": urn,
+            "name": urn.split(":")[-3] if urn.count(":") >= 3 else urn,
+            "attributes": [
+                {
+                    "name": name,
+                    "type": "string",
+                    "multiValued": False,
+                    "required": False,
+                    "caseExact": False,
+                    "mutability": "readWrite",
+                    "returned": "default",
+                    "uniqueness": "none",
+                }
+                for name in attributes
+            ],
+        }
+    )
+
+
+def _provider(
+    policy: ScimPolicy | None,
+    config: ServiceProviderConfig | None,
+    token: str | None,
+    user_extensions: list[Schema],
+) -> ScimProvider:
+    config = config or load_default_service_provider_config()
+    if token is not None:
+        config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+    schemas = [*load_default_schemas().values(), *user_extensions]
+    resource_types = load_default_resource_types()
+    user_type = resource_types["User"]
+    user_type.schema_extensions = [
+        *(user_type.schema_extensions or []),
+        *(SchemaExtension(schema_=schema.id, required=False) for schema in user_extensions),
+    ]
+    return ScimProvider.from_discovery(schemas, resource_types.values(), config=config, policy=policy)
+
+
+def start_scim_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | list[str] | None = "test-token",
+    *,
+    tenants: bool = False,
+    policy: ScimPolicy | None = None,
+    service_provider_config: ServiceProviderConfig | dict[str, Any] | None = None,
+    user_extensions: list[Schema] | None = None,
+    wrap: Callable[[Any], Any] | None = None,
+    backlog: int = 128,
+) -> ScimServerHandle:
+    """Serve scim2-server's WSGI app on ``host:port`` (0 = a free port) in a daemon thread.
+
+    ``token=None`` accepts every request (a list accepts each of its tokens). ``policy`` makes the
+    *server* tolerant (e.g. :data:`ENTRA_LENIENT_POLICY`); ``service_provider_config`` changes what it
+    advertises; ``user_extensions`` (see :func:`extension_schema`) adds custom User extensions.
+    ``backlog`` is the listen queue: the benchmark's bursts need more than werkzeug's default.
+    """
+    tokens = [token] if isinstance(token, str) else list(token or [])
+    token = tokens[0] if tokens else None
+    if isinstance(service_provider_config, dict):
+        service_provider_config = ServiceProviderConfig.model_validate(service_provider_config)
+    provider = _provider(policy, service_provider_config, token, user_extensions or [])
+    service = ScimService(provider, secret=secrets.token_urlsafe(16))
+    storages: dict[str, InMemoryStorage] = {}
+
+    def application(storage: InMemoryStorage) -> BearerTokenApplication:
+        return BearerTokenApplication(storage, provider, service=service, bearer_tokens=tokens)
+
+    def tenant_app(name: str) -> BearerTokenApplication | None:
+        storage = storages.get(name)
+        return application(storage) if storage is not None else None
+
+    wsgi_app: Any
+    default_storage: InMemoryStorage | None = None
+    if tenants:
+        wsgi_app = TenantDispatcher(tenant_app)
+    else:
+        default_storage = InMemoryStorage()
+        wsgi_app = application(default_storage)
+
+    server = make_server(
+        host, port, wrap(wsgi_app) if wrap else wsgi_app, threaded=True, request_handler=_QuietHandler
+    )
+    server.socket.listen(backlog)
+    actual_port = server.server_port
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        name=f"scim2-server:{actual_port}",
+        daemon=True,
+    )
+
+    def make_tenant(name: str) -> ScimTenant | None:
+        if not TenantDispatcher.is_valid_tenant(name):
+            return None
+        storage = storages.setdefault(name, InMemoryStorage())
+        return ScimTenant(f"http://{host}:{actual_port}/{name}/v2", token, storage)
+
+    handle = ScimServerHandle(host, actual_port, token, server, thread, make_tenant)
+    if default_storage is not None:
+        handle._default = ScimTenant(f"http://{host}:{actual_port}/v2", token, default_storage)
+    thread.start()
     return handle
 
 
 def serve_forever(host: str, port: int, token: str | None) -> None:
-    app, _storage = build_application(token)
-    make_server(host, port, app, threaded=True).serve_forever()
+    """Serve one store until the process is stopped (the demo target)."""
+    start_scim_server(host, port, token).thread.join()
