@@ -13,10 +13,10 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
-def run(job, **kwargs):
+def run(job, timeout: float = 60, **kwargs):
     before = last_cycle_id(job)
     run_cycle.delay(job.pk, **kwargs)
-    return wait_for_cycle(job, after=before)
+    return wait_for_cycle(job, after=before, timeout=timeout)
 
 
 def by_username(target) -> dict[str, dict]:

@@ -28,9 +28,10 @@ def test_flaky_target_converges_without_duplicates(celery_worker, scim_server, s
         users = bulk_users(1000)
         for user in users:
             app.assign(user)
-        cycles = [run(app.job, initial=True)]
+        # 20 s on a quiet machine; the margin is for a loaded one (hangs and timeouts stretch with it)
+        cycles = [run(app.job, initial=True, timeout=240)]
         while cycles[-1].failed and len(cycles) < 6:
-            cycles.append(run(app.job))  # failed objects are retried by the next cycles
+            cycles.append(run(app.job, timeout=240))  # failed objects are retried by the next cycles
 
     assert cycles[-1].failed == 0, [(c.kind, c.failed) for c in cycles]
     assert proxy.injected["error"] > 50 and proxy.injected["throttle"] > 20 and proxy.injected["hang"] > 5
