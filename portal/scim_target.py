@@ -197,6 +197,7 @@ def start_scim_server(
     user_extensions: list[Schema] | None = None,
     wrap: Callable[[Any], Any] | None = None,
     backlog: int = 128,
+    quiet: bool = True,
 ) -> ScimServerHandle:
     """Serve scim2-server's WSGI app on ``host:port`` (0 = a free port) in a daemon thread.
 
@@ -204,6 +205,7 @@ def start_scim_server(
     *server* tolerant (e.g. :data:`ENTRA_LENIENT_POLICY`); ``service_provider_config`` changes what it
     advertises; ``user_extensions`` (see :func:`extension_schema`) adds custom User extensions.
     ``backlog`` is the listen queue: the benchmark's bursts need more than werkzeug's default.
+    ``quiet=False`` logs one line per request (the demo target shows its traffic).
     """
     tokens = [token] if isinstance(token, str) else list(token or [])
     token = tokens[0] if tokens else None
@@ -229,7 +231,11 @@ def start_scim_server(
         wsgi_app = application(default_storage)
 
     server = make_server(
-        host, port, wrap(wsgi_app) if wrap else wsgi_app, threaded=True, request_handler=_QuietHandler
+        host,
+        port,
+        wrap(wsgi_app) if wrap else wsgi_app,
+        threaded=True,
+        request_handler=_QuietHandler if quiet else None,
     )
     server.socket.listen(backlog)
     actual_port = server.server_port
@@ -255,4 +261,4 @@ def start_scim_server(
 
 def serve_forever(host: str, port: int, token: str | None) -> None:
     """Serve one store until the process is stopped (the demo target)."""
-    start_scim_server(host, port, token).thread.join()
+    start_scim_server(host, port, token, quiet=False).thread.join()
