@@ -1,4 +1,4 @@
-"""The target's raw capacity for a sync's work, from a minimal httpx loop.
+"""The target's raw capacity for a sync's work, from a minimal httpx2 loop.
 
 Run as a separate process (like a worker) so the client does not share a GIL with the server:
 ``python bench/raw_posts.py URL TOKEN COUNT CONCURRENCY [GROUPS_JSON BATCH]`` creates COUNT users, then,
@@ -12,13 +12,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
+import httpx2
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def main(url: str, token: str, count: int, concurrency: int, groups: list[list[int]], batch: int) -> dict:
-    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300)
+    client = httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=300)
 
     def post(i: int) -> str:
         body = {

@@ -219,13 +219,13 @@ def _near_real_time_latencies(job, base_url: str, token: str, samples: int) -> l
     Near-real-time is switched on for the app; nothing else starts a cycle, so each change travels the
     product's own path: change feed → debounce → incremental cycle on the worker → PATCH.
     """
-    import httpx
+    import httpx2
 
     from portal.directory.models import DirectoryUser
     from provisioning.models import ProvisioningJob
 
     ProvisioningJob.objects.filter(pk=job.pk).update(near_real_time=True)
-    client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    client = httpx2.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     latencies = []
     for n, user in enumerate(DirectoryUser.objects.filter(account_enabled=True).order_by("?")[:samples]):
         user.display_name = f"Near real time {n}"
@@ -311,7 +311,7 @@ COLUMNS = [
     "machine",
 ]
 INTRO = (
-    "`python manage.py bench_sync --users N --groups M --workers W --concurrency C`. A minimal httpx loop, at the "
+    "`python manage.py bench_sync --users N --groups M --workers W --concurrency C`. A minimal httpx2 loop, at the "
     "same concurrency and into a fresh scim2-server of its own, first does the target's share of the work: N user "
     "POSTs (`raw_requests_per_s`), then the same groups created and the same members added with the same "
     "`PATCH add members` batches the engine sends (`raw_membership_s`). `ratio` = the time the target needs for "
