@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ __all__ = [
     "matching_attribute",
     "record_test",
     "run_test",
+    "secrets_to_retype",
     "validate_url",
 ]
 
@@ -104,16 +106,31 @@ class Credentials:
         return cls(**{name: getattr(job, name) or "" for name in cls.FIELDS})
 
     def with_changes(self, **entered: str) -> Credentials:
-        """These credentials with the entered values; a blank secret keeps the stored one."""
-        values = {k: (v or "").strip() for k, v in entered.items() if k in self.FIELDS}
+        """These credentials with the entered values.
+
+        A blank secret keeps the stored one, except the secret the method sends when its destination
+        changed (see ``SECRET_DESTINATION``): that one is dropped, never carried along to the new
+        destination, and ``secrets_to_retype`` tells the admin to type it again. (A stored secret the
+        method doesn't send is kept: using it again means changing the method, which asks for it.)
+        """
+        values = _entered_values(entered)
         for name in self.SECRET_FIELDS:
             if not values.get(name):
                 values.pop(name, None)
-        return replace(self, **values)
+        merged = replace(self, **values)
+        needed = merged.secret_field
+        if needed not in values and _destination_changes(self, values, needed):
+            merged = replace(merged, **{needed: ""})
+        return merged
 
     @property
     def uses_oauth(self) -> bool:
         return self.auth_method == AuthMethod.OAUTH_CLIENT_CREDENTIALS
+
+    @property
+    def secret_field(self) -> str:
+        """The secret this authentication method sends (the other one, if stored, stays unused)."""
+        return "oauth_client_secret" if self.uses_oauth else "secret_token"
 
     @property
     def secrets(self) -> list[str]:
@@ -161,6 +178,52 @@ class Credentials:
         if isinstance(text, list | tuple):
             return [self.scrub(v) for v in text]
         return text
+
+
+# Which entered fields decide where a secret goes: the bearer token travels to the tenant URL; the OAuth
+# client secret to the token endpoint, and the access token bought with it to the tenant URL.
+SECRET_DESTINATION = {
+    "secret_token": ("auth_method", "tenant_url"),
+    "oauth_client_secret": ("auth_method", "oauth_token_url", "tenant_url"),
+}
+_DESTINATION_LABELS = {
+    "auth_method": "authentication method",
+    "tenant_url": "tenant URL",
+    "oauth_token_url": "token endpoint",
+}
+_SECRET_LABELS = {"secret_token": "secret token", "oauth_client_secret": "client secret"}
+
+
+def _entered_values(entered: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v or "").strip() for k, v in entered.items() if k in Credentials.FIELDS}
+
+
+def _destination_changes(stored: Credentials, values: Mapping[str, str], secret: str) -> list[str]:
+    """The destination fields of ``secret`` whose entered value differs from the stored one."""
+    return [f for f in SECRET_DESTINATION[secret] if f in values and values[f] != getattr(stored, f)]
+
+
+def secrets_to_retype(stored: Credentials, entered: Mapping[str, Any]) -> dict[str, str]:
+    """Stored secrets that must be typed again before ``entered`` can be used: ``{field: message}``.
+
+    The rule the blade and the API share: a stored secret is never sent to a new destination. When the
+    tenant URL, the token endpoint or the authentication method differs from what is stored, the
+    secret the (new) method uses must be entered again; leaving it blank is an error on that field.
+    """
+    values = _entered_values(entered)
+    merged = replace(stored, **{k: v for k, v in values.items() if k not in Credentials.SECRET_FIELDS})
+    needed = merged.secret_field
+    if values.get(needed) or not getattr(stored, needed):
+        return {}
+    changed = _destination_changes(stored, values, needed)
+    if not changed:
+        return {}
+    what = " and ".join(_DESTINATION_LABELS[f] for f in changed)
+    label = _SECRET_LABELS[needed]
+    return {
+        needed: f"The {what} changed: enter the {label} again. A stored {label} is never sent to a new "
+        "destination."
+    }
 
 
 def credentials_tested(job: ProvisioningJob, credentials: Credentials | None = None) -> bool:
