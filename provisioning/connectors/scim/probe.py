@@ -15,7 +15,6 @@ every string is passed through a redaction of the token and client secret before
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import time
@@ -29,6 +28,7 @@ from scim2_client import RequestNetworkException, SCIMClientException
 from scim2_models import ResourceType, Schema, SCIMException, SearchRequest, ServiceProviderConfig
 
 from provisioning.engine.target import ErrorCategory, TargetError
+from provisioning.redaction import redact
 
 from .client import OAuth2ClientCredentials, build_http_client, build_scim_client, make_auth, parse_tenant_url
 from .paths import UserModel, filter_expression
@@ -132,23 +132,6 @@ def _raw_json(exc: BaseException) -> Any:
     return None
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
-    """Replace every secret in every string. A short secret is only replaced as a whole word, so a token
-    "x" does not turn "nonexistent" into "none***istent"; a long one is replaced wherever it appears."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if len(secret) >= 8:
-                value = value.replace(secret, "***")
-            else:
-                value = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", value)
-        return value
-    if isinstance(value, dict):
-        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
-    return value
-
-
 def test_connection(
     base_url: str,
     *,
@@ -171,7 +154,7 @@ def test_connection(
     except _Failed as failure:
         result = ConnectionTestResult(False, failure.code.value, failure.message, failure.details)
     return ConnectionTestResult(
-        result.ok, result.code, _redact(result.message, secrets), _redact(result.details, secrets)
+        result.ok, result.code, redact(result.message, secrets), redact(result.details, secrets)
     )
 
 
