@@ -267,3 +267,13 @@ PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)
 # Members added or removed per group PATCH (Entra sends several in one request)
 PROVISIONING_MEMBER_BATCH_SIZE = env.int("PROVISIONING_MEMBER_BATCH_SIZE", default=100)
+# Outbound destinations (CIDR lists; see provisioning/connectors/outbound.py): link-local and cloud
+# metadata addresses are always refused, loopback and private ranges unless allowed here. The embedded
+# (DEBUG) defaults allow loopback so the demo SCIM target on 127.0.0.1 works.
+PROVISIONING_OUTBOUND_ALLOW = env.list(
+    "PROVISIONING_OUTBOUND_ALLOW", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+PROVISIONING_OUTBOUND_DENY = env.list("PROVISIONING_OUTBOUND_DENY", default=[])
+# Test Connection / validateCredentials attempts per user per window (seconds).
+PROVISIONING_TEST_CONNECTION_LIMIT = env.int("PROVISIONING_TEST_CONNECTION_LIMIT", default=10)
+PROVISIONING_TEST_CONNECTION_WINDOW = env.int("PROVISIONING_TEST_CONNECTION_WINDOW", default=60)

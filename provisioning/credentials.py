@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -29,9 +33,11 @@ __all__ = [
     "credentials_tested",
     "describe_result",
     "matching_attribute",
+    "rate_limited_verdict",
     "record_test",
     "run_test",
     "secrets_to_retype",
+    "test_connection_wait",
     "validate_url",
 ]
 
@@ -305,6 +311,11 @@ _TITLES = {
         "Connection failed",
         "Check the tenant URL and the network path to the application.",
     ),
+    "destination_not_allowed": (
+        "Destination not allowed",
+        "This portal's outbound policy refuses that address. Use the application's public SCIM endpoint, "
+        "or ask the portal's operator to allow it (PROVISIONING_OUTBOUND_ALLOW).",
+    ),
     "unavailable": ("Test Connection unavailable", "The SCIM connector is not installed on this server."),
 }
 
@@ -342,6 +353,43 @@ def describe_result(result: Any, credentials: Credentials) -> TestVerdict:
         supports=tuple(supports),
         resource_types=resource_types,
         latency_ms=details.get("latency_ms"),
+    )
+
+
+def test_connection_wait(actor_id: Any) -> int:
+    """Count one Test Connection by ``actor_id``; 0 when allowed, else the seconds until it is again.
+
+    A fixed window in the cache (shared by the web servers): PROVISIONING_TEST_CONNECTION_LIMIT tests
+    per PROVISIONING_TEST_CONNECTION_WINDOW seconds, so Test Connection can't be used to sweep a network.
+    """
+    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
+    window = max(1, int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60)))
+    now = time.time()
+    slot = int(now // window)
+    key = f"provisioning:test-connection:{actor_id}:{slot}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the first attempt of a new window
+        cache.add(key, 1, timeout=window + 1)
+        count = 1
+    if count <= limit:
+        return 0
+    return max(1, math.ceil((slot + 1) * window - now))
+
+
+test_connection_wait.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def rate_limited_verdict(wait: int) -> TestVerdict:
+    """What Test Connection shows over the limit (nothing was sent)."""
+    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
+    window = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60))
+    return TestVerdict(
+        ok=False,
+        code="rate_limited",
+        title="Too many tests",
+        message=f"Test Connection can run {limit} times per {window} seconds. Try again in {wait} seconds.",
     )
 
 

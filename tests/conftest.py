@@ -44,3 +44,10 @@ def admin_user(django_user_model, admin_password):
 def signed_in_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _test_connection_limit(settings):
+    """Test Connection is rate-limited per user; user ids repeat across tests and a shared cache (Redis)
+    keeps counts, so the suite runs with a limit no test reaches unless it sets its own."""
+    settings.PROVISIONING_TEST_CONNECTION_LIMIT = 10_000

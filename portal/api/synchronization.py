@@ -61,9 +61,11 @@ from provisioning.credentials import (
     Credentials,
     credentials_tested,
     matching_attribute,
+    rate_limited_verdict,
     record_test,
     run_test,
     secrets_to_retype,
+    test_connection_wait,
 )
 from provisioning.engine.target import TargetError
 from provisioning.forms import THRESHOLD_MAX, set_status
@@ -705,6 +707,7 @@ VERDICT_CODES = {
     "invalid_url": "InvalidBaseAddress",
     "filter_ignored": "SystemForCrossDomainIdentityManagementServiceIncompatible",
     "not_scim": "SystemForCrossDomainIdentityManagementServiceIncompatible",
+    "destination_not_allowed": "DestinationNotAllowed",
 }
 
 
@@ -731,6 +734,10 @@ def validate_credentials(
     if missing:
         name, message = next(iter(missing.items()))
         raise bad_request(f"{KEY_OF_FIELD.get(name, name)}: {message}", "credentials")
+    if wait := test_connection_wait(getattr(caller(request), "pk", None)):
+        raise ApiError(
+            429, rate_limited_verdict(wait).message, headers={"Retry-After": str(wait)}, target="credentials"
+        )
     timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
     verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
     record_test(job, credentials, verdict)

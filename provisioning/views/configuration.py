@@ -22,8 +22,10 @@ from provisioning.credentials import (
     TestVerdict,
     credentials_tested,
     matching_attribute,
+    rate_limited_verdict,
     record_test,
     run_test,
+    test_connection_wait,
 )
 from provisioning.forms import CredentialsForm, ProvisioningConfigurationForm, SaveOutcome
 from provisioning.models import ProvisioningJob, ProvisioningMode
@@ -103,9 +105,12 @@ def test_connection(request: HttpRequest, object_id: Any) -> HttpResponse:
     verdict: TestVerdict | None = None
     if form.is_valid() and form.require_complete():
         credentials = form.credentials()
-        timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-        verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
-        record_test(job, credentials, verdict)
+        if wait := test_connection_wait(request.user.pk):
+            verdict = rate_limited_verdict(wait)
+        else:
+            timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
+            verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
+            record_test(job, credentials, verdict)
     context = {
         "verdict": verdict,
         "test_form": form,

@@ -9,7 +9,8 @@
 
 Result codes: ``connected``, ``invalid_token``, ``connection_refused``, ``dns_failure``, ``tls_error``,
 ``timeout``, ``not_scim``, ``unexpected_status``, ``invalid_url``, ``filter_ignored``,
-``connection_failed`` (any other network failure). No secret ever appears in a message or the details:
+``connection_failed`` (any other network failure), ``destination_not_allowed`` (the outbound policy
+refuses the resolved address: nothing was sent, and no more is said about it). No secret ever appears in a message or the details:
 every string is passed through a redaction of the token and client secret before it is returned.
 """
 
@@ -30,7 +31,9 @@ from scim2_models import ResourceType, Schema, SCIMException, SearchRequest, Ser
 from provisioning.engine.target import ErrorCategory, TargetError
 from provisioning.redaction import redact
 
+from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
 from .client import OAuth2ClientCredentials, build_http_client, build_scim_client, make_auth, parse_tenant_url
+from .errors import ErrorCode
 from .paths import UserModel, filter_expression
 from .target import ScimTarget
 
@@ -49,6 +52,7 @@ class ProbeCode(StrEnum):
     INVALID_URL = "invalid_url"
     FILTER_IGNORED = "filter_ignored"
     CONNECTION_FAILED = "connection_failed"
+    DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 
 
 @dataclass
@@ -78,6 +82,8 @@ def _chain(exc: BaseException | None) -> list[BaseException]:
 def _network_failure(exc: BaseException, host: str, port: int | None, timeout: float) -> _Failed:
     """Tell DNS, refused, TLS, timeout apart from the exception chain (types first, messages as fallback)."""
     chain = _chain(exc)
+    if is_refusal(exc):  # one answer for every refused address: no probing of internal ranges
+        return _Failed(ProbeCode.DESTINATION_NOT_ALLOWED, f"Not connected: {NOT_ALLOWED_MESSAGE}.")
     text = " ".join(str(e) for e in chain)
     where = f"{host}:{port}" if port else host
     if any(isinstance(e, httpx2.TimeoutException | TimeoutError | socket.timeout) for e in chain):
@@ -241,6 +247,8 @@ def _token_failure(
     error: TargetError, host: str, port: int | None, timeout: float, details: dict[str, Any]
 ) -> _Failed:
     details["token_endpoint"] = {"code": error.code, "http_status": error.http_status}
+    if error.code == ErrorCode.DESTINATION_NOT_ALLOWED:
+        return _Failed(ProbeCode.DESTINATION_NOT_ALLOWED, error.reason)
     if error.category is ErrorCategory.UNAUTHORIZED:
         return _Failed(ProbeCode.INVALID_TOKEN, f"{error.reason} Check the client id and secret.")
     cause = error.__cause__
