@@ -4,9 +4,8 @@ import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 
 def read_or_create(path: Path, make: Callable[[], str]) -> str:

@@ -96,7 +96,9 @@ def test_compose_has_secure_cookies_no_default_password_and_no_published_demo_ta
 
     assert (web["SESSION_COOKIE_SECURE"], web["CSRF_COOKIE_SECURE"]) == ("true", "true")
     assert "ports" not in services["scim-demo"]
-    assert re.search(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", services["postgres"]["environment"]["POSTGRES_PASSWORD"])
+    assert re.search(
+        r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    )
     assert "${POSTGRES_PASSWORD:?" in web["DATABASE_URL"]
     assert "POSTGRES_PASSWORD:-" not in text  # no fallback password anywhere
     assert web["TRUSTED_PROXY"] == "${TRUSTED_PROXY:-false}"
