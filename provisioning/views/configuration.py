@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
+from portal.crypto import unreadable_fields
 from portal.applications.views import blade_context
 from provisioning.credentials import (
     Credentials,
@@ -59,6 +60,7 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
         "oauth": auth == "oauth2_client_credentials",
         "token_set": bool(saved.secret_token),
         "client_secret_set": bool(saved.oauth_client_secret),
+        "unreadable": unreadable_fields(job),
         "saved_credentials_tested": credentials_tested(job, saved),
         "mappings": [
             {"mapping": m, "url": _mapping_link(application.service_principal_id, m.key)}
