@@ -16,8 +16,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
-from portal.crypto import unreadable_fields
 from portal.applications.views import blade_context
+from portal.crypto import unreadable_fields
 from provisioning.credentials import (
     Credentials,
     TestVerdict,
