@@ -56,7 +56,10 @@ def test_rotate_then_drop_the_old_key_and_read_everything(jobs, settings, capsys
     for job in jobs:
         fresh = ProvisioningJob.objects.get(pk=job.pk)
         name = job.application.display_name
-        assert (fresh.secret_token, fresh.oauth_client_secret) == (f"{TOKEN}-{name}", f"{CLIENT_SECRET}-{name}")
+        assert (fresh.secret_token, fresh.oauth_client_secret) == (
+            f"{TOKEN}-{name}",
+            f"{CLIENT_SECRET}-{name}",
+        )
         assert raw(job, "secret_token") != before[job.pk]
 
 
