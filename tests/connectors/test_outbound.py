@@ -17,6 +17,7 @@ from provisioning.connectors.outbound import NOT_ALLOWED_MESSAGE, OutboundPolicy
 from provisioning.connectors.scim.client import OAuth2ClientCredentials, build_http_client
 from provisioning.connectors.scim.errors import classify
 from provisioning.connectors.scim.probe import test_connection
+from provisioning.connectors.scim.target import ScimTarget
 from provisioning.engine.target import TargetError
 from tests.fixtures.listener import start_listener
 
@@ -85,6 +86,17 @@ def test_the_scim_client_never_connects_to_a_refused_address(listener, policy):
     error = classify(caught.value, method="GET")
     assert (error.code, error.reason) == ("DestinationNotAllowed", f"Not connected: {NOT_ALLOWED_MESSAGE}.")
     assert not error.retryable
+    assert listener.connections == 0
+
+
+def test_a_provisioning_cycle_target_never_connects_to_a_refused_address(listener, policy):
+    """The engine's connector (what cycles use): the refusal stops the run, it is not retried."""
+    policy(STRICT)
+
+    with ScimTarget(listener.url, token="t0ken-for-the-test") as target, pytest.raises(TargetError) as caught:
+        target.find("User", "userName", "a")
+
+    assert caught.value.code == "DestinationNotAllowed" and caught.value.category == "unauthorized"
     assert listener.connections == 0
 
 
