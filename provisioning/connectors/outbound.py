@@ -188,12 +188,13 @@ def policy_transport(
 ) -> httpx2.HTTPTransport:
     """An httpx2 transport whose every new connection is checked by :class:`PolicyBackend`.
 
-    Environment proxies are not used: the policy must see the real destination.
+    Environment proxies (HTTP_PROXY...) are not used: the policy must see the real destination, and a
+    client given a transport ignores them.
     """
     transport = httpx2.HTTPTransport(
         verify=verify,
         limits=limits or httpx2.Limits(max_connections=100, max_keepalive_connections=20),
-        trust_env=False,
+        trust_env=True,  # the TLS trust store settings (SSL_CERT_FILE...) still apply
     )
     pool = transport._pool  # httpx2 builds the pool; its backend is httpcore's documented extension point
     if not hasattr(pool, "_network_backend"):  # pragma: no cover - a change in httpcore2 must fail loudly
