@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.redaction import redact
 
 __all__ = [
     "Credentials",
@@ -175,15 +176,7 @@ class Credentials:
 
     def scrub(self, text: Any) -> Any:
         """``text`` (or a nested dict/list of text) with any secret replaced by ``***``."""
-        if isinstance(text, str):
-            for secret in self.secrets:
-                text = text.replace(secret, "***")
-            return text
-        if isinstance(text, dict):
-            return {self.scrub(k): self.scrub(v) for k, v in text.items()}
-        if isinstance(text, list | tuple):
-            return [self.scrub(v) for v in text]
-        return text
+        return redact(text, self.secrets)
 
 
 # Which entered fields decide where a secret goes: the bearer token travels to the tenant URL; the OAuth
