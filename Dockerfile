@@ -9,7 +9,8 @@ RUN pip install --no-cache-dir . && mkdir -p /app/var
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
-RUN SECRET_KEY=build FIELD_ENCRYPTION_KEYS=ZmFrZS1rZXktZm9yLWNvbGxlY3RzdGF0aWMtb25seS0xMjM0NTY= \
+# A throwaway key pair, valid (start-up checks the Fernet keys) and never used again.
+RUN SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     python manage.py collectstatic --noinput
 RUN useradd --create-home portal && chown -R portal /app/var
 USER portal

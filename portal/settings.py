@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
-from portal.local_secrets import read_or_create_fernet_key, read_or_create_secret_key
+from portal.local_secrets import check_fernet_keys, read_or_create_fernet_key, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -37,6 +37,8 @@ if not FIELD_ENCRYPTION_KEYS:
     raise environ.ImproperlyConfigured(
         "Set FIELD_ENCRYPTION_KEYS (comma-separated Fernet keys) when DEBUG is off"
     )
+FIELD_ENCRYPTION_KEYS = [key.strip() for key in FIELD_ENCRYPTION_KEYS if key.strip()]
+check_fernet_keys(FIELD_ENCRYPTION_KEYS)  # a clear message now rather than a failure at the first secret
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -204,8 +206,11 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container healthcheck asks over plain HTTP
+    # Trust X-Forwarded-Proto only from a declared proxy: without one, any client could claim HTTPS.
+    if env.bool("TRUSTED_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: Redis in production; a filesystem broker under var/ when no server is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -267,3 +272,13 @@ PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)
 # Members added or removed per group PATCH (Entra sends several in one request)
 PROVISIONING_MEMBER_BATCH_SIZE = env.int("PROVISIONING_MEMBER_BATCH_SIZE", default=100)
+# Outbound destinations (CIDR lists; see provisioning/connectors/outbound.py): link-local and cloud
+# metadata addresses are always refused, loopback and private ranges unless allowed here. The embedded
+# (DEBUG) defaults allow loopback so the demo SCIM target on 127.0.0.1 works.
+PROVISIONING_OUTBOUND_ALLOW = env.list(
+    "PROVISIONING_OUTBOUND_ALLOW", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+PROVISIONING_OUTBOUND_DENY = env.list("PROVISIONING_OUTBOUND_DENY", default=[])
+# Test Connection / validateCredentials attempts per user per window (seconds).
+PROVISIONING_TEST_CONNECTION_LIMIT = env.int("PROVISIONING_TEST_CONNECTION_LIMIT", default=10)
+PROVISIONING_TEST_CONNECTION_WINDOW = env.int("PROVISIONING_TEST_CONNECTION_WINDOW", default=60)

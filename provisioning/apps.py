@@ -1,4 +1,26 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+
+def configure_outbound_policy(**kwargs: Any) -> None:
+    """Load PROVISIONING_OUTBOUND_ALLOW/DENY into the connectors' policy (refusing a malformed entry)."""
+    if kwargs.get("setting") not in (None, "PROVISIONING_OUTBOUND_ALLOW", "PROVISIONING_OUTBOUND_DENY"):
+        return
+    from django.conf import settings
+
+    from provisioning.connectors import outbound
+
+    try:
+        policy = outbound.OutboundPolicy.from_cidrs(
+            getattr(settings, "PROVISIONING_OUTBOUND_ALLOW", []),
+            getattr(settings, "PROVISIONING_OUTBOUND_DENY", []),
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    outbound.configure(policy)
 
 
 class ProvisioningConfig(AppConfig):
@@ -10,3 +32,5 @@ class ProvisioningConfig(AppConfig):
         from provisioning.realtime import on_directory_changes
 
         on_changes(on_directory_changes)
+        configure_outbound_policy()
+        setting_changed.connect(configure_outbound_policy, dispatch_uid="provisioning-outbound-policy")

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+import math
 import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.redaction import redact
 
 __all__ = [
     "Credentials",
@@ -28,8 +34,11 @@ __all__ = [
     "credentials_tested",
     "describe_result",
     "matching_attribute",
+    "rate_limited_verdict",
     "record_test",
     "run_test",
+    "secrets_to_retype",
+    "test_connection_wait",
     "validate_url",
 ]
 
@@ -104,16 +113,31 @@ class Credentials:
         return cls(**{name: getattr(job, name) or "" for name in cls.FIELDS})
 
     def with_changes(self, **entered: str) -> Credentials:
-        """These credentials with the entered values; a blank secret keeps the stored one."""
-        values = {k: (v or "").strip() for k, v in entered.items() if k in self.FIELDS}
+        """These credentials with the entered values.
+
+        A blank secret keeps the stored one, except the secret the method sends when its destination
+        changed (see ``SECRET_DESTINATION``): that one is dropped, never carried along to the new
+        destination, and ``secrets_to_retype`` tells the admin to type it again. (A stored secret the
+        method doesn't send is kept: using it again means changing the method, which asks for it.)
+        """
+        values = _entered_values(entered)
         for name in self.SECRET_FIELDS:
             if not values.get(name):
                 values.pop(name, None)
-        return replace(self, **values)
+        merged = replace(self, **values)
+        needed = merged.secret_field
+        if needed not in values and _destination_changes(self, values, needed):
+            merged = replace(merged, **{needed: ""})
+        return merged
 
     @property
     def uses_oauth(self) -> bool:
         return self.auth_method == AuthMethod.OAUTH_CLIENT_CREDENTIALS
+
+    @property
+    def secret_field(self) -> str:
+        """The secret this authentication method sends (the other one, if stored, stays unused)."""
+        return "oauth_client_secret" if self.uses_oauth else "secret_token"
 
     @property
     def secrets(self) -> list[str]:
@@ -152,15 +176,53 @@ class Credentials:
 
     def scrub(self, text: Any) -> Any:
         """``text`` (or a nested dict/list of text) with any secret replaced by ``***``."""
-        if isinstance(text, str):
-            for secret in self.secrets:
-                text = text.replace(secret, "***")
-            return text
-        if isinstance(text, dict):
-            return {self.scrub(k): self.scrub(v) for k, v in text.items()}
-        if isinstance(text, list | tuple):
-            return [self.scrub(v) for v in text]
-        return text
+        return redact(text, self.secrets)
+
+
+# Which entered fields decide where a secret goes: the bearer token travels to the tenant URL; the OAuth
+# client secret to the token endpoint, and the access token bought with it to the tenant URL.
+SECRET_DESTINATION = {
+    "secret_token": ("auth_method", "tenant_url"),
+    "oauth_client_secret": ("auth_method", "oauth_token_url", "tenant_url"),
+}
+_DESTINATION_LABELS = {
+    "auth_method": "authentication method",
+    "tenant_url": "tenant URL",
+    "oauth_token_url": "token endpoint",
+}
+_SECRET_LABELS = {"secret_token": "secret token", "oauth_client_secret": "client secret"}
+
+
+def _entered_values(entered: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v or "").strip() for k, v in entered.items() if k in Credentials.FIELDS}
+
+
+def _destination_changes(stored: Credentials, values: Mapping[str, str], secret: str) -> list[str]:
+    """The destination fields of ``secret`` whose entered value differs from the stored one."""
+    return [f for f in SECRET_DESTINATION[secret] if f in values and values[f] != getattr(stored, f)]
+
+
+def secrets_to_retype(stored: Credentials, entered: Mapping[str, Any]) -> dict[str, str]:
+    """Stored secrets that must be typed again before ``entered`` can be used: ``{field: message}``.
+
+    The rule the blade and the API share: a stored secret is never sent to a new destination. When the
+    tenant URL, the token endpoint or the authentication method differs from what is stored, the
+    secret the (new) method uses must be entered again; leaving it blank is an error on that field.
+    """
+    values = _entered_values(entered)
+    merged = replace(stored, **{k: v for k, v in values.items() if k not in Credentials.SECRET_FIELDS})
+    needed = merged.secret_field
+    if values.get(needed) or not getattr(stored, needed):
+        return {}
+    changed = _destination_changes(stored, values, needed)
+    if not changed:
+        return {}
+    what = " and ".join(_DESTINATION_LABELS[f] for f in changed)
+    label = _SECRET_LABELS[needed]
+    return {
+        needed: f"The {what} changed: enter the {label} again. A stored {label} is never sent to a new "
+        "destination."
+    }
 
 
 def credentials_tested(job: ProvisioningJob, credentials: Credentials | None = None) -> bool:
@@ -242,6 +304,11 @@ _TITLES = {
         "Connection failed",
         "Check the tenant URL and the network path to the application.",
     ),
+    "destination_not_allowed": (
+        "Destination not allowed",
+        "This portal's outbound policy refuses that address. Use the application's public SCIM endpoint, "
+        "or ask the portal's operator to allow it (PROVISIONING_OUTBOUND_ALLOW).",
+    ),
     "unavailable": ("Test Connection unavailable", "The SCIM connector is not installed on this server."),
 }
 
@@ -279,6 +346,43 @@ def describe_result(result: Any, credentials: Credentials) -> TestVerdict:
         supports=tuple(supports),
         resource_types=resource_types,
         latency_ms=details.get("latency_ms"),
+    )
+
+
+def test_connection_wait(actor_id: Any) -> int:
+    """Count one Test Connection by ``actor_id``; 0 when allowed, else the seconds until it is again.
+
+    A fixed window in the cache (shared by the web servers): PROVISIONING_TEST_CONNECTION_LIMIT tests
+    per PROVISIONING_TEST_CONNECTION_WINDOW seconds, so Test Connection can't be used to sweep a network.
+    """
+    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
+    window = max(1, int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60)))
+    now = time.time()
+    slot = int(now // window)
+    key = f"provisioning:test-connection:{actor_id}:{slot}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: this is the first attempt of a new window
+        cache.add(key, 1, timeout=window + 1)
+        count = 1
+    if count <= limit:
+        return 0
+    return max(1, math.ceil((slot + 1) * window - now))
+
+
+test_connection_wait.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def rate_limited_verdict(wait: int) -> TestVerdict:
+    """What Test Connection shows over the limit (nothing was sent)."""
+    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
+    window = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60))
+    return TestVerdict(
+        ok=False,
+        code="rate_limited",
+        title="Too many tests",
+        message=f"Test Connection can run {limit} times per {window} seconds. Try again in {wait} seconds.",
     )
 
 

@@ -258,8 +258,8 @@ def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: st
     cycle, job = page.cycle, page.cycle.job
     if cycle.status != CycleStatus.RUNNING:
         return  # paused or stopped: the page stays pending and is queued again on resume
-    processor = processor or PageProcessor(engine_config(job), target_for(job), escrow.resolver(job.pk))
     try:
+        processor = processor or PageProcessor(engine_config(job), target_for(job), escrow.resolver(job.pk))
         if page.phase == "deprovision":
             outcomes = _run_deprovision(job, processor, page.items)
         else:

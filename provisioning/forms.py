@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from portal.applications.services import call_provisioning_control
 from portal.audit import Activity, record_audit
-from provisioning.credentials import Credentials, credentials_tested, validate_url
+from provisioning.credentials import Credentials, credentials_tested, secrets_to_retype, validate_url
 from provisioning.models import AuthMethod, JobState, ProvisioningJob, ProvisioningMode, Scope
 
 STATUS_CHOICES = [("on", "On"), ("off", "Off")]
@@ -120,14 +120,26 @@ class CredentialsForm(forms.Form):
             raise forms.ValidationError(problem)
         return value
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # A stored secret never follows a changed tenant URL, token endpoint or method: ask for it again.
+        for name, message in secrets_to_retype(self._stored(), self._entered()).items():
+            self.add_error(name, message)
+        return cleaned
+
+    def _stored(self) -> Credentials:
+        stored = Credentials.from_job(self.job)
+        if self.cleaned_data.get("clear_secret_token"):  # a token typed in at the same time still wins
+            stored = replace(stored, secret_token="")
+        return stored
+
+    def _entered(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {name: data.get(name, "") for name in Credentials.FIELDS if name in data}
+
     def credentials(self) -> Credentials:
         """The credentials this form would save: entered values over the stored ones."""
-        data = self.cleaned_data
-        stored = Credentials.from_job(self.job)
-        if data.get("clear_secret_token"):  # a token typed in at the same time still wins
-            stored = replace(stored, secret_token="")
-        entered = {name: data.get(name, "") for name in Credentials.FIELDS if name in data}
-        return stored.with_changes(**entered)
+        return self._stored().with_changes(**self._entered())
 
     def require_complete(self) -> bool:
         """Add a field error for each blank required credential; True when none is missing."""

@@ -25,10 +25,10 @@ def provision_on_demand(
     job: ProvisioningJob, kind: str, source_id: str, *, target: Target | None = None
 ) -> Outcome:
     """Run one object through the pipeline now; the outcome carries every step with its details."""
-    processor = PageProcessor(engine_config(job), target or target_for(job), escrow.resolver(job.pk))
     objects = source_for(job).get(kind, [source_id])
     records = escrow.load(job.pk, kind, [source_id])
     try:
+        processor = PageProcessor(engine_config(job), target or target_for(job), escrow.resolver(job.pk))
         outcomes = processor.process(kind, [objects[source_id]], records)
         outcome = outcomes[0] if outcomes else _not_provisioned(kind, source_id)
         if outcome.pending and source_id in records:
@@ -67,10 +67,14 @@ class Plan:
 def plan(job: ProvisioningJob, *, target: Target | None = None, limit: int = PLAN_LIMIT) -> Plan:
     """What an initial cycle would do now, reading the target but writing nothing."""
     source = source_for(job)
-    processor = PageProcessor(
-        engine_config(job), target or target_for(job), escrow.resolver(job.pk), dry_run=True
-    )
     result = Plan()
+    try:
+        processor = PageProcessor(
+            engine_config(job), target or target_for(job), escrow.resolver(job.pk), dry_run=True
+        )
+    except StopCycle as stop:  # e.g. a stored secret that can't be decrypted
+        result.error = stop.error
+        return result
     size = 500
     for kind in ("User", "Group"):
         ids = list(dict.fromkeys(source.entitled_ids(kind) + escrow.source_ids(job.pk, kind)))

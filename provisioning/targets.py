@@ -7,9 +7,12 @@ import threading
 
 from django.conf import settings
 
+from portal.crypto import unreadable_fields
 from provisioning.connectors.scim.client import OAuth2ClientCredentials
+from provisioning.connectors.scim.errors import unauthorized
 from provisioning.connectors.scim.retry import RetryPolicy
 from provisioning.connectors.scim.target import ScimTarget
+from provisioning.engine.processor import StopCycle
 from provisioning.engine.target import Target
 from provisioning.models import AuthMethod, ProvisioningJob
 
@@ -44,7 +47,18 @@ def oauth_for(job: ProvisioningJob) -> OAuth2ClientCredentials | None:
 
 
 def target_for(job: ProvisioningJob) -> Target:
-    """The job's connector, reused across tasks in this process while its configuration is unchanged."""
+    """The job's connector, reused across tasks in this process while its configuration is unchanged.
+
+    StopCycle (quarantine) when a stored secret can't be decrypted: nothing would work without it.
+    """
+    if unreadable := unreadable_fields(job):
+        label = "secret token" if "secret_token" in unreadable else "client secret"
+        raise StopCycle(
+            unauthorized(
+                f"The stored {label} can't be decrypted with the configured FIELD_ENCRYPTION_KEYS. Type it "
+                "again on the Provisioning page (or restore the key it was encrypted with)."
+            )
+        )
     key = "|".join(
         [
             _credentials_key(job),

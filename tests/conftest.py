@@ -7,7 +7,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.scim_server"]
+pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.scim_server", "tests.fixtures.listener"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -44,3 +44,10 @@ def admin_user(django_user_model, admin_password):
 def signed_in_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _test_connection_limit(settings):
+    """Test Connection is rate-limited per user; user ids repeat across tests and a shared cache (Redis)
+    keeps counts, so the suite runs with a limit no test reaches unless it sets its own."""
+    settings.PROVISIONING_TEST_CONNECTION_LIMIT = 10_000

@@ -61,8 +61,11 @@ from provisioning.credentials import (
     Credentials,
     credentials_tested,
     matching_attribute,
+    rate_limited_verdict,
     record_test,
     run_test,
+    secrets_to_retype,
+    test_connection_wait,
 )
 from provisioning.engine.target import TargetError
 from provisioning.forms import THRESHOLD_MAX, set_status
@@ -571,6 +574,22 @@ def _credential_values(pairs: dict[str, tuple[int, str, str]], container: str) -
     return values
 
 
+def _refuse_stale_secrets(stored: Credentials, entered: dict[str, str], container: str) -> None:
+    """400, one detail per secret, when a stored secret would go to a new destination (the blade's rule)."""
+    stale = secrets_to_retype(stored, entered)
+    if not stale:
+        return
+    details = [
+        {
+            "code": "SecretRequired",
+            "message": f"{KEY_OF_FIELD[name]}: {message}",
+            "target": KEY_OF_FIELD[name],
+        }
+        for name, message in stale.items()
+    ]
+    raise bad_request(details[0]["message"], container, details=details)
+
+
 def _setting_values(pairs: dict[str, tuple[int, str, str]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for lowered, (index, _, value) in pairs.items():
@@ -649,7 +668,14 @@ def save_secrets(request: HttpRequest, id: str, payload: SecretsRequest) -> Http
     if job is None:
         raise conflict("This application has no synchronization job: POST …/synchronization/jobs first.")
     pairs = _pairs(payload.value, "value", set(CREDENTIAL_KEYS) | SETTING_KEYS)
-    new = {**_credential_values(pairs, "value"), **_setting_values(pairs)}
+    entered = _credential_values(pairs, "value")
+    stored = Credentials.from_job(job)
+    _refuse_stale_secrets(stored, entered, "value")
+    merged = stored.with_changes(**entered)
+    # A secret not sent keeps its stored value unless its destination changed (then it is dropped);
+    # one sent empty clears it.
+    secrets = {name: getattr(merged, name) for name in Credentials.SECRET_FIELDS if name not in entered}
+    new = {**entered, **secrets, **_setting_values(pairs)}
     changes = [
         (name, getattr(job, name), value) for name, value in new.items() if getattr(job, name) != value
     ]
@@ -681,6 +707,7 @@ VERDICT_CODES = {
     "invalid_url": "InvalidBaseAddress",
     "filter_ignored": "SystemForCrossDomainIdentityManagementServiceIncompatible",
     "not_scim": "SystemForCrossDomainIdentityManagementServiceIncompatible",
+    "destination_not_allowed": "DestinationNotAllowed",
 }
 
 
@@ -700,11 +727,17 @@ def validate_credentials(
         credentials = stored
     else:
         pairs = _pairs(payload.credentials, "credentials", set(CREDENTIAL_KEYS) | SETTING_KEYS)
-        credentials = stored.with_changes(**_credential_values(pairs, "credentials"))
+        entered = _credential_values(pairs, "credentials")
+        _refuse_stale_secrets(stored, entered, "credentials")
+        credentials = stored.with_changes(**entered)
     missing = credentials.missing()
     if missing:
         name, message = next(iter(missing.items()))
         raise bad_request(f"{KEY_OF_FIELD.get(name, name)}: {message}", "credentials")
+    if wait := test_connection_wait(getattr(caller(request), "pk", None)):
+        raise ApiError(
+            429, rate_limited_verdict(wait).message, headers={"Retry-After": str(wait)}, target="credentials"
+        )
     timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
     verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
     record_test(job, credentials, verdict)

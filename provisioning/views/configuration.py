@@ -17,13 +17,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
 from portal.applications.views import blade_context
+from portal.crypto import unreadable_fields
 from provisioning.credentials import (
     Credentials,
     TestVerdict,
     credentials_tested,
     matching_attribute,
+    rate_limited_verdict,
     record_test,
     run_test,
+    test_connection_wait,
 )
 from provisioning.forms import CredentialsForm, ProvisioningConfigurationForm, SaveOutcome
 from provisioning.models import ProvisioningJob, ProvisioningMode
@@ -57,6 +60,7 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
         "oauth": auth == "oauth2_client_credentials",
         "token_set": bool(saved.secret_token),
         "client_secret_set": bool(saved.oauth_client_secret),
+        "unreadable": unreadable_fields(job),
         "saved_credentials_tested": credentials_tested(job, saved),
         "mappings": [
             {"mapping": m, "url": _mapping_link(application.service_principal_id, m.key)}
@@ -103,9 +107,12 @@ def test_connection(request: HttpRequest, object_id: Any) -> HttpResponse:
     verdict: TestVerdict | None = None
     if form.is_valid() and form.require_complete():
         credentials = form.credentials()
-        timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-        verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
-        record_test(job, credentials, verdict)
+        if wait := test_connection_wait(request.user.pk):
+            verdict = rate_limited_verdict(wait)
+        else:
+            timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
+            verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
+            record_test(job, credentials, verdict)
     context = {
         "verdict": verdict,
         "test_form": form,

@@ -365,7 +365,10 @@ def test_changed_tenant_url_after_the_test_refuses_on(signed_in_client, job):
             page_url(job), form_data(job, tenant_url="https://other.example/scim", enabled="on")
         )
     )
-    assert "changed since the last successful Test Connection" in html
+    # The stored token may not follow the new URL: it must be typed again (and then tested).
+    assert "The tenant URL changed: enter the secret token again." in html
+    job.refresh_from_db()
+    assert not job.enabled and job.tenant_url != "https://other.example/scim"
 
 
 def test_on_with_tested_credentials_starts_through_the_engine_and_off_stops(

@@ -33,6 +33,12 @@ class Command(BaseCommand):
         python = sys.executable
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if not no_demo and "PROVISIONING_OUTBOUND_ALLOW" not in env:
+            # The demo target listens on loopback, which the outbound policy refuses unless allowed
+            # (DEBUG allows all of loopback; with DEBUG off, allow just the demo's address).
+            env["PROVISIONING_OUTBOUND_ALLOW"] = ",".join(
+                settings.PROVISIONING_OUTBOUND_ALLOW or ["127.0.0.1/32"]
+            )
         manager = Manager()
         manager.add_process(
             "web",

@@ -26,6 +26,7 @@ import httpx2
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import EnterpriseUser, Group, ResourceType, ScimProvider
 
+from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal, policy_transport
 from .errors import ErrorCode, make_error, unauthorized
 from .paths import LENIENT_POLICY, GroupModel, ScimUser, UserModel
 
@@ -143,7 +144,9 @@ class OAuth2ClientCredentials(httpx2.Auth):
         else:
             auth = httpx2.BasicAuth(self.client_id, self.client_secret)
         if self._client is None:
-            self._client = httpx2.Client(timeout=self.timeout, verify=tls_verify(self.verify))
+            self._client = httpx2.Client(
+                timeout=self.timeout, transport=policy_transport(verify=tls_verify(self.verify))
+            )
         started = self.clock()
         try:
             response = self._client.post(
@@ -154,6 +157,10 @@ class OAuth2ClientCredentials(httpx2.Auth):
                 ErrorCode.TIMEOUT, f"The token endpoint did not answer in time ({type(exc).__name__})."
             ) from exc
         except httpx2.HTTPError as exc:
+            if is_refusal(exc):
+                raise make_error(
+                    ErrorCode.DESTINATION_NOT_ALLOWED, f"Token endpoint not contacted: {NOT_ALLOWED_MESSAGE}."
+                ) from exc
             raise make_error(
                 ErrorCode.CONNECTION_FAILED, f"Could not reach the token endpoint ({type(exc).__name__})."
             ) from exc
@@ -229,13 +236,18 @@ def build_http_client(
     transport: httpx2.BaseTransport | None = None,
     event_hooks: dict[str, list[Callable[..., Any]]] | None = None,
 ) -> httpx2.Client:
-    """The pooled client of one target: every timeout (connect/read/write/pool) is ``timeout`` seconds."""
+    """The pooled client of one target: every timeout (connect/read/write/pool) is ``timeout`` seconds.
+
+    Without an explicit ``transport`` (tests pass one) every connection obeys the outbound policy.
+    """
+    limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    if transport is None:
+        transport = policy_transport(verify=tls_verify(verify), limits=limits)
     return httpx2.Client(
         base_url=base_url,
         auth=auth,
         timeout=httpx2.Timeout(timeout),
-        limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        verify=tls_verify(verify),
+        limits=limits,
         headers={"User-Agent": user_agent},
         transport=transport,
         follow_redirects=False,

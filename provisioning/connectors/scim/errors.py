@@ -53,6 +53,7 @@ from scim2_models import SCIMException
 
 from provisioning.engine.target import ErrorCategory, TargetError
 
+from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
 from .paths import MissingAttribute
 from .retry import parse_retry_after
 
@@ -87,6 +88,7 @@ class ErrorCode(StrEnum):
     SCHEMA_ATTRIBUTE_NOT_FOUND = "SchemaAttributeNotFound"
     NOT_IMPLEMENTED = "NotImplemented"
     SERVICE_INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
+    DESTINATION_NOT_ALLOWED = "DestinationNotAllowed"
 
 
 _ACTIONS: dict[ErrorCode, str] = {
@@ -114,6 +116,8 @@ _ACTIONS: dict[ErrorCode, str] = {
     ErrorCode.NOT_IMPLEMENTED: "The application does not support this operation.",
     ErrorCode.SERVICE_INCOMPATIBLE: "The application's answer is not valid SCIM 2.0; check the tenant URL "
     "(it usually ends with /scim/v2) and the application's SCIM support.",
+    ErrorCode.DESTINATION_NOT_ALLOWED: "Correct the tenant URL or token endpoint, or ask the portal's operator to "
+    "allow that address (PROVISIONING_OUTBOUND_ALLOW).",
 }
 
 _CATEGORIES: dict[ErrorCode, ErrorCategory] = {
@@ -132,6 +136,8 @@ _CATEGORIES: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.SCHEMA_ATTRIBUTE_NOT_FOUND: ErrorCategory.SCHEMA,
     ErrorCode.NOT_IMPLEMENTED: ErrorCategory.SCHEMA,
     ErrorCode.SERVICE_INCOMPATIBLE: ErrorCategory.SCHEMA,
+    # Nothing will get through until an operator changes the policy or the URL: stop and quarantine.
+    ErrorCode.DESTINATION_NOT_ALLOWED: ErrorCategory.UNAUTHORIZED,
 }
 
 _DETAIL_LIMIT = 300
@@ -184,6 +190,8 @@ def _transport_error(cause: BaseException | None, method: str) -> TargetError:
         code, sent, what = ErrorCode.TIMEOUT, False, "Timed out connecting to the application"
     elif isinstance(cause, httpx2.TimeoutException):
         code, sent, what = ErrorCode.TIMEOUT, True, "The application did not answer in time"
+    elif is_refusal(cause):
+        return make_error(ErrorCode.DESTINATION_NOT_ALLOWED, f"Not connected: {NOT_ALLOWED_MESSAGE}.")
     elif isinstance(cause, httpx2.ConnectError):
         code, sent = ErrorCode.CONNECTION_FAILED, False
         what = "Could not connect to the application"

@@ -9,13 +9,13 @@
 
 Result codes: ``connected``, ``invalid_token``, ``connection_refused``, ``dns_failure``, ``tls_error``,
 ``timeout``, ``not_scim``, ``unexpected_status``, ``invalid_url``, ``filter_ignored``,
-``connection_failed`` (any other network failure). No secret ever appears in a message or the details:
+``connection_failed`` (any other network failure), ``destination_not_allowed`` (the outbound policy
+refuses the resolved address: nothing was sent, and no more is said about it). No secret ever appears in a message or the details:
 every string is passed through a redaction of the token and client secret before it is returned.
 """
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import time
@@ -29,8 +29,11 @@ from scim2_client import RequestNetworkException, SCIMClientException
 from scim2_models import ResourceType, Schema, SCIMException, SearchRequest, ServiceProviderConfig
 
 from provisioning.engine.target import ErrorCategory, TargetError
+from provisioning.redaction import redact
 
+from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
 from .client import OAuth2ClientCredentials, build_http_client, build_scim_client, make_auth, parse_tenant_url
+from .errors import ErrorCode
 from .paths import UserModel, filter_expression
 from .target import ScimTarget
 
@@ -49,6 +52,7 @@ class ProbeCode(StrEnum):
     INVALID_URL = "invalid_url"
     FILTER_IGNORED = "filter_ignored"
     CONNECTION_FAILED = "connection_failed"
+    DESTINATION_NOT_ALLOWED = "destination_not_allowed"
 
 
 @dataclass
@@ -78,6 +82,8 @@ def _chain(exc: BaseException | None) -> list[BaseException]:
 def _network_failure(exc: BaseException, host: str, port: int | None, timeout: float) -> _Failed:
     """Tell DNS, refused, TLS, timeout apart from the exception chain (types first, messages as fallback)."""
     chain = _chain(exc)
+    if is_refusal(exc):  # one answer for every refused address: no probing of internal ranges
+        return _Failed(ProbeCode.DESTINATION_NOT_ALLOWED, f"Not connected: {NOT_ALLOWED_MESSAGE}.")
     text = " ".join(str(e) for e in chain)
     where = f"{host}:{port}" if port else host
     if any(isinstance(e, httpx2.TimeoutException | TimeoutError | socket.timeout) for e in chain):
@@ -132,23 +138,6 @@ def _raw_json(exc: BaseException) -> Any:
     return None
 
 
-def _redact(value: Any, secrets: list[str]) -> Any:
-    """Replace every secret in every string. A short secret is only replaced as a whole word, so a token
-    "x" does not turn "nonexistent" into "none***istent"; a long one is replaced wherever it appears."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if len(secret) >= 8:
-                value = value.replace(secret, "***")
-            else:
-                value = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", value)
-        return value
-    if isinstance(value, dict):
-        return {_redact(k, secrets): _redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact(v, secrets) for v in value]
-    return value
-
-
 def test_connection(
     base_url: str,
     *,
@@ -171,7 +160,7 @@ def test_connection(
     except _Failed as failure:
         result = ConnectionTestResult(False, failure.code.value, failure.message, failure.details)
     return ConnectionTestResult(
-        result.ok, result.code, _redact(result.message, secrets), _redact(result.details, secrets)
+        result.ok, result.code, redact(result.message, secrets), redact(result.details, secrets)
     )
 
 
@@ -258,6 +247,8 @@ def _token_failure(
     error: TargetError, host: str, port: int | None, timeout: float, details: dict[str, Any]
 ) -> _Failed:
     details["token_endpoint"] = {"code": error.code, "http_status": error.http_status}
+    if error.code == ErrorCode.DESTINATION_NOT_ALLOWED:
+        return _Failed(ProbeCode.DESTINATION_NOT_ALLOWED, error.reason)
     if error.category is ErrorCategory.UNAUTHORIZED:
         return _Failed(ProbeCode.INVALID_TOKEN, f"{error.reason} Check the client id and secret.")
     cause = error.__cause__
