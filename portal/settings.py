@@ -267,3 +267,9 @@ PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)
 # Members added or removed per group PATCH (Entra sends several in one request)
 PROVISIONING_MEMBER_BATCH_SIZE = env.int("PROVISIONING_MEMBER_BATCH_SIZE", default=100)
+# A running cycle with no progress (no page saved) for this many seconds is reported as stalled: on the
+# overview, in the API job status, by one email and by /healthz (provisioning/stalls.py).
+PROVISIONING_STALL_AFTER = env.int("PROVISIONING_STALL_AFTER", default=900)
+# /healthz reports lost work when a running cycle's pending pages have no message in the broker and the
+# cycle has made no progress for this many seconds (the delay covers pages queued but not yet published).
+PROVISIONING_LOST_WORK_AFTER = env.int("PROVISIONING_LOST_WORK_AFTER", default=120)

@@ -197,6 +197,10 @@ class Cycle(models.Model):
     pages_total = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # When progress was last observed (start, a page saved, resume): older than PROVISIONING_STALL_AFTER
+    # while running means stalled (provisioning/stalls.py). stall_reported_at: that stall was reported.
+    progress_at = models.DateTimeField(default=timezone.now)
+    stall_reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
