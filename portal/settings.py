@@ -273,3 +273,6 @@ PROVISIONING_STALL_AFTER = env.int("PROVISIONING_STALL_AFTER", default=900)
 # /healthz reports lost work when a running cycle's pending pages have no message in the broker and the
 # cycle has made no progress for this many seconds (the delay covers pages queued but not yet published).
 PROVISIONING_LOST_WORK_AFTER = env.int("PROVISIONING_LOST_WORK_AFTER", default=120)
+# Characters of one attribute value kept in the escrow record and in log rows: a larger value still
+# reaches the target whole, but the record keeps its sha256 digest and a log row a truncated copy.
+PROVISIONING_RECORD_VALUE_LIMIT = env.int("PROVISIONING_RECORD_VALUE_LIMIT", default=4096)

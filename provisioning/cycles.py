@@ -70,6 +70,7 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
         concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
         match_batch_size=getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1),
+        record_value_limit=escrow.record_value_limit(),
     )
 
 
