@@ -1,4 +1,7 @@
-"""Reachability checks for /healthz: the database and the Celery broker."""
+"""Checks for /healthz: the database, the Celery broker, stalled cycles and work the broker lost."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection
@@ -18,14 +21,21 @@ def check_database() -> str | None:
     return None
 
 
+@contextmanager
+def _broker_connection(timeout: float) -> Iterator[Connection]:
+    """A fresh connection each time: a pooled one could hide a broker that went away."""
+    with Connection(
+        settings.CELERY_BROKER_URL, transport_options=celery_app.conf.broker_transport_options
+    ) as conn:
+        conn.ensure_connection(max_retries=1, timeout=timeout)
+        yield conn
+
+
 def check_broker(timeout: float = 2.0) -> str | None:
     """None when the broker accepts a connection, else a short reason."""
     try:
-        # A fresh connection each time: a pooled one could hide a broker that went away.
-        with Connection(
-            settings.CELERY_BROKER_URL, transport_options=celery_app.conf.broker_transport_options
-        ) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+        with _broker_connection(timeout):
+            pass
     except Exception as exc:  # kombu raises transport-specific errors
         return f"{type(exc).__name__}: {exc}"
     return None
@@ -55,10 +65,7 @@ def check_lost_work(timeout: float = 2.0) -> str | None:
     if not waiting:
         return None
     try:
-        with Connection(
-            settings.CELERY_BROKER_URL, transport_options=celery_app.conf.broker_transport_options
-        ) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+        with _broker_connection(timeout) as conn:
             held = messages_held(conn)
     except Exception:  # a broker that is down is reported by check_broker
         return None
