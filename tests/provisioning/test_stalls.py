@@ -84,6 +84,7 @@ def test_the_overview_shows_a_cycle_without_progress_as_stalled(signed_in_client
     html = signed_in_client.get(url).content.decode()
 
     assert 'data-testid="cycle-state">Stalled<' in html
+    assert 'data-testid="job-stalled">Stalled<' in html  # not just "Active"
     assert f"no progress since {cycle.progress_at:%Y-%m-%d %H:%M:%S} UTC" in html
     assert "6 of 11 pages done" in html
 
