@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +93,7 @@ def supervisor():
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=Path(__file__).resolve().parents[2],  # where `portal` imports from
     )
     yield process, Output(process.stdout), port
     if process.poll() is None:
