@@ -78,7 +78,7 @@ class LostWork:
 def pages_awaiting_messages(now: datetime | None = None) -> list[LostWork]:
     """Running cycles with pending pages in their current phase and no progress for a while (DB only)."""
     since = (now or timezone.now()) - timedelta(
-        seconds=getattr(settings, "PROVISIONING_LOST_WORK_AFTER", 120)
+        seconds=getattr(settings, "PROVISIONING_LOST_WORK_AFTER", 300)
     )
     rows = (
         CyclePage.objects.filter(
