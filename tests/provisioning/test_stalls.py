@@ -123,7 +123,7 @@ def test_a_stalled_cycle_is_logged_and_emailed_once(job, caplog, django_capture_
 
     assert len(mail.outbox) == 1
     assert "stalled" in mail.outbox[0].subject and "3000 of 5005 objects" in mail.outbox[0].body
-    assert [r.message for r in caplog.records if "stalled" in r.message].__len__() == 1
+    assert len([r for r in caplog.records if "is stalled" in r.getMessage()]) == 1
 
 
 @pytest.fixture
