@@ -282,3 +282,13 @@ PROVISIONING_OUTBOUND_DENY = env.list("PROVISIONING_OUTBOUND_DENY", default=[])
 # Test Connection / validateCredentials attempts per user per window (seconds).
 PROVISIONING_TEST_CONNECTION_LIMIT = env.int("PROVISIONING_TEST_CONNECTION_LIMIT", default=10)
 PROVISIONING_TEST_CONNECTION_WINDOW = env.int("PROVISIONING_TEST_CONNECTION_WINDOW", default=60)
+# A running cycle with no progress (no page saved) for this many seconds is reported as stalled: on the
+# overview, in the API job status, by one email and by /healthz (provisioning/stalls.py).
+PROVISIONING_STALL_AFTER = env.int("PROVISIONING_STALL_AFTER", default=900)
+# /healthz reports lost work when a running cycle's pending pages have no message in the broker and the
+# cycle has made no progress for this many seconds: longer than a page normally takes, since the
+# filesystem broker cannot show the messages workers hold (Redis can: its unacked ones are counted).
+PROVISIONING_LOST_WORK_AFTER = env.int("PROVISIONING_LOST_WORK_AFTER", default=300)
+# Characters of one attribute value kept in the escrow record and in log rows: a larger value still
+# reaches the target whole, but the record keeps its sha256 digest and a log row a truncated copy.
+PROVISIONING_RECORD_VALUE_LIMIT = env.int("PROVISIONING_RECORD_VALUE_LIMIT", default=4096)

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from portal.health import check_broker, check_database
+from portal.health import check_broker, check_cycles, check_database, check_lost_work
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,6 +23,9 @@ def _home_summary() -> dict[str, int]:
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": check_database(), "broker": check_broker()}
+    if not checks["database"]:
+        checks["cycles"] = check_cycles()  # a running cycle with no progress for too long
+        checks["pages"] = check_lost_work()  # pending pages that no broker message will run
     down = {name: reason for name, reason in checks.items() if reason}
     body = {
         "status": "ok" if not down else "unavailable",

@@ -79,6 +79,7 @@ def allow_deletes(job: ProvisioningJob) -> bool:
             return False
         cycle.status = CycleStatus.RUNNING
         cycle.force_deletes = True
-        cycle.save(update_fields=["status", "force_deletes"])
+        cycle.progress_at = timezone.now()  # the time it waited for the admin is not a stall
+        cycle.save(update_fields=["status", "force_deletes", "progress_at"])
         cycles._advance(cycle.pk)
     return True

@@ -70,6 +70,7 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
         concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
         match_batch_size=getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1),
+        record_value_limit=escrow.record_value_limit(),
     )
 
 
@@ -338,6 +339,8 @@ def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> No
             processed=F("processed") + processed,
             pages_done=F("pages_done") + 1,
             pages_total=F("pages_total") + len(extra),
+            progress_at=timezone.now(),
+            stall_reported_at=None,
             **{name: F(name) + value for name, value in counts.items() if value},
         )
         phase_done = not CyclePage.objects.filter(
@@ -374,7 +377,8 @@ def resume(job: ProvisioningJob) -> bool:
         if cycle is None:
             return False
         cycle.status = CycleStatus.RUNNING
-        cycle.save(update_fields=["status"])
+        cycle.progress_at = timezone.now()  # the time it spent paused is not a stall
+        cycle.save(update_fields=["status", "progress_at"])
         pending = list(
             CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING).values_list(
                 "pk", flat=True

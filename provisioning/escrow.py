@@ -5,11 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.utils import timezone
 
-from provisioning.engine.outcome import FORGET, Outcome
+from provisioning.engine import bounded
+from provisioning.engine.outcome import FORGET, Outcome, Step
 from provisioning.engine.source import EscrowRecord
 from provisioning.models import EscrowEntry, EscrowState, ProvisioningJob, ProvisioningLog
+
+
+def record_value_limit() -> int:
+    """Characters of one value kept in the escrow record and in a log row (PROVISIONING_RECORD_VALUE_LIMIT)."""
+    return getattr(settings, "PROVISIONING_RECORD_VALUE_LIMIT", 4096)
 
 
 def load(job_id: int, kind: str, source_ids: Iterable[str]) -> dict[str, EscrowRecord]:
@@ -45,6 +52,7 @@ def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome
         EscrowEntry.objects.filter(
             job=job, object_kind=kind, source_id__in=[o.source_id for o in forget if o.kind == kind]
         ).delete()
+    limit = record_value_limit()
     if keep:
         for kind in {o.kind for o in keep}:
             # a target id can move to another source object only after its old link is gone
@@ -58,7 +66,7 @@ def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome
                     object_kind=o.kind,
                     source_id=o.source_id,
                     target_id=o.escrow.target_id,
-                    exported=o.escrow.exported,
+                    exported=bounded.record_values(o.escrow.exported, limit),
                     members=o.escrow.members,
                     state=o.escrow.state,
                 )
@@ -74,6 +82,7 @@ def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome
 
 def write_logs(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
     now = timezone.now()
+    limit = record_value_limit()
     ProvisioningLog.objects.bulk_create(
         [
             ProvisioningLog(
@@ -89,11 +98,11 @@ def write_logs(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[O
                 source_name=o.source_name[:256],
                 target_id=o.target_id[:256],
                 target_name=o.target_name[:256],
-                steps=[s.to_dict() for s in o.steps],
-                modified_properties=o.modified,
+                steps=[_bounded_step(s, limit) for s in o.steps],
+                modified_properties=[_bounded_change(m, limit) for m in o.modified],
                 error_code=o.error.code if o.error else "",
                 error_category=str(o.error.category) if o.error else "",
-                error_reason=o.error.reason if o.error else "",
+                error_reason=bounded.for_log(o.error.reason, limit) if o.error else "",
                 recommended_action=o.error.recommended_action if o.error else "",
                 retry_count=o.retry_count,
             )
@@ -101,3 +110,19 @@ def write_logs(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[O
         ],
         batch_size=500,
     )
+
+
+def _bounded_step(step: Step, limit: int) -> dict:
+    return {
+        **step.to_dict(),
+        "description": bounded.for_log(step.description, limit),
+        "details": bounded.log_details(step.details, limit),
+    }
+
+
+def _bounded_change(change: dict, limit: int) -> dict:
+    return {
+        **change,
+        "old": bounded.for_log(change.get("old"), limit),
+        "new": bounded.for_log(change.get("new"), limit),
+    }

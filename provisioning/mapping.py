@@ -228,6 +228,8 @@ def evaluate_all(
             raise MappingEvaluationError(mapping.target, error) from error
         if value is IGNORE:
             continue
+        if mapping.target == "userName" and isinstance(value, str):
+            value = value.strip()  # as Entra does: "  alice@x " and "alice@x" are one account
         if isinstance(value, AppRoleList):
             result[mapping.target] = value  # an empty assertive list still removes roles
             continue

@@ -78,10 +78,30 @@ class ProvisioningJob(models.Model):
     quarantine_reason = models.CharField(max_length=64, blank=True)
     quarantine_since = models.DateTimeField(null=True, blank=True)
     quarantine_details = models.TextField(blank=True)
-    last_notified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Provisioning of {self.application}"
+
+
+class NotificationKind(models.TextChoices):
+    QUARANTINE = "quarantine"
+    DELETIONS = "deletions", "Deletions held"
+    FAILURES = "failures"
+    STALLED = "stalled"
+
+
+class JobNotification(models.Model):
+    """When each kind of email last went to the app's notification address (one per kind per day)."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "kind"], name="job_notification_unique_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} notification of {self.job}"
 
 
 class ObjectMapping(models.Model):
@@ -177,6 +197,10 @@ class Cycle(models.Model):
     pages_total = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # When progress was last observed (start, a page saved, resume): older than PROVISIONING_STALL_AFTER
+    # while running means stalled (provisioning/stalls.py). stall_reported_at: that stall was reported.
+    progress_at = models.DateTimeField(default=timezone.now)
+    stall_reported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -1,34 +1,61 @@
-"""Email the app's notification address, at most once per app per day (across workers and restarts)."""
+"""Email the app's notification address: at most once per app per day for each kind of notification.
+
+Each kind has its own daily budget, so a routine "failures" email never suppresses a quarantine alert.
+The email goes out only after the caller's transaction commits (never under a row lock, never for work
+that was rolled back); the once-a-day claim is a conditional UPDATE, safe across workers and restarts.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from provisioning.models import ProvisioningJob
+from provisioning.models import JobNotification, NotificationKind, ProvisioningJob
+
+log = logging.getLogger(__name__)
 
 
-def notify(job: ProvisioningJob, subject: str, message: str, *, force: bool = False) -> bool:
-    """Send one notification; False when there is no address or one was already sent in the last day."""
+def notify(job: ProvisioningJob, kind: NotificationKind | str, subject: str, message: str) -> None:
+    """Queue one notification of ``kind``; it is sent once the current transaction (if any) commits."""
     if not job.notification_email:
+        return
+    kind = NotificationKind(kind)
+    transaction.on_commit(lambda: send_now(job.pk, kind, subject, message))
+
+
+def send_now(job_id: int, kind: NotificationKind | str, subject: str, message: str) -> bool:
+    """Claim today's slot for this kind and send; False when there is no address or the slot is taken."""
+    job = ProvisioningJob.objects.select_related("application").filter(pk=job_id).first()
+    if job is None or not job.notification_email:
         return False
+    kind = NotificationKind(kind)
     now = timezone.now()
     window = now - timedelta(seconds=getattr(settings, "PROVISIONING_NOTIFICATION_INTERVAL", 86400))
-    claim = ProvisioningJob.objects.filter(pk=job.pk)
-    if not force:
-        claim = claim.filter(Q(last_notified_at__isnull=True) | Q(last_notified_at__lt=window))
-    if not claim.update(last_notified_at=now):  # the conditional update is the once-a-day lock
-        return False
+    JobNotification.objects.bulk_create([JobNotification(job=job, kind=kind)], ignore_conflicts=True)
+    slot = JobNotification.objects.filter(job=job, kind=kind)
+    previous = slot.values_list("last_sent_at", flat=True).first()
+    if not slot.filter(Q(last_sent_at__isnull=True) | Q(last_sent_at__lt=window)).update(last_sent_at=now):
+        return False  # this kind already went out today
     app = job.application
     try:
         logs = reverse("provisioning:app_logs", args=[app.pk])
     except NoReverseMatch:  # builds without the logs pages link to the app's provisioning page
         logs = reverse("provisioning:configuration", args=[app.service_principal_id])
     body = f"{message}\n\nApplication: {app.display_name}\nProvisioning logs: {settings.PORTAL_BASE_URL.rstrip('/')}{logs}\n"
-    send_mail(f"[{app.display_name}] {subject}", body, settings.DEFAULT_FROM_EMAIL, [job.notification_email])
+    try:
+        send_mail(
+            f"[{app.display_name}] {subject}", body, settings.DEFAULT_FROM_EMAIL, [job.notification_email]
+        )
+    except Exception:  # the mail server is down: give the slot back so a later attempt can send it
+        slot.filter(last_sent_at=now).update(last_sent_at=previous)
+        log.exception("Could not send the %s notification for %s", kind, app.display_name)
+        return False
+    log.info("Sent the %s notification for %s to %s", kind, app.display_name, job.notification_email)
     return True

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from provisioning.engine.target import TargetError
-from provisioning.models import Cycle, JobState, ProvisioningJob
+from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob
 from provisioning.notifications import notify
 
 RECOMMENDED_ACTIONS = {
@@ -57,6 +57,7 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
         job.refresh_from_db()
         notify(
             job,
+            NotificationKind.DELETIONS if reason == "TooManyDeletes" else NotificationKind.QUARANTINE,
             "Provisioning has been quarantined",
             f"Provisioning was quarantined ({reason}).\n\n{details}\n\nRecommended action: {RECOMMENDED_ACTIONS.get(reason, '')}",
         )
@@ -93,6 +94,7 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
     elif failed and job.notify_on_failure:
         notify(
             job,
+            NotificationKind.FAILURES,
             "Provisioning failures",
             f"{failed} of {total} objects failed to provision in the last cycle.",
         )

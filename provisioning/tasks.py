@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from provisioning import cycles, quarantine
+from provisioning import cycles, quarantine, stalls
 from provisioning.models import JobState, ProvisioningJob, ProvisioningMode
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def run_cycle(job_id: int, initial: bool | None = None, force_deletes: bool = Fa
 def schedule_tick() -> None:
     """Beat calls this every 30 s: start the cycles whose time has come (and quarantine retries)."""
     now = timezone.now()
+    stalls.report_stalled(now)  # log and email a cycle that stopped making progress, once
     due = ProvisioningJob.objects.filter(enabled=True, mode=ProvisioningMode.AUTOMATIC).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     )

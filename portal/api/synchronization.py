@@ -26,7 +26,6 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Body, Path, Router, Status
 
 from portal.accounts.roles import Capability
@@ -56,7 +55,7 @@ from portal.applications import services
 from portal.applications.models import Application
 from portal.audit import Activity, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning import control, cycles, quarantine
+from provisioning import control, cycles, quarantine, stalls
 from provisioning.credentials import (
     Credentials,
     credentials_tested,
@@ -173,19 +172,36 @@ def _status(job: ProvisioningJob) -> dict[str, Any]:
             "seriesCount": 1,
             "error": error,
         }
+    code = job.state
+    if open_cycle is not None and quarantined is None and stalls.is_stalled(open_cycle):
+        # Graph has no "stalled" code; Quarantine is its state for "runs but needs attention". The
+        # reason is Unknown (no engine quarantine) and the error says what is wrong.
+        code = JobState.QUARANTINE
+        quarantined = {
+            "currentBegan": open_cycle.progress_at + stalls.stall_after(),
+            "nextAttempt": None,
+            "reason": "Unknown",
+            "seriesBegan": open_cycle.progress_at + stalls.stall_after(),
+            "seriesCount": 1,
+            "error": {
+                "code": "CycleStalled",
+                "message": stalls.describe(open_cycle),
+                "tenantActionable": True,
+            },
+        }
     progress = []
     if open_cycle is not None:
         progress.append(
             {
                 "completedUnits": open_cycle.processed,
-                "progressObservationDateTime": timezone.now(),
+                "progressObservationDateTime": open_cycle.progress_at,  # when progress was last seen
                 "totalUnits": open_cycle.total,
                 "units": "Objects",
             }
         )
     first_steady = completed.filter(failed=0).order_by("started_at", "pk").first()
     return {
-        "code": job.state,
+        "code": code,
         "countSuccessiveCompleteFailures": job.count_successive_complete_failures,
         "escrowsPruned": False,
         "lastExecution": _execution(finished.first()),

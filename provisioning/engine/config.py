@@ -63,6 +63,7 @@ class EngineConfig:
     skip_out_of_scope_deletions: bool = False
     concurrency: int = 4
     match_batch_size: int = 1  # values per `or` filter; 1 = Entra's one GET per object
+    record_value_limit: int = 4096  # larger values are kept as a digest in the escrow record (bounded.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def mapping_for(self, kind: str) -> ObjectMappingConfig | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from provisioning.engine import bounded
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import FORGET, Outcome
 from provisioning.engine.source import EscrowRecord, SourceObject
@@ -392,7 +393,8 @@ class PageProcessor:
         entry = w.entry
         assert entry is not None
         values, members = self._desired(w)
-        changes = {k: v for k, v in values.items() if entry.exported.get(k) != v}
+        limit = self.config.record_value_limit  # the record may hold a digest of a large value
+        changes = {k: v for k, v in values.items() if entry.exported.get(k) != bounded.for_record(v, limit)}
         if entry.state == "disabled" and kind == "User":
             changes["active"] = True  # re-assigned or re-enabled: bring the account back
         exported = {**entry.exported, **values}

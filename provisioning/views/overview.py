@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from portal.applications.views import blade_context
 from portal.audit import Activity, record_audit
-from provisioning import control, quarantine
+from provisioning import control, quarantine, stalls
 from provisioning.charts import CyclePoint, cycle_history_svg, format_duration
 from provisioning.forms import set_status
 from provisioning.logs_query import cycle_summary_links
@@ -79,6 +79,7 @@ class CycleProgress:
     eta: datetime | None
     elapsed_s: float
     rate_per_minute: float | None
+    stalled: bool = False  # running, but no progress for longer than PROVISIONING_STALL_AFTER
 
     @property
     def elapsed(self) -> str:
@@ -111,7 +112,10 @@ def cycle_progress(cycle: Cycle, now: datetime) -> CycleProgress:
         remaining = max(cycle.total - cycle.processed, 0)
         if running and remaining:
             eta = now + timezone.timedelta(seconds=remaining / (cycle.processed / elapsed))
-    return CycleProgress(cycle, percent, running, eta, elapsed, rate)
+    stalled = stalls.is_stalled(cycle, now)
+    if stalled:
+        eta = None  # the rate so far says nothing about a cycle that stopped moving
+    return CycleProgress(cycle, percent, running, eta, elapsed, rate, stalled)
 
 
 def escrow_statistics(job: ProvisioningJob) -> dict[str, dict[str, int]]:

@@ -63,7 +63,10 @@ def test_htmx_is_served_locally_never_from_a_cdn(signed_in_client):
 def test_healthz_reports_database_and_broker(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": "ok", "cycles": "ok", "pages": "ok"},
+    }
 
 
 def test_healthz_names_the_broker_when_it_is_down(client, settings):

@@ -85,3 +85,15 @@ def wait_for_cycle(job: ProvisioningJob, after: int = 0, timeout: float = 60) ->
 
 def last_cycle_id(job: ProvisioningJob) -> int:
     return Cycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def wait_for_mail(count: int, timeout: float = 10) -> list:
+    """The outbox once it holds ``count`` emails: they are sent after the worker's transaction commits,
+    a moment after the cycle's state is visible."""
+    from django.core import mail
+
+    deadline = time.monotonic() + timeout
+    while len(mail.outbox) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # and no more than that: a duplicate would arrive about as fast
+    return mail.outbox

@@ -1,6 +1,7 @@
 """Start the whole product under one supervisor: web, worker, beat and the demo SCIM target.
 
-Ctrl-C stops everything. The database is migrated and the demo data loaded (idempotently) first.
+A process that crashes or is killed is started again after a back-off (portal/supervisor.py); Ctrl-C
+stops everything. The database is migrated and the demo data loaded (idempotently) first.
 """
 
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from honcho.manager import Manager
+
+from portal.supervisor import Supervisor
 
 
 class Command(BaseCommand):
@@ -39,7 +41,7 @@ class Command(BaseCommand):
             env["PROVISIONING_OUTBOUND_ALLOW"] = ",".join(
                 settings.PROVISIONING_OUTBOUND_ALLOW or ["127.0.0.1/32"]
             )
-        manager = Manager()
+        manager = Supervisor()
         manager.add_process(
             "web",
             f"{bin_dir / 'gunicorn'} portal.wsgi -b 127.0.0.1:{port} -w 2 --threads 4 --access-logfile -",
@@ -66,6 +68,6 @@ class Command(BaseCommand):
                 f"\n  Portal ready:        http://127.0.0.1:{port}/\n"
                 f"  Health:              http://127.0.0.1:{port}/healthz\n"
                 f"  Demo SCIM target:    http://127.0.0.1:{scim_port}/v2\n"
-                "  Stop everything with Ctrl-C.\n"
+                "  A process that stops is restarted; stop everything with Ctrl-C.\n"
             )
         )

@@ -1,0 +1,97 @@
+"""Stalled cycles and lost work: what the overview, the API job status, an email and /healthz report.
+
+A running cycle is *stalled* when no progress (start, a page saved, resume) was observed for longer than
+``PROVISIONING_STALL_AFTER`` seconds. Work is *lost* when a running cycle has pages pending in its
+current phase, has made no progress for ``PROVISIONING_LOST_WORK_AFTER`` seconds, and the broker holds
+no message that could still run them (nothing queued, and with Redis nothing delivered-but-unacked).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, F, QuerySet
+from django.utils import timezone
+
+from provisioning.models import Cycle, CyclePage, CycleStatus, NotificationKind, PageStatus
+from provisioning.notifications import notify
+
+log = logging.getLogger(__name__)
+
+
+def stall_after() -> timedelta:
+    return timedelta(seconds=getattr(settings, "PROVISIONING_STALL_AFTER", 900))
+
+
+def is_stalled(cycle: Cycle, now: datetime | None = None) -> bool:
+    return cycle.status == CycleStatus.RUNNING and (now or timezone.now()) - cycle.progress_at > stall_after()
+
+
+def stalled(now: datetime | None = None) -> QuerySet[Cycle]:
+    """Running cycles whose last observed progress is older than the stall threshold."""
+    return Cycle.objects.filter(
+        status=CycleStatus.RUNNING, progress_at__lt=(now or timezone.now()) - stall_after()
+    )
+
+
+def describe(cycle: Cycle) -> str:
+    """One line for people: which cycle, since when, how far it got."""
+    return (
+        f"No progress since {cycle.progress_at:%Y-%m-%d %H:%M:%S} UTC: {cycle.processed} of {cycle.total} "
+        f"objects processed, {cycle.pages_done} of {cycle.pages_total} pages done ({cycle.phase} phase)."
+    )
+
+
+def report_stalled(now: datetime | None = None) -> list[Cycle]:
+    """Log and email each newly stalled cycle once (beat's schedule tick calls this); returns them."""
+    now = now or timezone.now()
+    reported = []
+    for cycle in stalled(now).filter(stall_reported_at__isnull=True).select_related("job__application"):
+        if not Cycle.objects.filter(pk=cycle.pk, stall_reported_at__isnull=True).update(
+            stall_reported_at=now
+        ):
+            continue  # another scheduler got it
+        app = cycle.job.application.display_name
+        log.warning("Provisioning of %s is stalled (cycle %s). %s", app, cycle.cycle_id, describe(cycle))
+        notify(
+            cycle.job,
+            NotificationKind.STALLED,
+            "Provisioning has stalled",
+            f"The {cycle.get_kind_display().lower()} {cycle.cycle_id} is running but has stopped making "
+            f"progress.\n\n{describe(cycle)}\n\nRecommended action: check that the workers and the broker "
+            "are running (GET /healthz); pages without a worker are queued again automatically.",
+        )
+        reported.append(cycle)
+    return reported
+
+
+@dataclass
+class LostWork:
+    cycle_id: str
+    application: str
+    pages: int
+
+
+def pages_awaiting_messages(now: datetime | None = None) -> list[LostWork]:
+    """Running cycles with pending pages in their current phase and no progress for a while (DB only)."""
+    since = (now or timezone.now()) - timedelta(
+        seconds=getattr(settings, "PROVISIONING_LOST_WORK_AFTER", 300)
+    )
+    rows = (
+        CyclePage.objects.filter(
+            status=PageStatus.PENDING,
+            phase=F("cycle__phase"),
+            cycle__status=CycleStatus.RUNNING,
+            cycle__progress_at__lt=since,
+        )
+        .values("cycle__cycle_id", "cycle__job__application__display_name")
+        .annotate(pages=Count("id"))
+        .order_by()
+    )
+    return [
+        LostWork(str(r["cycle__cycle_id"]), r["cycle__job__application__display_name"], r["pages"])
+        for r in rows
+    ]
