@@ -50,6 +50,8 @@ ASSIGNMENT_FILTERS = {
     "principalType": odata.FilterField("principal_type", choices={"user": "User", "group": "Group"}),
     "principalDisplayName": odata.FilterField("principal_name", ops=("eq", "startswith")),
     "appRoleId": odata.FilterField("graph_role_id", "guid"),
+    "creationTimestamp": odata.FilterField("created_at", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
+    # v1.0's name for the same date, still accepted in $filter for scripts written against v1.0
     "createdDateTime": odata.FilterField("created_at", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
 }
 SELECTABLE = list(AppRoleAssignment.model_fields)
@@ -65,7 +67,7 @@ def assignment_body(assignment: Assignment, application: Application) -> dict[st
         "principalDisplayName": principal.display_name,
         "resourceId": str(application.service_principal_id),
         "resourceDisplayName": application.display_name,
-        "createdDateTime": assignment.created_at,
+        "creationTimestamp": assignment.created_at,  # beta's name (v1.0 calls it createdDateTime)
     }
 
 
