@@ -54,7 +54,7 @@ ASSIGNMENT_FILTERS = {
     # v1.0's name for the same date, still accepted in $filter for scripts written against v1.0
     "createdDateTime": odata.FilterField("created_at", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
 }
-SELECTABLE = list(AppRoleAssignment.model_fields)
+SELECTABLE = odata.selectable(AppRoleAssignment)
 
 
 def assignment_body(assignment: Assignment, application: Application) -> dict[str, Any]:
@@ -175,7 +175,8 @@ def create_assignment(
         ) from None
     except IntegrityError:
         raise conflict("This assignment was made a moment ago.", "principalId") from None
-    return Status(201, assignment_body(assignment, application))
+    entity_set = f"servicePrincipals('{application.service_principal_id}')/appRoleAssignedTo"
+    return Status(201, odata.entity(request, entity_set, assignment_body(assignment, application)))
 
 
 @router.delete(

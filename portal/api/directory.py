@@ -129,8 +129,8 @@ USER_SEARCH = {
     "surname": "surname",
 }
 GROUP_SEARCH = {"displayName": "display_name", "description": "description", "mail": "mail"}
-USER_SELECTABLE = list(User.model_fields)
-GROUP_SELECTABLE = list(Group.model_fields)
+USER_SELECTABLE = odata.selectable(User)
+GROUP_SELECTABLE = odata.selectable(Group)
 _ID_IN_REFERENCE = re.compile(
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$"
 )
@@ -392,7 +392,7 @@ def count_users(
     **DUMP,
 )
 def create_user(request: HttpRequest, payload: UserCreate) -> Status[dict[str, Any]]:
-    return Status(201, user_body(_save_user(None, payload)))
+    return Status(201, odata.entity(request, "users", user_body(_save_user(None, payload))))
 
 
 @router.get(
@@ -407,7 +407,7 @@ def get_user_route(
     request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
-    return odata.apply_select(user_body(get_user(id)), selected)
+    return odata.entity(request, "users", odata.apply_select(user_body(get_user(id)), selected), selected)
 
 
 @router.patch(
@@ -495,7 +495,7 @@ def count_groups(
     **DUMP,
 )
 def create_group(request: HttpRequest, payload: GroupCreate) -> Status[dict[str, Any]]:
-    return Status(201, group_body(_save_group(None, payload)))
+    return Status(201, odata.entity(request, "groups", group_body(_save_group(None, payload))))
 
 
 @router.get(
@@ -510,7 +510,7 @@ def get_group_route(
     request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
-    return odata.apply_select(group_body(get_group(id)), selected)
+    return odata.entity(request, "groups", odata.apply_select(group_body(get_group(id)), selected), selected)
 
 
 @router.patch(

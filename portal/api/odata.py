@@ -382,6 +382,11 @@ def filter_objects(items: Iterable[dict[str, Any]], text: str | None, fields: di
 # --- $select, $search ------------------------------------------------------------------------------
 
 
+def selectable(model: Any) -> list[str]:
+    """The properties of a response model that ``$select`` can name (not the ``@odata.*`` annotations)."""
+    return [name for name, info in model.model_fields.items() if not (info.alias or "").startswith("@")]
+
+
 def parse_select(text: str | None, allowed: Iterable[str], type_name: str) -> list[str] | None:
     """The properties ``$select`` names (in the API's spelling), or None when absent."""
     if text is None or not text.strip():
@@ -638,3 +643,12 @@ def page_ordered(
     rows = rows[:top]
     token = encode_token([rows[-1]._sort_key, rows[-1].pk]) if more and rows else None
     return Page(rows, token)
+
+
+def entity(
+    request: HttpRequest, entity_set: str, body: dict[str, Any], selected: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """A single read as Graph answers it: ``@odata.context`` first (``…$metadata#users/$entity``, or
+    ``…#users(id,mail)/$entity`` for a ``$select``)."""
+    chosen = f"({','.join(selected)})" if selected else ""
+    return {"@odata.context": context_url(request, f"{entity_set}{chosen}/$entity"), **body}

@@ -139,6 +139,7 @@ ERRORS = {400: GraphError, 401: GraphError, 403: GraphError, 404: GraphError, 40
 
 
 class ApplicationTemplate(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     displayName: str | None = None
     description: str | None = None
@@ -177,6 +178,7 @@ class AppRole(GraphModel):
 
 
 class ServicePrincipal(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     objectId: str | None = None
     appId: str | None = None
@@ -337,6 +339,7 @@ class JobStatus(GraphModel):
 
 
 class SynchronizationJob(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str
     templateId: str
     schedule: Schedule
@@ -395,7 +398,7 @@ class ScopeFilter(SchemaModel):
 
 
 class SchemaKeyValue(SchemaModel):
-    key: Annotated[Text, Field(max_length=200)]
+    key: Annotated[Text, Field(max_length=200)] | None = None  # an SDK sends null for a key it doesn't know
     value: Annotated[Text, Field(max_length=4000)] | None = None
 
 
@@ -443,6 +446,7 @@ class DirectoryDefinition(SchemaModel):
 
 
 class SynchronizationSchema(SchemaModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: Annotated[Text, Field(max_length=300)] | None = None
     version: Annotated[Text, Field(max_length=100)] | None = None
     synchronizationRules: list[SynchronizationRule] = Field(default_factory=list)
@@ -483,6 +487,7 @@ ExtensionAttributesInput.graph_type = "microsoft.graph.onPremisesExtensionAttrib
 
 
 class User(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     displayName: str | None = None
     userPrincipalName: str | None = None
@@ -553,6 +558,7 @@ class UserCreate(UserWrite):
 
 
 class Group(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     displayName: str | None = None
     description: str | None = None
@@ -603,6 +609,7 @@ DirectoryObjectCollection = collection(DirectoryObject, "DirectoryObjectCollecti
 
 
 class AppRoleAssignment(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     appRoleId: str | None = None
     principalId: str | None = None
@@ -689,6 +696,7 @@ class ModifiedProperty(GraphModel):
 
 
 class ProvisioningObjectSummary(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     activityDateTime: datetime | None = None
     tenantId: str | None = None
