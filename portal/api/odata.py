@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -629,9 +630,7 @@ def page_ordered(
     if not order:
         return page_by_pk(queryset, top, skiptoken)
     [(_, spec, descending)] = order
-    from django.db.models.functions import Lower
-
-    key = Lower(spec.lookup) if spec.kind == "string" else spec.lookup
+    key = Lower(spec.lookup) if spec.kind == "string" else F(spec.lookup)
     queryset = queryset.annotate(_sort_key=key)
     if skiptoken:
         at, pk = decode_token(skiptoken, [spec.kind, "int"])
