@@ -114,6 +114,12 @@ GROUP_FILTERS = {
     "securityEnabled": odata.FilterField("security_enabled", "bool", ops=("eq", "ne")),
     "createdDateTime": odata.FilterField("created_date_time", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
 }
+# ``…/$count`` answers text/plain, as Graph does.
+COUNT_RESPONSE = {
+    "responses": {
+        "200": {"description": "The number", "content": {"text/plain": {"schema": {"type": "integer"}}}}
+    }
+}
 # Graph sorts users on these (createdDateTime only in an advanced query) and groups on displayName.
 USER_ORDER = {
     "displayName": odata.OrderField("display_name"),
@@ -369,7 +375,8 @@ def list_users(
 
 @router.get(
     "/users/$count",
-    response=responses({200: int}),
+    response=responses({}),
+    openapi_extra=COUNT_RESPONSE,
     auth=READ,
     operation_id="countUsers",
     summary="The number of users (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
@@ -472,7 +479,8 @@ def list_groups(
 
 @router.get(
     "/groups/$count",
-    response=responses({200: int}),
+    response=responses({}),
+    openapi_extra=COUNT_RESPONSE,
     auth=READ,
     operation_id="countGroups",
     summary="The number of groups (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
