@@ -32,6 +32,8 @@ from msgraph_beta.generated.audit_logs.provisioning.provisioning_request_builder
 )
 from msgraph_beta.generated.groups.groups_request_builder import GroupsRequestBuilder
 from msgraph_beta.generated.models.app_role_assignment import AppRoleAssignment
+from msgraph_beta.generated.models.attribute_mapping_source import AttributeMappingSource
+from msgraph_beta.generated.models.attribute_mapping_source_type import AttributeMappingSourceType
 from msgraph_beta.generated.models.group import Group
 from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_beta.generated.models.password_profile import PasswordProfile
@@ -264,10 +266,21 @@ async def seed_004_flow(graph: GraphServiceClient, scim_server: Any) -> dict[str
     )
     assert len(user_again.attribute_mappings) == before
     assert user_again.enabled is True
+    # An edit made on the SDK's models: every user's title becomes a constant.
+    title = next(a for a in user_again.attribute_mappings if a.target_attribute_name == "title")
+    title.source = AttributeMappingSource(type=AttributeMappingSourceType.Constant, name="Engineer")
+    await job_api.schema.patch(again)
+    edited = await job_api.schema.get()
+    assert edited.version != schema.version
+    user_edited = next(
+        m for m in edited.synchronization_rules[0].object_mappings if m.source_object_name == "User"
+    )
+    title = next(a for a in user_edited.attribute_mappings if a.target_attribute_name == "title")
+    assert (title.source.type, title.source.name) == (AttributeMappingSourceType.Constant, "Engineer")
 
     # Step 4: start. Step 5: poll the job until provisioned.
     await job_api.start.post()
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # a liveness bound on a shared machine, not a speed check
     while True:
         job = await job_api.get()
         status = job.status
@@ -278,7 +291,7 @@ async def seed_004_flow(graph: GraphServiceClient, scim_server: Any) -> dict[str
             and status.steady_state_last_achieved_time.year != NEVER_YEAR
         ):
             break
-        assert time.monotonic() < deadline, "no steady state in time"
+        assert time.monotonic() < deadline, f"no steady state in time: {status}"
         await asyncio.sleep(0.2)
     assert status.code == SynchronizationStatusCode.Active
     counts = {c.key: c.value for c in status.synchronized_entry_count_by_type}
@@ -327,3 +340,4 @@ def test_seed_004_flow_with_the_graph_sdk(live_server, make_token, scim_server, 
         "linus@contoso.com",
     ]
     assert [g["displayName"] for g in scim_server.groups()] == ["Engineering"]
+    assert {u.get("title") for u in scim_server.users()} == {"Engineer"}  # the schema PATCH took effect
