@@ -17,10 +17,12 @@ from portal.accounts.roles import Capability, visible_applications
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
+    COUNT_HELP,
     DEFAULT_TOP,
     DUMP,
     FILTER_HELP,
     MAX_TOP,
+    ORDERBY_HELP,
     SEARCH_HELP,
     SELECT_HELP,
     SKIPTOKEN_HELP,
@@ -69,6 +71,11 @@ def gallery_id(raw: str) -> str:
     return raw
 
 
+# Graph sorts service principals only in an advanced query (ConsistencyLevel: eventual and $count=true).
+SP_ORDER = {
+    "displayName": odata.OrderField("display_name", advanced_only=True),
+    "createdDateTime": odata.OrderField("created_at", "datetime", advanced_only=True),
+}
 SP_FILTERS = {
     "id": odata.FilterField("service_principal_id", "guid"),
     "appId": odata.FilterField("app_id", "guid"),
@@ -172,20 +179,23 @@ def list_service_principals(
     filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
     select: str | None = Query(None, alias="$select", description=SELECT_HELP),
     search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
+    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
     top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
     skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.servicePrincipal")
+    order = odata.parse_orderby(request, orderby, SP_ORDER, "ServicePrincipal", filtered=bool(filter_))
     apps = visible_applications(caller(request), Application.objects.prefetch_related("app_roles"))
     apps = odata.filter_queryset(apps, filter_, SP_FILTERS)
     for name, term in odata.parse_search(search, ["displayName", "publisherName"]):
         field = {"displayName": "display_name", "publisherName": "publisher"}.get(name or "displayName")
         apps = apps.filter(**{f"{field}__icontains": term})
-    page = odata.page_by_pk(apps, top, skiptoken)
-    body: dict[str, Any] = {
-        "@odata.context": odata.context_url(request, "servicePrincipals"),
-        "value": [odata.apply_select(service_principal(request, app), selected) for app in page.items],
-    }
+    page = odata.page_ordered(apps, order, top, skiptoken)
+    body: dict[str, Any] = {"@odata.context": odata.context_url(request, "servicePrincipals")}
+    if odata.wants_count(request, count):
+        body["@odata.count"] = apps.count()
+    body["value"] = [odata.apply_select(service_principal(request, app), selected) for app in page.items]
     if link := odata.next_link(request, page.next_token):
         body["@odata.nextLink"] = link
     return body

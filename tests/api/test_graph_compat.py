@@ -226,6 +226,10 @@ def test_orderby_where_graph_sorts_and_pages_in_that_order(api):
         headers=EVENTUAL,
     ).json()
     assert [u["displayName"] for u in advanced["value"]] == ["Zed"]
+    for name in ("Zulu app", "alpha app"):
+        instantiate("scim-generic", name)
+    sps = api.get("/servicePrincipals?$orderby=displayName desc&$count=true", headers=EVENTUAL).json()
+    assert ([sp["displayName"] for sp in sps["value"]], sps["@odata.count"]) == (["Zulu app", "alpha app"], 2)
     pages, url = [], "/users?$orderby=createdDateTime desc&$count=true&$top=2"
     while url:
         body = api.get(url, headers=EVENTUAL).json()
@@ -241,6 +245,7 @@ def test_orderby_where_graph_sorts_and_pages_in_that_order(api):
         ("/users?$orderby=createdDateTime", {}),  # only in an advanced query
         ("/users?$orderby=displayName&$filter=startswith(displayName, 'A')", {}),  # $filter + $orderby too
         ("/groups?$orderby=description", {}),
+        ("/servicePrincipals?$orderby=displayName", {}),  # service principals sort only in advanced queries
         ("/users?$orderby=displayName,userPrincipalName", {}),
         ("/applicationTemplates?$orderby=displayName", {}),  # collections that don't sort refuse it
         ("/auditLogs/provisioning?$orderby=activityDateTime", {}),
