@@ -471,12 +471,10 @@ def updates_from_schema(schema: Any, stored: list[Any]) -> tuple[list[MappingUpd
                     problems,
                 ),
             }
-            if "attributeMappings" not in sent:
-                values["attribute_mappings"] = list(current.attribute_mappings)
-                updates.append(MappingUpdate(current.key, values))
-                continue
             rows = []
-            for a, attribute in enumerate(item.attributeMappings):
+            if "attributeMappings" not in sent:  # kept, but still checked against the target attributes
+                rows = list(enumerate(current.attribute_mappings))
+            for a, attribute in enumerate(item.attributeMappings if "attributeMappings" in sent else []):
                 stored_row = _attribute_to_store(attribute, f"{path}.attributeMappings[{a}]", problems)
                 if stored_row is not None:
                     rows.append((a, stored_row))

@@ -361,3 +361,17 @@ def test_log_ids_are_guids_and_status_info_has_graphs_type(api, log_rows):
     # The id this API used to show (the row's key as a GUID) still opens the record.
     old = api.get(f"/auditLogs/provisioning/{uuid.UUID(int=failed.pk)}").json()
     assert old["id"] == entries["Grace"]["id"]
+
+
+def test_schema_patch_of_one_property_keeps_the_rest(api, job):
+    url = f"{job['url']}/schema"
+    stored = ProvisioningJob.objects.get(job_id=job["id"]).object_mappings.get(source_object="Group")
+    body = {"synchronizationRules": [{"objectMappings": [{"sourceObjectName": "Group", "enabled": False}]}]}
+    assert api.patch(url, body).status_code == 204, api.seen[-1].content
+    after = ProvisioningJob.objects.get(job_id=job["id"]).object_mappings.get(source_object="Group")
+    assert after.enabled is False
+    assert (after.actions, after.attribute_mappings, after.target_attributes) == (
+        stored.actions,
+        stored.attribute_mappings,
+        stored.target_attributes,
+    )
