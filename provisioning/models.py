@@ -264,6 +264,8 @@ class ProvisioningLog(models.Model):
     """One object processed in one cycle (Graph's provisioningObjectSummary)."""
 
     job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="logs")
+    # The record's id in the Graph API (provisioningObjectSummary.id is a GUID there).
+    log_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     activity_at = models.DateTimeField(default=timezone.now)
     cycle_id = models.UUIDField()
     change_id = models.UUIDField(default=uuid.uuid4)

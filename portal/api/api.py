@@ -117,6 +117,18 @@ def graph_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
                 code="MethodNotAllowed",
                 headers={"Allow": allowed} if allowed else None,
             )
+        if (
+            response.status_code == 200
+            and "$orderby" in request.GET
+            and not getattr(request, "graph_orderby_handled", False)
+        ):  # a collection that can't be sorted answers as Graph does, never in an order it did not ask for
+            response = error_response(
+                request,
+                400,
+                "Sorting not supported for current query.",
+                code="Request_UnsupportedQuery",
+                target="$orderby",
+            )
         if response.status_code == 204 and "Content-Type" in response:
             del response["Content-Type"]  # no content, so no content type
         response["request-id"] = request_id(request)

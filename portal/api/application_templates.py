@@ -1,7 +1,7 @@
 """``/applicationTemplates``: the gallery, and adding an app from it (``instantiate``).
 
-Template ids are the gallery's ids (``taskize-connect``), not Graph's GUIDs: they are what the portal's
-gallery pages and ``docs/gallery.md`` use, so a script and an admin talk about the same thing.
+Template ids are GUIDs, as Graph's are, derived from the gallery's own ids (``taskize-connect``, what the
+portal's pages and ``docs/gallery.md`` use); URLs still accept the gallery id, as they did before.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from portal.api.schemas import (
     ApplicationTemplateCollection,
     InstantiateRequest,
 )
-from portal.api.service_principals import application_object, service_principal
+from portal.api.service_principals import application_object, gallery_id, service_principal, template_guid
 from portal.applications import services
 from portal.applications.gallery import AppTemplate, get_template, load_templates, search_templates
 
@@ -46,13 +46,18 @@ TEMPLATE_FILTERS = {
     "displayName": odata.FilterField("displayName", ops=("eq", "startswith")),
     "publisher": odata.FilterField("publisher", ops=("eq", "startswith")),
 }
-SELECTABLE = list(ApplicationTemplate.model_fields)
-TEMPLATE_ID = Path(..., alias="id", description="The gallery template id", examples=["scim-generic"])
+SELECTABLE = odata.selectable(ApplicationTemplate)
+TEMPLATE_ID = Path(
+    ...,
+    alias="id",
+    description="The template id (a GUID; the gallery id is accepted too)",
+    examples=["scim-generic"],
+)
 
 
 def application_template(request: HttpRequest, template: AppTemplate) -> dict[str, Any]:
     return {
-        "id": template.id,
+        "id": template_guid(template.id),
         "displayName": template.display_name,
         "description": template.description,
         "publisher": template.publisher,
@@ -66,7 +71,7 @@ def application_template(request: HttpRequest, template: AppTemplate) -> dict[st
 
 def _template(template_id: str) -> AppTemplate:
     try:
-        return get_template(template_id)
+        return get_template(gallery_id(template_id))
     except KeyError:
         raise not_found("id", template_id[:200]) from None
 
@@ -114,7 +119,8 @@ def get_application_template(
     select: str | None = Query(None, alias="$select", description=SELECT_HELP),
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.applicationTemplate")
-    return odata.apply_select(application_template(request, _template(template_id)), selected)
+    body = odata.apply_select(application_template(request, _template(template_id)), selected)
+    return odata.entity(request, "applicationTemplates", body, selected)
 
 
 @router.post(

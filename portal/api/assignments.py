@@ -50,9 +50,11 @@ ASSIGNMENT_FILTERS = {
     "principalType": odata.FilterField("principal_type", choices={"user": "User", "group": "Group"}),
     "principalDisplayName": odata.FilterField("principal_name", ops=("eq", "startswith")),
     "appRoleId": odata.FilterField("graph_role_id", "guid"),
+    "creationTimestamp": odata.FilterField("created_at", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
+    # v1.0's name for the same date, still accepted in $filter for scripts written against v1.0
     "createdDateTime": odata.FilterField("created_at", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
 }
-SELECTABLE = list(AppRoleAssignment.model_fields)
+SELECTABLE = odata.selectable(AppRoleAssignment)
 
 
 def assignment_body(assignment: Assignment, application: Application) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def assignment_body(assignment: Assignment, application: Application) -> dict[st
         "principalDisplayName": principal.display_name,
         "resourceId": str(application.service_principal_id),
         "resourceDisplayName": application.display_name,
-        "createdDateTime": assignment.created_at,
+        "creationTimestamp": assignment.created_at,  # beta's name (v1.0 calls it createdDateTime)
     }
 
 
@@ -173,7 +175,8 @@ def create_assignment(
         ) from None
     except IntegrityError:
         raise conflict("This assignment was made a moment ago.", "principalId") from None
-    return Status(201, assignment_body(assignment, application))
+    entity_set = f"servicePrincipals('{application.service_principal_id}')/appRoleAssignedTo"
+    return Status(201, odata.entity(request, entity_set, assignment_body(assignment, application)))
 
 
 @router.delete(

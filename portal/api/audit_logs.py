@@ -1,7 +1,8 @@
 """``/auditLogs/provisioning``: the provisioning logs as Graph's ``provisioningObjectSummary``.
 
-One ``ProvisioningLog`` row is one record. Its id is the row's primary key written as a GUID
-(``00000000-0000-0000-0000-00000000002a``), so it is stable and can be looked up. Paging is keyset
+One ``ProvisioningLog`` row is one record. Its id is the row's own GUID (``log_id``), as Graph's ids are;
+the ids this API showed before (the primary key written as a GUID, ``00000000-0000-0000-0000-00000000002a``)
+still open the record. Paging is keyset
 on (activityDateTime, id), newest first: the same order and cost as the portal's log page.
 Readers of the logs (Reports/Security Reader and the admin roles) see every app; owners see the logs of
 the applications they own.
@@ -71,16 +72,13 @@ STEP_TYPES = {
 ACTION_SUFFIX = {"Create": "Add", "Update": "Update", "Disable": "Update", "Delete": "Delete"}
 
 
-def _entry_id(pk: int) -> str:
-    return str(uuid.UUID(int=pk))
-
-
-def _pk_from_guid(value: uuid.UUID) -> int:
-    return value.int if value.int < 2**63 else -1
+def _old_pk(value: uuid.UUID) -> int | None:
+    """The primary key in an id of the old form (the pk written as a GUID), None for any other GUID."""
+    return value.int if 0 < value.int < 2**63 else None
 
 
 LOG_FILTERS = {
-    "id": odata.FilterField("pk", "guid", convert=_pk_from_guid),
+    "id": odata.FilterField("log_id", "guid"),
     "activityDateTime": odata.FilterField("activity_at", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
     "jobId": odata.FilterField("job__job_id", exact=True),
     "cycleId": odata.FilterField("cycle_id", "guid"),
@@ -101,7 +99,7 @@ LOG_FILTERS = {
     "targetIdentity/id": odata.FilterField("target_id", exact=True),
     "targetIdentity/displayName": odata.FilterField("target_name", ops=("eq", "startswith")),
 }
-SELECTABLE = list(ProvisioningObjectSummary.model_fields)
+SELECTABLE = odata.selectable(ProvisioningObjectSummary)
 
 
 def _text(value: Any) -> str | None:
@@ -155,7 +153,7 @@ def summary(request: HttpRequest, entry: ProvisioningLog) -> dict[str, Any]:
     has_error = any(error.values())
     tenant = tenant_id()
     return {
-        "id": _entry_id(entry.pk),
+        "id": str(entry.log_id),
         "activityDateTime": entry.activity_at,
         "tenantId": tenant,
         "jobId": entry.job.job_id,
@@ -191,11 +189,10 @@ def summary(request: HttpRequest, entry: ProvisioningLog) -> dict[str, Any]:
             "identityType": entry.object_kind,
             "details": {},
         },
-        "statusInfo": {
-            "@odata.type": "#microsoft.graph.statusDetails" if has_error else "#microsoft.graph.statusBase",
-            "status": entry.status,
-            **error,
-        },
+        # Graph's statusInfo is a statusBase (just the status) or, with error details, a statusDetails.
+        "statusInfo": {"@odata.type": "#microsoft.graph.statusDetails", "status": entry.status, **error}
+        if failed or has_error
+        else {"@odata.type": "#microsoft.graph.statusBase", "status": entry.status},
         "provisioningStatusInfo": {
             "status": entry.status,
             "errorInformation": error if failed or has_error else None,
@@ -269,10 +266,16 @@ def get_provisioning_log(
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.provisioningObjectSummary")
     try:
-        pk = _pk_from_guid(uuid.UUID(id)) if "\x00" not in id else -1
+        value = uuid.UUID(id) if "\x00" not in id and len(id) <= 64 else None
     except ValueError:
-        pk = -1
-    entry = visible_logs(request).filter(pk=pk).first() if pk > 0 else None
+        value = None
+    entry = None
+    if value is not None:
+        old_pk = _old_pk(value)
+        logs = visible_logs(request)
+        entry = logs.filter(pk=old_pk).first() if old_pk is not None else logs.filter(log_id=value).first()
     if entry is None:
         raise not_found("id", id[:100])
-    return odata.apply_select(summary(request, entry), selected)
+    return odata.entity(
+        request, "auditLogs/provisioning", odata.apply_select(summary(request, entry), selected), selected
+    )

@@ -21,6 +21,8 @@ FILTER_HELP = "OData filter, e.g. displayName eq 'Sales' and startswith(mail, 'a
 SELECT_HELP = "Comma-separated properties to return, e.g. id,displayName"
 TOP_HELP = f"Page size, 1 to {MAX_TOP}"
 SKIPTOKEN_HELP = "Opaque: copy it from @odata.nextLink"
+ORDERBY_HELP = "Sort, e.g. displayName or displayName desc (where Graph sorts on that property)"
+COUNT_HELP = "true: add @odata.count (with the header ConsistencyLevel: eventual, as in Graph)"
 SEARCH_HELP = 'Text search, e.g. "displayName:ada" (quotes optional)'
 
 

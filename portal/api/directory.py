@@ -23,10 +23,12 @@ from portal.accounts.roles import Capability
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
+    COUNT_HELP,
     DEFAULT_TOP,
     DUMP,
     FILTER_HELP,
     MAX_TOP,
+    ORDERBY_HELP,
     SEARCH_HELP,
     SELECT_HELP,
     SKIPTOKEN_HELP,
@@ -112,6 +114,19 @@ GROUP_FILTERS = {
     "securityEnabled": odata.FilterField("security_enabled", "bool", ops=("eq", "ne")),
     "createdDateTime": odata.FilterField("created_date_time", "datetime", ops=("eq", "ge", "gt", "le", "lt")),
 }
+# ``…/$count`` answers text/plain, as Graph does.
+COUNT_RESPONSE = {
+    "responses": {
+        "200": {"description": "The number", "content": {"text/plain": {"schema": {"type": "integer"}}}}
+    }
+}
+# Graph sorts users on these (createdDateTime only in an advanced query) and groups on displayName.
+USER_ORDER = {
+    "displayName": odata.OrderField("display_name"),
+    "userPrincipalName": odata.OrderField("user_principal_name"),
+    "createdDateTime": odata.OrderField("created_date_time", "datetime", advanced_only=True),
+}
+GROUP_ORDER = {"displayName": odata.OrderField("display_name")}
 USER_SEARCH = {
     "displayName": "display_name",
     "userPrincipalName": "user_principal_name",
@@ -120,8 +135,8 @@ USER_SEARCH = {
     "surname": "surname",
 }
 GROUP_SEARCH = {"displayName": "display_name", "description": "description", "mail": "mail"}
-USER_SELECTABLE = list(User.model_fields)
-GROUP_SELECTABLE = list(Group.model_fields)
+USER_SELECTABLE = odata.selectable(User)
+GROUP_SELECTABLE = odata.selectable(Group)
 _ID_IN_REFERENCE = re.compile(
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$"
 )
@@ -201,11 +216,27 @@ def _search(queryset: QuerySet, text: str | None, fields: dict[str, str]) -> Que
     return queryset
 
 
-def _collection(request: HttpRequest, fragment: str, items: list[dict[str, Any]], token: str | None) -> dict:
-    body: dict[str, Any] = {"@odata.context": odata.context_url(request, fragment), "value": items}
+def _collection(
+    request: HttpRequest,
+    fragment: str,
+    items: list[dict[str, Any]],
+    token: str | None,
+    count: int | None = None,
+) -> dict:
+    body: dict[str, Any] = {"@odata.context": odata.context_url(request, fragment)}
+    if count is not None:
+        body["@odata.count"] = count
+    body["value"] = items
     if link := odata.next_link(request, token):
         body["@odata.nextLink"] = link
     return body
+
+
+def _count(request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+    """``…/$count``: the number as text/plain; Graph refuses it outside an advanced query."""
+    if not odata.is_advanced(request):
+        raise bad_request("$count is not currently supported.", "$count")
+    return HttpResponse(str(queryset.count()), content_type="text/plain; charset=utf-8")
 
 
 # --- form plumbing -------------------------------------------------------------------------------------
@@ -322,15 +353,41 @@ def list_users(
     filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
     select: str | None = Query(None, alias="$select", description=SELECT_HELP),
     search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
+    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
     top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
     skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
-    users = odata.filter_queryset(DirectoryUser.objects.active(), filter_, USER_FILTERS)
-    page = odata.page_by_pk(_search(users, search, USER_SEARCH), top, skiptoken)
-    return _collection(
-        request, "users", [odata.apply_select(user_body(u), selected) for u in page.items], page.next_token
+    order = odata.parse_orderby(request, orderby, USER_ORDER, "User", filtered=bool(filter_))
+    users = _search(
+        odata.filter_queryset(DirectoryUser.objects.active(), filter_, USER_FILTERS), search, USER_SEARCH
     )
+    page = odata.page_ordered(users, order, top, skiptoken)
+    return _collection(
+        request,
+        "users",
+        [odata.apply_select(user_body(u), selected) for u in page.items],
+        page.next_token,
+        users.count() if odata.wants_count(request, count) else None,
+    )
+
+
+@router.get(
+    "/users/$count",
+    response=responses({}),
+    openapi_extra=COUNT_RESPONSE,
+    auth=READ,
+    operation_id="countUsers",
+    summary="The number of users (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
+)
+def count_users(
+    request: HttpRequest,
+    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
+    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+) -> HttpResponse:
+    users = odata.filter_queryset(DirectoryUser.objects.active(), filter_, USER_FILTERS)
+    return _count(request, _search(users, search, USER_SEARCH))
 
 
 @router.post(
@@ -342,7 +399,7 @@ def list_users(
     **DUMP,
 )
 def create_user(request: HttpRequest, payload: UserCreate) -> Status[dict[str, Any]]:
-    return Status(201, user_body(_save_user(None, payload)))
+    return Status(201, odata.entity(request, "users", user_body(_save_user(None, payload))))
 
 
 @router.get(
@@ -357,7 +414,7 @@ def get_user_route(
     request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
-    return odata.apply_select(user_body(get_user(id)), selected)
+    return odata.entity(request, "users", odata.apply_select(user_body(get_user(id)), selected), selected)
 
 
 @router.patch(
@@ -400,15 +457,41 @@ def list_groups(
     filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
     select: str | None = Query(None, alias="$select", description=SELECT_HELP),
     search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
+    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
     top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
     skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
-    groups = odata.filter_queryset(DirectoryGroup.objects.active(), filter_, GROUP_FILTERS)
-    page = odata.page_by_pk(_search(groups, search, GROUP_SEARCH), top, skiptoken)
-    return _collection(
-        request, "groups", [odata.apply_select(group_body(g), selected) for g in page.items], page.next_token
+    order = odata.parse_orderby(request, orderby, GROUP_ORDER, "Group", filtered=bool(filter_))
+    groups = _search(
+        odata.filter_queryset(DirectoryGroup.objects.active(), filter_, GROUP_FILTERS), search, GROUP_SEARCH
     )
+    page = odata.page_ordered(groups, order, top, skiptoken)
+    return _collection(
+        request,
+        "groups",
+        [odata.apply_select(group_body(g), selected) for g in page.items],
+        page.next_token,
+        groups.count() if odata.wants_count(request, count) else None,
+    )
+
+
+@router.get(
+    "/groups/$count",
+    response=responses({}),
+    openapi_extra=COUNT_RESPONSE,
+    auth=READ,
+    operation_id="countGroups",
+    summary="The number of groups (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
+)
+def count_groups(
+    request: HttpRequest,
+    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
+    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+) -> HttpResponse:
+    groups = odata.filter_queryset(DirectoryGroup.objects.active(), filter_, GROUP_FILTERS)
+    return _count(request, _search(groups, search, GROUP_SEARCH))
 
 
 @router.post(
@@ -420,7 +503,7 @@ def list_groups(
     **DUMP,
 )
 def create_group(request: HttpRequest, payload: GroupCreate) -> Status[dict[str, Any]]:
-    return Status(201, group_body(_save_group(None, payload)))
+    return Status(201, odata.entity(request, "groups", group_body(_save_group(None, payload))))
 
 
 @router.get(
@@ -435,7 +518,7 @@ def get_group_route(
     request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
-    return odata.apply_select(group_body(get_group(id)), selected)
+    return odata.entity(request, "groups", odata.apply_select(group_body(get_group(id)), selected), selected)
 
 
 @router.patch(
@@ -519,18 +602,23 @@ def add_member(request: HttpRequest, id: str, payload: ReferenceRequest) -> Http
     member = _member_from_reference(payload.odata_id)
     lookup = {"user": member} if isinstance(member, DirectoryUser) else {"member_group": member}
     if GroupMembership.objects.filter(group=group, **lookup).exists():
-        raise conflict(
-            "One or more added object references already exist for the following modified properties: 'members'.",
-            "@odata.id",
-        )
+        raise _already_member()
     try:
         with transaction.atomic():
             services.add_member(group, member)
     except services.DirectoryError as error:
         raise bad_request(str(error), "@odata.id") from None
-    except IntegrityError:
-        raise conflict("That member was added a moment ago.", "@odata.id") from None
+    except IntegrityError:  # added by a concurrent request a moment ago: the same answer
+        raise _already_member() from None
     return no_content()
+
+
+def _already_member() -> ApiError:
+    """Graph's answer to adding a member twice: 400, not 409."""
+    return bad_request(
+        "One or more added object references already exist for the following modified properties: 'members'.",
+        "@odata.id",
+    )
 
 
 @router.delete(

@@ -176,10 +176,17 @@ def field_path(loc: Sequence[Any]) -> str:
     return text
 
 
+# Errors raised by ``schemas.InputModel`` in Graph's own words: the message is used as it is.
+VERBATIM = {"graph_unknown_property": "name", "graph_wrong_type": None}
+
+
 def _describe(error: dict[str, Any]) -> tuple[str, str]:
     target = field_path(error.get("loc") or ())
     message = str(error.get("msg") or "Invalid value")
     kind = error.get("type")
+    if kind in VERBATIM:
+        name = str((error.get("ctx") or {}).get(VERBATIM[kind] or "", "")) or "@odata.type"
+        return (f"{target}.{name}" if target else name), message
     if kind == "missing":
         message = "A value is required"
     elif kind == "extra_forbidden":
@@ -198,7 +205,10 @@ def from_validation_error(request: HttpRequest, exc: ValidationError) -> JsonRes
         for target, message in problems
     ]
     target, message = problems[0]
-    text = f"Invalid value for '{target}': {message}." if target else f"{message}."
+    if exc.errors and exc.errors[0].get("type") in VERBATIM:
+        text = message
+    else:
+        text = f"Invalid value for '{target}': {message}." if target else f"{message}."
     if len(problems) > 1:
         text += f" ({len(problems) - 1} more problem{'s' if len(problems) > 2 else ''} in details.)"
     return error_response(request, 400, text, code="Request_BadRequest", target=target, details=details)

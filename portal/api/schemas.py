@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
 
 def _clean_text(value: str) -> str:
@@ -36,10 +37,58 @@ class GraphModel(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+UNKNOWN_PROPERTY = "graph_unknown_property"
+WRONG_TYPE = "graph_wrong_type"
+
+
+def _is_annotation(key: str) -> bool:
+    """An OData instance or property annotation: ``@odata.type``, ``mail@odata.type``, ``@contoso.tag``."""
+    return "@" in key
+
+
 class InputModel(BaseModel):
-    """A request body: unknown properties are refused (400 naming them)."""
+    """A request body: unknown properties are refused with Graph's message, naming them.
+
+    OData annotations (``@odata.type`` and the like, which Microsoft's SDKs write into every body) are
+    accepted as Graph accepts them: ``@odata.type`` must name the body's type (``graph_type``), the others
+    are control information and ignored.
+    """
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    graph_type: ClassVar[str] = ""
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.graph_type or f"microsoft.graph.{cls.__name__[:1].lower()}{cls.__name__[1:]}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _annotations(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+        kept: dict[str, Any] = {}
+        for key, value in data.items():
+            if not isinstance(key, str) or key in known:
+                kept[key] = value
+            elif key == "@odata.type":
+                written = value.removeprefix("#") if isinstance(value, str) else str(value)[:100]
+                if written.lower() != cls.type_name().lower():
+                    raise PydanticCustomError(
+                        WRONG_TYPE,
+                        "A resource with type '{found}' was found, but it is not assignable to the expected "
+                        "type '{expected}'. The type specified in the resource must be equal to either the "
+                        "expected type or a derived type.",
+                        {"found": written[:100], "expected": cls.type_name()},
+                    )
+            elif not _is_annotation(key):
+                raise PydanticCustomError(
+                    UNKNOWN_PROPERTY,
+                    "The property '{name}' does not exist on type '{type}'. Make sure to only use property "
+                    "names that are defined by the type or mark the type as open type.",
+                    {"name": key[:100], "type": cls.type_name()},
+                )
+        return kept
 
 
 def collection(item: type[BaseModel], name: str) -> type[GraphModel]:
@@ -48,6 +97,7 @@ def collection(item: type[BaseModel], name: str) -> type[GraphModel]:
         name,
         __base__=GraphModel,
         odata_context=(str | None, Field(None, alias="@odata.context")),
+        odata_count=(int | None, Field(None, alias="@odata.count")),
         value=(list[item], Field(default_factory=list)),  # type: ignore[valid-type]
         odata_next_link=(str | None, Field(None, alias="@odata.nextLink")),
     )
@@ -89,6 +139,7 @@ ERRORS = {400: GraphError, 401: GraphError, 403: GraphError, 404: GraphError, 40
 
 
 class ApplicationTemplate(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     displayName: str | None = None
     description: str | None = None
@@ -127,6 +178,7 @@ class AppRole(GraphModel):
 
 
 class ServicePrincipal(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     objectId: str | None = None
     appId: str | None = None
@@ -168,6 +220,8 @@ class NameValue(GraphModel):
 class SecretKeyValue(InputModel):
     """One ``synchronizationSecretKeyStringValuePair``: ``{"key": "BaseAddress", "value": "https://…"}``."""
 
+    graph_type: ClassVar[str] = "microsoft.graph.synchronizationSecretKeyStringValuePair"
+
     key: Annotated[Text, Field(max_length=64, examples=["BaseAddress"])]
     value: Annotated[Text, Field(max_length=8192)] | None = None
 
@@ -184,10 +238,14 @@ class ValidateCredentialsRequest(InputModel):
 
 
 class CreateJobRequest(InputModel):
+    graph_type: ClassVar[str] = "microsoft.graph.synchronizationJob"
+
     templateId: Annotated[Text, Field(max_length=200, examples=["scimgeneric"])]
 
 
 class RestartCriteria(InputModel):
+    graph_type: ClassVar[str] = "microsoft.graph.synchronizationJobRestartCriteria"
+
     resetScope: (
         Annotated[Text, Field(max_length=300, examples=["Watermark, Escrows, QuarantineState"])] | None
     ) = None
@@ -198,11 +256,15 @@ class RestartRequest(InputModel):
 
 
 class OnDemandSubject(InputModel):
+    graph_type: ClassVar[str] = "microsoft.graph.synchronizationJobSubject"
+
     objectId: Annotated[Text, Field(max_length=100)]
     objectTypeName: Annotated[Text, Field(max_length=20, examples=["User"])]
 
 
 class OnDemandParameter(InputModel):
+    graph_type: ClassVar[str] = "microsoft.graph.synchronizationJobApplicationParameters"
+
     ruleId: Annotated[Text, Field(max_length=200)] | None = None
     subjects: Annotated[list[OnDemandSubject], Field(min_length=1, max_length=5)]
 
@@ -277,6 +339,7 @@ class JobStatus(GraphModel):
 
 
 class SynchronizationJob(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str
     templateId: str
     schedule: Schedule
@@ -335,7 +398,7 @@ class ScopeFilter(SchemaModel):
 
 
 class SchemaKeyValue(SchemaModel):
-    key: Annotated[Text, Field(max_length=200)]
+    key: Annotated[Text, Field(max_length=200)] | None = None  # an SDK sends null for a key it doesn't know
     value: Annotated[Text, Field(max_length=4000)] | None = None
 
 
@@ -383,6 +446,7 @@ class DirectoryDefinition(SchemaModel):
 
 
 class SynchronizationSchema(SchemaModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: Annotated[Text, Field(max_length=300)] | None = None
     version: Annotated[Text, Field(max_length=100)] | None = None
     synchronizationRules: list[SynchronizationRule] = Field(default_factory=list)
@@ -419,9 +483,11 @@ ExtensionAttributesInput = create_model(  # type: ignore[call-overload]
     __base__=InputModel,
     **{name: (Annotated[Text, Field(max_length=1024)] | None, None) for name in _EXT},
 )
+ExtensionAttributesInput.graph_type = "microsoft.graph.onPremisesExtensionAttributes"
 
 
 class User(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     displayName: str | None = None
     userPrincipalName: str | None = None
@@ -457,6 +523,8 @@ class UserWrite(InputModel):
     """The writable user properties. Graph's ``passwordProfile`` is accepted and ignored: portal users
     never sign in, they are provisioned."""
 
+    graph_type: ClassVar[str] = "microsoft.graph.user"
+
     displayName: Annotated[Text, Field(max_length=256)] | None = None
     userPrincipalName: Annotated[Text, Field(max_length=256)] | None = None
     mail: Annotated[Text, Field(max_length=256)] | None = None
@@ -490,6 +558,7 @@ class UserCreate(UserWrite):
 
 
 class Group(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     displayName: str | None = None
     description: str | None = None
@@ -505,6 +574,8 @@ GroupCollection = collection(Group, "GroupCollection")
 
 
 class GroupWrite(InputModel):
+    graph_type: ClassVar[str] = "microsoft.graph.group"
+
     displayName: Annotated[Text, Field(max_length=256)] | None = None
     description: Annotated[Text, Field(max_length=1024)] | None = None
     mailNickname: Annotated[Text, Field(max_length=64)] | None = None
@@ -521,6 +592,8 @@ class GroupCreate(GroupWrite):
 class ReferenceRequest(InputModel):
     """``{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}`` (or just the id)."""
 
+    graph_type: ClassVar[str] = "microsoft.graph.referenceCreate"
+
     odata_id: Annotated[Text, Field(alias="@odata.id", max_length=500)]
 
 
@@ -536,6 +609,7 @@ DirectoryObjectCollection = collection(DirectoryObject, "DirectoryObjectCollecti
 
 
 class AppRoleAssignment(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     appRoleId: str | None = None
     principalId: str | None = None
@@ -543,13 +617,15 @@ class AppRoleAssignment(GraphModel):
     principalDisplayName: str | None = None
     resourceId: str | None = None
     resourceDisplayName: str | None = None
-    createdDateTime: datetime | None = None
+    creationTimestamp: datetime | None = None
 
 
 AppRoleAssignmentCollection = collection(AppRoleAssignment, "AppRoleAssignmentCollection")
 
 
 class AppRoleAssignmentCreate(InputModel):
+    graph_type: ClassVar[str] = "microsoft.graph.appRoleAssignment"
+
     principalId: uuid.UUID
     resourceId: uuid.UUID
     appRoleId: uuid.UUID
@@ -620,6 +696,7 @@ class ModifiedProperty(GraphModel):
 
 
 class ProvisioningObjectSummary(GraphModel):
+    odata_context: str | None = Field(None, alias="@odata.context")
     id: str | None = None
     activityDateTime: datetime | None = None
     tenantId: str | None = None

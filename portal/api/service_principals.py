@@ -17,10 +17,12 @@ from portal.accounts.roles import Capability, visible_applications
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
+    COUNT_HELP,
     DEFAULT_TOP,
     DUMP,
     FILTER_HELP,
     MAX_TOP,
+    ORDERBY_HELP,
     SEARCH_HELP,
     SELECT_HELP,
     SKIPTOKEN_HELP,
@@ -34,6 +36,7 @@ from portal.api.common import (
 from portal.api.errors import not_found
 from portal.api.schemas import ServicePrincipal, ServicePrincipalCollection
 from portal.applications import services
+from portal.applications.gallery import load_templates
 from portal.applications.models import Application, AppRole
 
 router = Router(tags=["servicePrincipals"])
@@ -42,16 +45,42 @@ C = Capability
 # Graph's id of the implicit "Default Access" role (msiam_access): an assignment without a role.
 DEFAULT_ACCESS_ROLE_ID = uuid.UUID(int=0)
 APPLICATION_NAMESPACE = uuid.UUID("6f1c8f36-5a53-4c43-9b39-5f58f0a3c0de")
+# Gallery templates are files named by a slug (``taskize-connect``); the API shows Graph's GUID ids,
+# derived from the slug so that they never change and need no column.
+TEMPLATE_NAMESPACE = uuid.UUID("0b6f3c52-8f0e-4d55-a6c1-2d4a1b3e9f70")
 TAGS = [
     "WindowsAzureActiveDirectoryIntegratedApp",
     "WindowsAzureActiveDirectoryCustomSingleSignOnApplication",
 ]
 
+
+def template_guid(gallery_id: str) -> str:
+    """The applicationTemplate id Graph clients see for a gallery template."""
+    return str(uuid.uuid5(TEMPLATE_NAMESPACE, gallery_id))
+
+
+def gallery_id(raw: str) -> str:
+    """The gallery slug of a template id: its GUID (as the API shows it) or the slug itself (old URLs)."""
+    try:
+        wanted = str(uuid.UUID(raw))
+    except (ValueError, AttributeError, TypeError):
+        return raw
+    for template in load_templates():
+        if template_guid(template.id) == wanted:
+            return template.id
+    return raw
+
+
+# Graph sorts service principals only in an advanced query (ConsistencyLevel: eventual and $count=true).
+SP_ORDER = {
+    "displayName": odata.OrderField("display_name", advanced_only=True),
+    "createdDateTime": odata.OrderField("created_at", "datetime", advanced_only=True),
+}
 SP_FILTERS = {
     "id": odata.FilterField("service_principal_id", "guid"),
     "appId": odata.FilterField("app_id", "guid"),
     "displayName": odata.FilterField("display_name", ops=("eq", "startswith")),
-    "applicationTemplateId": odata.FilterField("template_id", exact=True),
+    "applicationTemplateId": odata.FilterField("template_id", exact=True, convert=gallery_id),
     "publisherName": odata.FilterField("publisher", ops=("eq", "startswith")),
 }
 
@@ -110,7 +139,7 @@ def service_principal(request: HttpRequest, application: Application) -> dict[st
         "appId": str(application.app_id),
         "appDisplayName": application.display_name,
         "displayName": application.display_name,
-        "applicationTemplateId": application.template_id,
+        "applicationTemplateId": template_guid(application.template_id),
         "accountEnabled": True,
         "appRoleAssignmentRequired": True,
         "servicePrincipalNames": [str(application.app_id)],
@@ -128,13 +157,13 @@ def application_object(application: Application) -> dict[str, Any]:
         "id": application_object_id(application),
         "objectId": application_object_id(application),
         "appId": str(application.app_id),
-        "applicationTemplateId": application.template_id,
+        "applicationTemplateId": template_guid(application.template_id),
         "displayName": application.display_name,
         "createdDateTime": application.created_at,
     }
 
 
-SELECTABLE = list(ServicePrincipal.model_fields)
+SELECTABLE = odata.selectable(ServicePrincipal)
 
 
 @router.get(
@@ -150,20 +179,23 @@ def list_service_principals(
     filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
     select: str | None = Query(None, alias="$select", description=SELECT_HELP),
     search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
+    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
+    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
     top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
     skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.servicePrincipal")
+    order = odata.parse_orderby(request, orderby, SP_ORDER, "ServicePrincipal", filtered=bool(filter_))
     apps = visible_applications(caller(request), Application.objects.prefetch_related("app_roles"))
     apps = odata.filter_queryset(apps, filter_, SP_FILTERS)
     for name, term in odata.parse_search(search, ["displayName", "publisherName"]):
         field = {"displayName": "display_name", "publisherName": "publisher"}.get(name or "displayName")
         apps = apps.filter(**{f"{field}__icontains": term})
-    page = odata.page_by_pk(apps, top, skiptoken)
-    body: dict[str, Any] = {
-        "@odata.context": odata.context_url(request, "servicePrincipals"),
-        "value": [odata.apply_select(service_principal(request, app), selected) for app in page.items],
-    }
+    page = odata.page_ordered(apps, order, top, skiptoken)
+    body: dict[str, Any] = {"@odata.context": odata.context_url(request, "servicePrincipals")}
+    if odata.wants_count(request, count):
+        body["@odata.count"] = apps.count()
+    body["value"] = [odata.apply_select(service_principal(request, app), selected) for app in page.items]
     if link := odata.next_link(request, page.next_token):
         body["@odata.nextLink"] = link
     return body
@@ -181,7 +213,8 @@ def get_service_principal(
     request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.servicePrincipal")
-    return odata.apply_select(service_principal(request, get_application(request, id)), selected)
+    body = odata.apply_select(service_principal(request, get_application(request, id)), selected)
+    return odata.entity(request, "servicePrincipals", body, selected)
 
 
 @router.delete(

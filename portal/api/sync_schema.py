@@ -25,7 +25,6 @@ from provisioning.scoping import ScopingClause, canonical_operator, validate_cla
 
 SOURCE_DIRECTORY = "Azure Active Directory"
 SOURCE_DIRECTORY_ID = "AzureActiveDirectory"
-KEY_METADATA = "portal.objectMappingKey"
 FLOW_TO_ACTION = {"add": "Create", "update": "Update", "delete": "Delete"}
 ACTION_TO_FLOW = {"Create": "Add", "Update": "Update", "Delete": "Delete"}
 SOURCE_TYPES = {"attribute": "Direct", "constant": "Constant", "function": "Expression"}
@@ -118,7 +117,7 @@ def object_mapping(mapping: Any) -> dict[str, Any]:
         "sourceObjectName": mapping.source_object,
         "targetObjectName": mapping.target_object,
         "scope": _scope(list(mapping.scoping_filters)),
-        "metadata": [{"key": KEY_METADATA, "value": mapping.key}],
+        "metadata": [],  # Graph's keys only (objectMappingMetadata); the mapping is known by its object names
         "attributeMappings": [attribute_mapping(m) for m in mapping.attribute_mappings],
     }
 
@@ -365,18 +364,8 @@ def _target_attributes(
             attributes = []
             for a, attribute in enumerate(definition.attributes):
                 name = attribute.name.strip()
-                previous = next((c for c in current if c.get("name") == name), {})
-                # Keep what Graph's shape does not carry (filterable), and the stored key set.
-                data = {
-                    **previous,
-                    "name": name,
-                    "type": attribute.type or "String",
-                    "multiValued": bool(attribute.multivalued),
-                    "required": bool(attribute.required),
-                    "filterable": previous.get("filterable", True),
-                }
-                if "caseExact" in previous or attribute.caseExact:
-                    data["caseExact"] = bool(attribute.caseExact)
+                previous = next((c for c in current if c.get("name") == name), None)
+                data = _attribute_definition(attribute, name, previous)
                 try:
                     TargetAttribute.from_dict(data)
                 except ValueError as error:
@@ -391,11 +380,65 @@ def _target_attributes(
     return current
 
 
+def _attribute_definition(attribute: Any, name: str, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """A target attribute from Graph's attributeDefinition: the stored one, with what the body changes.
+
+    A property the body leaves out (an SDK drops values its enums don't know) or sends unchanged keeps the
+    stored value and key set, so a schema read and written back is the same schema.
+    """
+    stored = previous or {"name": name, "type": "String", "multiValued": False, "required": False}
+    data = {**stored, "name": name, "filterable": stored.get("filterable", True)}
+    sent = attribute.model_fields_set
+    if "type" in sent and attribute.type and attribute.type != stored.get("type", "String"):
+        data["type"] = attribute.type
+    for graph_name, key in (
+        ("multivalued", "multiValued"),
+        ("required", "required"),
+        ("caseExact", "caseExact"),
+    ):
+        value = getattr(attribute, graph_name)
+        if graph_name in sent and value is not None and bool(value) != bool(stored.get(key, False)):
+            data[key] = bool(value)
+    return data
+
+
+def _find_mapping(item: Any, stored: list[Any], path: str, problems: SchemaProblems) -> Any | None:
+    """The stored object mapping an objectMapping of the body stands for: by source and target object
+    names (Graph's own identity of a mapping), or by source alone when the job has one mapping of it."""
+    source = (item.sourceObjectName or "").strip().lower()
+    target = (item.targetObjectName or "").strip().lower()
+    of_source = [m for m in stored if m.source_object.lower() == source]
+    exact = [m for m in of_source if m.target_object.lower() == target]
+    if len(exact) == 1:
+        return exact[0]
+    if len(of_source) == 1:
+        if target:
+            problems.add(
+                f"{path}.targetObjectName", f"can't be changed (it is '{of_source[0].target_object}')"
+            )
+        return of_source[0]
+    if of_source:
+        problems.add(
+            f"{path}.targetObjectName",
+            f"this job maps '{item.sourceObjectName}' to "
+            + ", ".join(f"'{m.target_object}'" for m in of_source)
+            + "; name one of them",
+        )
+        return None
+    problems.add(
+        f"{path}.sourceObjectName",
+        f"no object mapping of this job provisions '{item.sourceObjectName}'; use User or Group",
+    )
+    return None
+
+
 def updates_from_schema(schema: Any, stored: list[Any]) -> tuple[list[MappingUpdate], SchemaProblems]:
-    """Read a PUT body against the job's stored object mappings; problems carry their JSON paths."""
+    """Read a PUT/PATCH body against the job's stored object mappings; problems carry their JSON paths.
+
+    Properties the body leaves out keep their stored values (the SDKs drop values their enums don't
+    know, such as Graph's own ``flowTypes: "Add, Update, Delete"``).
+    """
     problems = SchemaProblems()
-    by_key = {m.key: m for m in stored}
-    by_source = {m.source_object.lower(): m for m in stored}
     updates: list[MappingUpdate] = []
     seen: set[str] = set()
     if not schema.synchronizationRules:
@@ -403,27 +446,23 @@ def updates_from_schema(schema: Any, stored: list[Any]) -> tuple[list[MappingUpd
     for r, rule in enumerate(schema.synchronizationRules):
         for o, item in enumerate(rule.objectMappings):
             path = f"synchronizationRules[{r}].objectMappings[{o}]"
-            key = next((m.value for m in item.metadata if m.key == KEY_METADATA), None)
-            current = by_key.get(key or "") or by_source.get((item.sourceObjectName or "").lower())
+            current = _find_mapping(item, stored, path, problems)
             if current is None:
-                problems.add(
-                    f"{path}.sourceObjectName",
-                    f"no object mapping of this job provisions '{item.sourceObjectName}'; use User or Group",
-                )
                 continue
             if current.key in seen:
                 problems.add(path, f"the {current.source_object} object mapping appears twice")
                 continue
             seen.add(current.key)
-            if item.targetObjectName and item.targetObjectName != current.target_object:
-                problems.add(
-                    f"{path}.targetObjectName", f"can't be changed (it is '{current.target_object}')"
-                )
+            sent = item.model_fields_set
             values: dict[str, Any] = {
                 "name": (item.name or current.name).strip()[:200] or current.name,
                 "enabled": current.enabled if item.enabled is None else item.enabled,
-                "actions": _actions(item.flowTypes, f"{path}.flowTypes", problems),
-                "scoping_filters": _scoping(item.scope, f"{path}.scope", problems),
+                "actions": _actions(item.flowTypes, f"{path}.flowTypes", problems)
+                if "flowTypes" in sent and item.flowTypes is not None
+                else list(current.actions),
+                "scoping_filters": _scoping(item.scope, f"{path}.scope", problems)
+                if "scope" in sent
+                else list(current.scoping_filters),
                 "target_attributes": _target_attributes(
                     schema.directories,
                     current.target_object,
@@ -433,7 +472,9 @@ def updates_from_schema(schema: Any, stored: list[Any]) -> tuple[list[MappingUpd
                 ),
             }
             rows = []
-            for a, attribute in enumerate(item.attributeMappings):
+            if "attributeMappings" not in sent:  # kept, but still checked against the target attributes
+                rows = list(enumerate(current.attribute_mappings))
+            for a, attribute in enumerate(item.attributeMappings if "attributeMappings" in sent else []):
                 stored_row = _attribute_to_store(attribute, f"{path}.attributeMappings[{a}]", problems)
                 if stored_row is not None:
                     rows.append((a, stored_row))

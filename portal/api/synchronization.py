@@ -29,6 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Body, Path, Router, Status
 
 from portal.accounts.roles import Capability
+from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import DUMP, caller, iso_duration, no_content, parse_object_id, responses
 from portal.api.errors import ApiError, bad_request, conflict, not_found
@@ -273,9 +274,13 @@ def list_sync_templates(request: HttpRequest, id: str) -> dict[str, Any]:
     try:
         template = application.template
     except KeyError:
-        return {"value": []}
+        return {
+            "@odata.context": odata.context_url(request, _sync_set(application, "templates")),
+            "value": [],
+        }
     key = template_key(template.id)
     return {
+        "@odata.context": odata.context_url(request, _sync_set(application, "templates")),
         "value": [
             {
                 "id": key,
@@ -287,7 +292,7 @@ def list_sync_templates(request: HttpRequest, id: str) -> dict[str, Any]:
                 "metadata": [{"key": "galleryApplicationIdentifier", "value": template.id}],
                 "schema": template_schema(template),
             }
-        ]
+        ],
     }
 
 
@@ -302,7 +307,18 @@ def list_sync_templates(request: HttpRequest, id: str) -> dict[str, Any]:
 def list_jobs(request: HttpRequest, id: str) -> dict[str, Any]:
     application = get_application(request, id)
     jobs = ProvisioningJob.objects.select_related("application").filter(application=application)
-    return {"value": [job_body(job) for job in jobs]}
+    return {
+        "@odata.context": odata.context_url(request, _jobs_set(application)),
+        "value": [job_body(job) for job in jobs],
+    }
+
+
+def _sync_set(application: Application, name: str) -> str:
+    return f"servicePrincipals('{application.service_principal_id}')/synchronization/{name}"
+
+
+def _jobs_set(application: Application) -> str:
+    return _sync_set(application, "jobs")
 
 
 def _new_job_id(application: Application) -> str:
@@ -353,7 +369,7 @@ def create_job(request: HttpRequest, id: str, payload: CreateJobRequest) -> Any:
                 "templateId",
             )
     job.refresh_from_db()
-    return Status(201, job_body(job))
+    return Status(201, odata.entity(request, _jobs_set(application), job_body(job)))
 
 
 @router.get(
@@ -365,7 +381,8 @@ def create_job(request: HttpRequest, id: str, payload: CreateJobRequest) -> Any:
     **DUMP,
 )
 def get_sync_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> dict[str, Any]:
-    return job_body(get_job(request, id, job_id))
+    job = get_job(request, id, job_id)
+    return odata.entity(request, _jobs_set(job.application), job_body(job))
 
 
 @router.delete(
@@ -852,9 +869,10 @@ def credentials_safe(job: ProvisioningJob, text: str) -> str:
 )
 def get_schema(request: HttpRequest, id: str, job_id: str = JOB_ID) -> dict[str, Any]:
     job = get_job(request, id, job_id)
-    return synchronization_schema(
+    schema = synchronization_schema(
         job.job_id, template_key(job.application.template_id), list(job.object_mappings.all())
     )
+    return odata.entity(request, f"{_jobs_set(job.application)}('{job.job_id}')/schema", schema)
 
 
 @router.put(
@@ -866,6 +884,25 @@ def get_schema(request: HttpRequest, id: str, job_id: str = JOB_ID) -> dict[str,
 )
 def put_schema(
     request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str = JOB_ID
+) -> HttpResponse:
+    return _update_schema(request, id, payload, job_id)
+
+
+@router.patch(
+    "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="patchSynchronizationSchema",
+    summary="The same update as PUT (what Microsoft's Graph SDKs send); properties left out keep their values",
+)
+def patch_schema(
+    request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str = JOB_ID
+) -> HttpResponse:
+    return _update_schema(request, id, payload, job_id)
+
+
+def _update_schema(
+    request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str
 ) -> HttpResponse:
     job = get_job(request, id, job_id)
     stored = list(job.object_mappings.all())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from portal.applications.models import AppRoleAssignment
@@ -61,7 +63,11 @@ def test_duplicate_upn_is_409(api):
 def test_user_by_upn_and_select(api):
     user_id = new_user(api, "linus", mail="linus@contoso.com")
     body = api.get("/users/linus@contoso.com?$select=id,mail").json()
-    assert body == {"id": user_id, "mail": "linus@contoso.com"}
+    assert body == {
+        "@odata.context": "http://testserver/api/beta/$metadata#users(id,mail)/$entity",
+        "id": user_id,
+        "mail": "linus@contoso.com",
+    }
 
 
 def test_list_filter_search_and_paging(api):
@@ -91,7 +97,12 @@ def test_groups_and_members(api):
     for member in (ada, bob, inner):
         body = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{member}"}
         assert api.post(ref, body).status_code == 204
-    assert_graph_error(api.post(ref, {"@odata.id": f"https://graph.microsoft.com/v1.0/users/{ada}"}), 409)
+    twice = assert_graph_error(
+        api.post(ref, {"@odata.id": f"https://graph.microsoft.com/v1.0/users/{ada}"}), 400
+    )
+    assert twice["message"] == (
+        "One or more added object references already exist for the following modified properties: 'members'."
+    )
     assert_graph_error(
         api.post(f"/groups/{inner}/members/$ref", {"@odata.id": group["id"]}), 400, "@odata.id"
     )  # a cycle
@@ -159,7 +170,10 @@ def test_service_principals_list_get_delete(api):
     assert [sp["displayName"] for sp in listed] == ["Zoom one"]
     sp = listed[0]
     assert api.get(f"/servicePrincipals?$filter=appId eq {sp['appId']}").json()["value"][0]["id"] == sp["id"]
-    assert api.get(f"/servicePrincipals/{sp['id']}?$select=appId").json() == {"appId": sp["appId"]}
+    assert api.get(f"/servicePrincipals/{sp['id']}?$select=appId").json() == {
+        "@odata.context": "http://testserver/api/beta/$metadata#servicePrincipals(appId)/$entity",
+        "appId": sp["appId"],
+    }
     assert api.delete(f"/servicePrincipals/{sp['id']}").status_code == 204
     assert_graph_error(api.get(f"/servicePrincipals/{sp['id']}"), 404)
 
@@ -167,16 +181,20 @@ def test_service_principals_list_get_delete(api):
 def test_templates_filter_and_search(api):
     everything = api.get("/applicationTemplates").json()["value"]
     assert len(everything) >= 5
+    [zoom] = api.get("/applicationTemplates?$filter=displayName eq 'zoom'").json()["value"]
+    assert uuid.UUID(zoom["id"]) and zoom["displayName"] == "Zoom"  # a GUID, as Graph's template ids
     assert [
-        t["id"] for t in api.get("/applicationTemplates?$filter=displayName eq 'zoom'").json()["value"]
-    ] == ["zoom"]
-    assert {t["id"] for t in api.get('/applicationTemplates?$search="atlassian"').json()["value"]} == {
-        "atlassian-cloud"
-    }
-    assert api.get("/applicationTemplates/zoom?$select=id,displayName").json() == {
-        "id": "zoom",
+        t["displayName"] for t in api.get('/applicationTemplates?$search="atlassian"').json()["value"]
+    ] == ["Atlassian Cloud"]
+    expected = {
+        "@odata.context": "http://testserver/api/beta/$metadata#applicationTemplates(id,displayName)/$entity",
+        "id": zoom["id"],
         "displayName": "Zoom",
     }
+    assert api.get(f"/applicationTemplates/{zoom['id']}?$select=id,displayName").json() == expected
+    assert (
+        api.get("/applicationTemplates/zoom?$select=id,displayName").json() == expected
+    )  # the old id still works
     assert_graph_error(
         api.post("/applicationTemplates/zoom/instantiate", {"displayName": "   "}), 400, "displayName"
     )

@@ -130,7 +130,7 @@ def api_schema(db, admin_token, monkeypatch, settings):
         "victim_user": str(victim_user.object_id),
         "group": str(group.object_id),
         "victim_group": str(victim_group.object_id),
-        "log": str(uuid.UUID(int=log.pk)),
+        "log": str(log.log_id),
     }
     raw = Client().get("/api/beta/openapi.json").json()
     # The WSGI handler would close the test's connection after each request (and lose its transaction);

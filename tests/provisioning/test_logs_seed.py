@@ -21,6 +21,7 @@ def test_seed_logs_adds_rows_and_cycles_for_a_new_app(capsys):
     call_command("seed_logs", rows=2500, app="Seeded SCIM app", days=2)
     logs = ProvisioningLog.objects.filter(job__application__display_name="Seeded SCIM app")
     assert logs.count() == 2500
+    assert logs.values("log_id").distinct().count() == 2500  # each row its own GUID (COPY on PostgreSQL too)
     assert "Added 2,500 log rows" in capsys.readouterr().out
     cycles = Cycle.objects.filter(job__application__display_name="Seeded SCIM app")
     assert cycles.count() == len(set(logs.values_list("cycle_id", flat=True)))

@@ -364,15 +364,15 @@ def _copy(batch: list[dict[str, Any]]) -> None:
     table = connection.ops.quote_name(ProvisioningLog._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     json_columns = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
-    names = [f.attname for f in fields]
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for values in batch:
-            copy.write_row(
-                [
-                    connection.ops.adapt_json_value(values[n], None) if n in json_columns else values[n]
-                    for n in names
-                ]
-            )
+            row = []
+            for f in fields:  # a column the batch does not set gets its default (e.g. a new log_id)
+                value = values[f.attname] if f.attname in values else f.get_default()
+                row.append(
+                    connection.ops.adapt_json_value(value, None) if f.attname in json_columns else value
+                )
+            copy.write_row(row)
 
 
 def _counter(action: str, status: str) -> str:
