@@ -22,7 +22,7 @@ def fill_log_ids(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("provisioning", "0002_log_filter_indexes")]
+    dependencies = [("provisioning", "0004_cycle_progress_observed")]
 
     operations = [
         migrations.AddField(
