@@ -65,6 +65,8 @@ __all__ = [
     "local_error",
     "make_error",
     "network_cause",
+    "not_implemented_action",
+    "persistent",
     "unauthorized",
 ]
 
@@ -268,6 +270,7 @@ def error_for_status(
         reason,
         http_status=status,
         scim_type=scim_type,
+        detail=detail or None,
         retry_after=retry_after
         if code in (ErrorCode.TOO_MANY_REQUESTS, ErrorCode.INTERNAL_SERVER_ERROR)
         else None,
@@ -307,6 +310,36 @@ def classify(
         return exc
     error = _classify(exc, method=method, on_resource=on_resource, operation=operation)
     error.operation = operation
+    if error.code == ErrorCode.NOT_IMPLEMENTED and operation:
+        error.recommended_action = not_implemented_action(operation, error.http_status)
+    return error
+
+
+def not_implemented_action(operation: str, status: int | None) -> str:
+    """Name the operation a 405/501 target refused, and what an admin can change about it."""
+    answer = f" (HTTP {status})" if status else ""
+    return (
+        f"The application does not support the operation “{operation}”{answer}. Turn off the target object "
+        "action that needs it (Create, Update or Delete) in the attribute mappings, remove the attribute it "
+        "sends, or ask the application vendor to support it."
+    )
+
+
+def persistent(error: TargetError, attempts: int) -> TargetError:
+    """A 5xx that came back identical on every attempt: a fault of this request, not a passing outage.
+
+    Re-sending it unchanged gave the same answer each time, so calling it transient ("retried
+    automatically") would promise a recovery that is not coming; it is re-tried next cycle all the same.
+    """
+    error.reason += f" (the same answer {attempts} times in a row)"
+    error.category = ErrorCategory.REJECTED
+    error.retryable = False
+    error.recommended_action = (
+        f"The application failed {attempts} times with the same answer, so this is not a temporary outage: "
+        "it most likely cannot process this request. Check the request and answer shown in the log (values, "
+        "attributes, the operation), correct the mapping or the source values, or send both to the "
+        "application vendor."
+    )
     return error
 
 
