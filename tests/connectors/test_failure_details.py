@@ -107,11 +107,13 @@ def test_a_search_cut_off_at_the_page_cap_is_an_error_not_a_partial_result() -> 
         }
         return httpx2.Response(200, json=body, headers={"Content-Type": "application/scim+json"})
 
-    with ScimTarget(
-        "https://app.example.test/scim/v2", token="t", transport=httpx2.MockTransport(endless)
-    ) as target:
-        with pytest.raises(TargetError) as caught:
-            target.find("User", "userName", "bjensen")
+    with (
+        ScimTarget(
+            "https://app.example.test/scim/v2", token="t", transport=httpx2.MockTransport(endless)
+        ) as target,
+        pytest.raises(TargetError) as caught,
+    ):
+        target.find("User", "userName", "bjensen")
     assert pages == 100
     assert caught.value.code == "SystemForCrossDomainIdentityManagementServiceIncompatible"
     assert "100 pages" in caught.value.reason and "100000" in caught.value.reason
@@ -146,3 +148,54 @@ def test_only_one_entry_of_a_multi_valued_attribute_is_primary(
     phones = stored["phoneNumbers"]
     assert {p["type"] for p in phones} == {"work", "mobile"}
     assert sum(1 for p in phones if p.get("primary")) == 1
+
+
+def test_failed_exports_never_log_redacted_values_or_passwords(
+    make_target: Callable[..., ScimTarget], proxy: FaultProxy
+) -> None:
+    from provisioning.engine.config import EngineConfig, ObjectMappingConfig
+    from provisioning.engine.processor import PageProcessor
+    from provisioning.engine.source import SourceObject
+
+    extension = "urn:ietf:params:scim:schemas:extension:acme:2.0:User:badgeCode"
+    users = ObjectMappingConfig.from_dict(
+        {
+            "key": "users",
+            "source_object": "User",
+            "attribute_mappings": [
+                {
+                    "target": "userName",
+                    "type": "Direct",
+                    "source": "userPrincipalName",
+                    "matchingPrecedence": 1,
+                },
+                {"target": extension, "type": "Expression", "expression": "Redact([employeeId])"},
+                {"target": "password", "type": "Constant", "constant": "Initial-Pa55!"},
+            ],
+        }
+    )
+    processor = PageProcessor(
+        EngineConfig(users=users, groups=None, concurrency=1),
+        make_target(base_url=proxy.base_url, use_bulk=False),
+        lambda kind, ids: {},
+    )
+    ada = SourceObject(
+        "User",
+        "u1",
+        "Ada",
+        attributes={"userPrincipalName": "ada@contoso.test", "employeeId": "BADGE-7731"},
+        entitled=True,
+    )
+    proxy.fail_next("error", method="POST", path=USERS, status=400, detail="refused")
+    [outcome] = processor.process("User", [ada], {})
+
+    assert outcome.status == "failure"
+    logged = json.dumps({"modified": outcome.modified, "steps": [s.to_dict() for s in outcome.steps]})
+    assert "BADGE-7731" not in logged and "Initial-Pa55!" not in logged
+    modified = {p["name"]: p["new"] for p in outcome.modified}
+    assert modified == {"userName": "ada@contoso.test", extension: "[Redact]", "password": "[Redact]"}
+    export = next(s for s in outcome.steps if s.status == "failure")
+    body = export.details["request"]["body"]
+    assert body["userName"] == "ada@contoso.test" and body["password"] == "[Redact]"
+    assert body["urn:ietf:params:scim:schemas:extension:acme:2.0:User"]["badgeCode"] == "[Redact]"
+    assert export.details["response"] == {"status": 400, "scimType": None, "detail": "refused"}

@@ -6,8 +6,11 @@ import json
 import pytest
 from django.urls import reverse
 
+from portal.accounts.models import RoleAssignment
+from portal.accounts.roles import PortalRole
+from portal.api.models import ApiToken
 from provisioning.models import ProvisioningLog
-from tests.api.conftest import admin_token, api, make_token  # noqa: F401 (fixtures)
+from tests.api.conftest import ApiClient
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.provisioning.conftest import make_app, make_users
 from tests.provisioning.test_engine_cycles import run
@@ -15,8 +18,15 @@ from tests.provisioning.test_engine_cycles import run
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def graph(client, admin_user) -> ApiClient:
+    """The Graph-style API as a Global Administrator."""
+    RoleAssignment.objects.create(user=admin_user, role=PortalRole.GLOBAL_ADMINISTRATOR)
+    return ApiClient(client, ApiToken.issue(admin_user, "test", 1)[1])
+
+
 def test_a_409_whose_rematch_finds_nothing_is_explained_in_the_log_ui_and_api(
-    celery_worker, scim_server, settings, client, admin_user, api
+    celery_worker, scim_server, settings, client, admin_user, graph
 ):
     settings.PROVISIONING_USE_BULK = False
     with FaultProxy(scim_server.base_url) as proxy:
@@ -47,15 +57,23 @@ def test_a_409_whose_rematch_finds_nothing_is_explained_in_the_log_ui_and_api(
     page = client.get(reverse("provisioning:log_detail", args=[log.pk]) + "?tab=troubleshooting")
     html = page.content.decode()
     assert page.status_code == 200
-    for shown in ("create User", "POST /Users", "409", "uniqueness", "A user with this userName already exists"):
+    for shown in (
+        "create User",
+        "POST /Users",
+        "409",
+        "uniqueness",
+        "A user with this userName already exists",
+    ):
         assert shown in html, shown
     assert f"&quot;userName&quot;: &quot;{ada.user_principal_name}&quot;" in html  # the body sent
 
-    body = api.get(f"/auditLogs/provisioning?$filter=cycleId eq '{cycle.cycle_id}'").json()
+    body = graph.get(f"/auditLogs/provisioning?$filter=cycleId eq '{cycle.cycle_id}'").json()
     [record] = body["value"]
     details = record["statusInfo"]["additionalDetails"]
     assert "POST /Users" in details and "HTTP 409" in details and "uniqueness" in details
-    assert record["modifiedProperties"] and record["statusInfo"]["recommendedAction"] == log.recommended_action
+    assert (
+        record["modifiedProperties"] and record["statusInfo"]["recommendedAction"] == log.recommended_action
+    )
     export = next(s for s in record["provisioningSteps"] if s["status"] == "failure")
     assert json.loads(export["details"]["response"])["detail"] == "A user with this userName already exists"
 
@@ -73,7 +91,9 @@ def test_an_object_processed_twice_in_a_cycle_gets_one_log_row(celery_worker, sc
         proxy.fail_next("error", method="PATCH", status=400, scim_type="invalidValue", detail="bad manager")
         cycle = run(app.job, initial=True)
 
-    rows = ProvisioningLog.objects.filter(job=app.job, cycle_id=cycle.cycle_id, source_id=str(staff.object_id))
+    rows = ProvisioningLog.objects.filter(
+        job=app.job, cycle_id=cycle.cycle_id, source_id=str(staff.object_id)
+    )
     assert rows.count() == 1, [(r.action, r.status) for r in rows]
     row = rows.get()
     assert (row.action, row.status, row.error_code) == (
