@@ -706,7 +706,7 @@ def validate_credentials(
         name, message = next(iter(missing.items()))
         raise bad_request(f"{KEY_OF_FIELD.get(name, name)}: {message}", "credentials")
     timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-    verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
+    verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk)
     record_test(job, credentials, verdict)
     if verdict.ok:
         return no_content()

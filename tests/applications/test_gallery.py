@@ -128,7 +128,9 @@ def test_taskize_connect_matches_seed_002_exactly():
     assert group_mappings["displayName"]["matchingPrecedence"] == 1
     assert group_mappings["externalId"]["source"] == "objectId"
     assert users.actions == ("Create", "Update", "Delete")
-    assert taskize.credentials == ("tenantUrl", "secretToken")
+    # Seed 002: "cliquez sur Autoriser" — the Authorize button; the current tutorial's secret token too.
+    assert taskize.credentials == ("tenantUrl", "secretToken", "oauthAuthorizationCode")
+    assert taskize.supports_authorize
 
 
 def test_generic_scim_defaults_match_the_reference():

@@ -9,6 +9,7 @@ Codes mirror the names Entra shows in its provisioning logs where one exists:
 code                                                                category      when
 ==================================================================  ============  =====================================
 ``Unauthorized``                                                    unauthorized  401, or no token could be obtained
+``AuthorizationGrantInvalid``                                       unauthorized  the Authorize grant expired/was revoked
 ``InsufficientRights``                                              unauthorized  403
 ``EntryConflict``                                                   conflict      409, or ``scimType: uniqueness``
 ``InvalidAnchor``                                                   not_found     404 on ``/Users/{id}``/``/Groups/{id}``
@@ -75,6 +76,7 @@ class ErrorCode(StrEnum):
     """Stable error codes (see the module docstring for when each is used)."""
 
     UNAUTHORIZED = "Unauthorized"
+    INVALID_GRANT = "AuthorizationGrantInvalid"
     INSUFFICIENT_RIGHTS = "InsufficientRights"
     ENTRY_CONFLICT = "EntryConflict"
     INVALID_ANCHOR = "InvalidAnchor"
@@ -94,6 +96,8 @@ class ErrorCode(StrEnum):
 _ACTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHORIZED: "Check the secret token (or the OAuth client credentials) in the admin credentials, "
     "then run Test Connection.",
+    ErrorCode.INVALID_GRANT: "The sign-in given with Authorize has expired or was revoked in the application: "
+    "select Authorize in the admin credentials, sign in to the application again, then run Test Connection.",
     ErrorCode.INSUFFICIENT_RIGHTS: "The credentials are valid but lack permission; grant the provisioning "
     "account rights in the application.",
     ErrorCode.ENTRY_CONFLICT: "An object with the same unique value already exists in the application; it will "
@@ -120,6 +124,7 @@ _ACTIONS: dict[ErrorCode, str] = {
 
 _CATEGORIES: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.UNAUTHORIZED: ErrorCategory.UNAUTHORIZED,
+    ErrorCode.INVALID_GRANT: ErrorCategory.UNAUTHORIZED,
     ErrorCode.INSUFFICIENT_RIGHTS: ErrorCategory.UNAUTHORIZED,
     ErrorCode.ENTRY_CONFLICT: ErrorCategory.CONFLICT,
     ErrorCode.INVALID_ANCHOR: ErrorCategory.NOT_FOUND,
