@@ -267,3 +267,7 @@ PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)
 # Members added or removed per group PATCH (Entra sends several in one request)
 PROVISIONING_MEMBER_BATCH_SIZE = env.int("PROVISIONING_MEMBER_BATCH_SIZE", default=100)
+# Authorize (OAuth authorization code): the redirect URI to register at the applications (empty = this
+# site's /applications/provisioning/authorize/callback/), and a private CA for their OAuth endpoints.
+PROVISIONING_OAUTH_REDIRECT_URI = env.str("PROVISIONING_OAUTH_REDIRECT_URI", default="")
+PROVISIONING_OAUTH_CA_BUNDLE = env.str("PROVISIONING_OAUTH_CA_BUNDLE", default="")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -343,6 +344,7 @@ def oauth_client(
         return None
     client = importlib.import_module("provisioning.connectors.scim.client")
     common = {
+        "verify": getattr(settings, "PROVISIONING_OAUTH_CA_BUNDLE", "") or True,
         "token_url": credentials.oauth_token_url,
         "client_id": credentials.oauth_client_id,
         "client_secret": credentials.oauth_client_secret,

@@ -294,6 +294,10 @@ def authorization_request(
     """The authorization-code request with a random ``state`` and a PKCE S256 challenge (RFC 7636)."""
     state = generate_token(32)
     verifier = generate_token(64)
+    extra: dict[str, str] = {}
+    if "openid" in (scope or "").split():
+        # An OpenID Connect server may insist on a nonce; the portal reads no ID token, so any will do.
+        extra["nonce"] = generate_token(32)
     url = prepare_grant_uri(
         authorize_url,
         client_id,
@@ -303,6 +307,7 @@ def authorization_request(
         state=state,
         code_challenge=create_s256_code_challenge(verifier),
         code_challenge_method="S256",
+        **extra,
     )
     return AuthorizationRequest(url, state, verifier)
 
