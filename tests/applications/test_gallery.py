@@ -374,6 +374,44 @@ BROKEN = {
 }
 
 
+BROKEN.update(
+    {
+        "authorize defaults without the authorize credential": (
+            lambda d: d.update(oauthAuthorization={"scope": "offline_access"}),
+            "oauthAuthorization",
+        ),
+        "authorize endpoint not https": (
+            lambda d: d.update(
+                credentials=["tenantUrl", "oauthAuthorizationCode"],
+                oauthAuthorization={"authorizationUrl": "http://app.example/authorize"},
+            ),
+            "oauthAuthorization.authorizationUrl",
+        ),
+        "unknown authorize key": (
+            lambda d: d.update(
+                credentials=["tenantUrl", "oauthAuthorizationCode"], oauthAuthorization={"audience": "x"}
+            ),
+            "oauthAuthorization.audience",
+        ),
+    }
+)
+
+
+def test_authorize_declaration_and_its_defaults_load(gallery):
+    data = _valid()
+    data["credentials"] = ["tenantUrl", "oauthAuthorizationCode"]
+    data["oauthAuthorization"] = {
+        "authorizationUrl": "https://app.example/oauth/authorize",
+        "tokenUrl": "https://app.example/oauth/token",
+        "scope": "offline_access",
+    }
+    [template] = gallery(data)
+    assert template.supports_authorize
+    assert template.oauth_authorization.authorization_url == "https://app.example/oauth/authorize"
+    assert template.oauth_authorization.token_url == "https://app.example/oauth/token"
+    assert template.oauth_authorization.scope == "offline_access"
+
+
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
 def test_broken_template_is_rejected(gallery, case):
     break_it, field = BROKEN[case]
