@@ -792,6 +792,12 @@ class ScimTarget:
                     status or 500, scim_type, detail, method="POST", on_resource=False, retry_after=None
                 )
                 error.operation = operation
+                error.request = {
+                    "operation": operation,
+                    "method": "POST",
+                    "path": f"/Bulk ({endpoint}, bulkId {bulk_id})",
+                    "body": redact_secrets(document),
+                }
                 results[index] = error
         return results  # type: ignore[return-value]
 
