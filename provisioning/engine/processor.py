@@ -553,11 +553,12 @@ class PageProcessor:
                     self.target.delete(kind, entry.target_id)
                     outcome.escrow = FORGET
                 else:
+                    # recorded before sending, so that a failed disable still shows it
+                    outcome.modified = [{"name": "active", "old": True, "new": False}]
                     self.target.set_active(entry.target_id, False)
                     outcome.escrow = EscrowRecord(
                         entry.target_id, {**entry.exported, "active": False}, entry.members, "disabled"
                     )
-                    outcome.modified = [{"name": "active", "old": True, "new": False}]
                 outcome.status = "success"
                 outcome.step("Export", "success", f"{outcome.pending}d in the target.")
             except TargetError as error:
