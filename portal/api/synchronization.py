@@ -678,6 +678,7 @@ def save_secrets(request: HttpRequest, id: str, payload: SecretsRequest) -> Http
 
 VERDICT_CODES = {
     "invalid_token": "InvalidCredentials",
+    "authorization_expired": "AuthorizationGrantInvalid",  # Authorize again, in the portal
     "invalid_url": "InvalidBaseAddress",
     "filter_ignored": "SystemForCrossDomainIdentityManagementServiceIncompatible",
     "not_scim": "SystemForCrossDomainIdentityManagementServiceIncompatible",

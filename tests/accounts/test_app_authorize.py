@@ -16,14 +16,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 
+from portal.accounts.models import RoleAssignment
+from portal.accounts.roles import PortalRole
+from portal.api.models import ApiToken
 from portal.applications.services import instantiate
 from provisioning.models import ProvisioningJob
 from provisioning.targets import oauth_for
 from tests.accounts.conftest import Provider
 from tests.accounts.test_microsoft_sign_in import ProviderBrowser, make_person  # noqa: F401 (fixture)
+from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -200,6 +205,22 @@ def test_a_revoked_grant_is_reported_clearly_by_test_connection(
     assert "Authorization expired or revoked" in result, result
     assert "invalid_grant" in result and "select Authorize" in result.replace("Select", "select")
     assert taskize.oauth_refresh_token not in result
+
+    # The API's Test Connection of the saved credentials says the same.
+    taskize.auth_method = "oauth2_authorization_code"
+    taskize.save(update_fields=["auth_method"])
+    admin = get_user_model().objects.get(username="admin")
+    RoleAssignment.objects.create(user=admin, role=PortalRole.GLOBAL_ADMINISTRATOR)
+    api = ApiClient(admin_client, ApiToken.issue(admin, "test", 1)[1])
+    sp = taskize.application.service_principal_id
+    answer = api.post(
+        f"/servicePrincipals/{sp}/synchronization/jobs/{taskize.job_id}/validateCredentials",
+        {"useSavedCredentials": True},
+    )
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "AuthorizationGrantInvalid" and "Authorize" in error["message"]
+    assert taskize.oauth_refresh_token not in answer.content.decode()
 
 
 def test_a_callback_with_a_foreign_state_is_refused(taskize, admin_client):
