@@ -242,3 +242,39 @@ def test_authorize_is_not_offered_by_templates_that_do_not_declare_it(admin_clie
         _form(job, oidc_provider, tenant_url="https://slack.example.test/scim/v2"),
     )
     assert response.status_code == 400 and response.get("Location") is None
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_cycle_with_a_revoked_grant_stops_and_says_why(
+    taskize, oidc_provider, admin_client, request, celery_worker
+):
+    from provisioning.models import JobState
+    from tests.provisioning.conftest import ProvisionedApp, make_users
+    from tests.provisioning.test_engine_cycles import run
+
+    person = request.getfixturevalue("make_person")()
+    _authorize(admin_client, taskize, oidc_provider, person)
+    taskize.refresh_from_db()
+    taskize.auth_method, taskize.enabled, taskize.near_real_time = "oauth2_authorization_code", True, False
+    taskize.save()
+    app = ProvisionedApp(taskize, taskize.application.app_roles.filter(is_default=False).first())
+    app.assign(make_users(1, prefix="ada")[0])
+    first = run(taskize, initial=True)
+    assert (first.status, first.created) == ("completed", 1), (first.status, first.error)
+
+    requests.post(
+        f"{oidc_provider.origin}/oauth/revoke",
+        data={"token": ProvisioningJob.objects.get(pk=taskize.pk).oauth_refresh_token},
+        auth=(APP_CLIENT_ID, APP_CLIENT_SECRET),
+        verify=oidc_provider.ca_bundle,
+        timeout=10,
+    ).raise_for_status()
+    from provisioning.targets import forget_target
+
+    forget_target(taskize.pk)  # as a new worker process would: no access token cached from before
+    app.assign(make_users(1, prefix="bob")[0])
+    second = run(taskize)
+    taskize.refresh_from_db()
+    assert second.status == "failed" and "revoked" in second.error
+    assert taskize.state == JobState.QUARANTINE and "Authorize" in taskize.quarantine_details
