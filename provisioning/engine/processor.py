@@ -24,6 +24,7 @@ from provisioning.engine.target import (
     Target,
     TargetError,
     TargetObject,
+    is_secret_name,
     redact_secrets,
 )
 from provisioning.expressions import EvaluationContext, ExpressionError
@@ -90,16 +91,15 @@ class PageProcessor:
         # are sequential, but groups created in one Bulk request need not wait for each other.
         self._parallel([partial(self._add_members_of_created, w) for w in exporting if w.members_to_add])
         self._stop_if_unauthorized(w.outcome for w in exporting)
+        redacted = {m.target for m in mapping.value_mappings if m.redacted}  # compiled once per page
         for w in work:
-            self._redact(mapping, w)
+            self._redact(redacted, w)
         return [w.outcome for w in work]
 
     @staticmethod
-    def _redact(mapping: ObjectMappingConfig, w: _Work) -> None:
+    def _redact(redacted: set[str], w: _Work) -> None:
         """Logs never show a Redact()ed mapping's value or a password, in modified properties or bodies."""
-        secret = {m.target for m in mapping.value_mappings if m.redacted} | {
-            name for name in w.values if redact_secrets({name: "x"}) != {name: "x"}
-        }
+        secret = redacted | {name for name in w.values if is_secret_name(name)}
         if not secret:
             return
         values = [str(w.values[name]) for name in secret if w.values.get(name) not in (None, "")]

@@ -26,6 +26,7 @@ __all__ = [
     "Target",
     "TargetError",
     "TargetObject",
+    "is_secret_name",
     "redact_secrets",
 ]
 
@@ -227,12 +228,17 @@ _SECRET_KEY = re.compile(r"passw(or)?d|secret", re.IGNORECASE)
 REDACTED = "[Redact]"
 
 
+def is_secret_name(name: str) -> bool:
+    """An attribute whose value never goes in a log (``password``, ``...:User:clientSecret``)."""
+    return bool(_SECRET_KEY.search(name.rsplit(":", 1)[-1]))
+
+
 def redact_secrets(body: Any, values: Iterable[str] = ()) -> Any:
     """A copy of a SCIM body for logs: ``password``-like attributes and any of ``values`` become ``[Redact]``."""
     hidden = {v for v in values if isinstance(v, str) and v}
 
     def walk(node: Any, key: str = "") -> Any:
-        if _SECRET_KEY.search(key.rsplit(":", 1)[-1]) and node not in (None, ""):
+        if is_secret_name(key) and node not in (None, ""):
             return REDACTED
         if isinstance(node, dict):
             # A PATCH operation names its attribute in "path": {"op": "replace", "path": "password", ...}
