@@ -292,3 +292,7 @@ PROVISIONING_LOST_WORK_AFTER = env.int("PROVISIONING_LOST_WORK_AFTER", default=3
 # Characters of one attribute value kept in the escrow record and in log rows: a larger value still
 # reaches the target whole, but the record keeps its sha256 digest and a log row a truncated copy.
 PROVISIONING_RECORD_VALUE_LIMIT = env.int("PROVISIONING_RECORD_VALUE_LIMIT", default=4096)
+# Authorize (OAuth authorization code): the redirect URI to register at the applications (empty = this
+# site's /applications/provisioning/authorize/callback/), and a private CA for their OAuth endpoints.
+PROVISIONING_OAUTH_REDIRECT_URI = env.str("PROVISIONING_OAUTH_REDIRECT_URI", default="")
+PROVISIONING_OAUTH_CA_BUNDLE = env.str("PROVISIONING_OAUTH_CA_BUNDLE", default="")

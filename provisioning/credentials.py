@@ -15,7 +15,7 @@ import ipaddress
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,8 +34,10 @@ __all__ = [
     "credentials_tested",
     "describe_result",
     "matching_attribute",
+    "oauth_client",
     "rate_limited_verdict",
     "record_test",
+    "refresh_token_store",
     "run_test",
     "secrets_to_retype",
     "test_connection_wait",
@@ -96,6 +98,8 @@ class Credentials:
     oauth_client_id: str = ""
     oauth_client_secret: str = field(default="", repr=False)
     oauth_scope: str = ""
+    oauth_authorize_url: str = ""
+    oauth_refresh_token: str = field(default="", repr=False)  # set by Authorize's callback, never typed in
 
     FIELDS = (
         "auth_method",
@@ -105,8 +109,10 @@ class Credentials:
         "oauth_client_id",
         "oauth_client_secret",
         "oauth_scope",
+        "oauth_authorize_url",
+        "oauth_refresh_token",
     )
-    SECRET_FIELDS = ("secret_token", "oauth_client_secret")
+    SECRET_FIELDS = ("secret_token", "oauth_client_secret", "oauth_refresh_token")
 
     @classmethod
     def from_job(cls, job: ProvisioningJob) -> Credentials:
@@ -128,6 +134,8 @@ class Credentials:
         needed = merged.secret_field
         if needed not in values and _destination_changes(self, values, needed):
             merged = replace(merged, **{needed: ""})
+        if merged.uses_authorization_code and _destination_changes(self, values, "oauth_refresh_token"):
+            merged = replace(merged, oauth_refresh_token="")  # the grant is only for where it was given
         return merged
 
     @property
@@ -137,15 +145,32 @@ class Credentials:
     @property
     def secret_field(self) -> str:
         """The secret this authentication method sends (the other one, if stored, stays unused)."""
-        return "oauth_client_secret" if self.uses_oauth else "secret_token"
+        return "oauth_client_secret" if self.uses_oauth or self.uses_authorization_code else "secret_token"
+
+    @property
+    def uses_authorization_code(self) -> bool:
+        return self.auth_method == AuthMethod.OAUTH_AUTHORIZATION_CODE
 
     @property
     def secrets(self) -> list[str]:
-        return [s for s in (self.secret_token, self.oauth_client_secret) if s]
+        return [s for s in (self.secret_token, self.oauth_client_secret, self.oauth_refresh_token) if s]
 
     def fingerprint(self) -> str:
-        """HMAC-SHA256 (keyed by SECRET_KEY) of everything that decides where and as whom we connect."""
-        if self.uses_oauth:
+        """HMAC-SHA256 (keyed by SECRET_KEY) of everything that decides where and as whom we connect.
+
+        The refresh token is left out: the application rotates it on every refresh.
+        """
+        if self.uses_authorization_code:
+            parts = [
+                self.auth_method,
+                self.tenant_url,
+                self.oauth_authorize_url,
+                self.oauth_token_url,
+                self.oauth_client_id,
+                self.oauth_client_secret,
+                self.oauth_scope,
+            ]
+        elif self.uses_oauth:
             parts = [
                 self.auth_method,
                 self.tenant_url,
@@ -172,6 +197,23 @@ class Credentials:
                 errors["oauth_client_id"] = "Enter the client identifier."
             if not self.oauth_client_secret:
                 errors["oauth_client_secret"] = "Enter the client secret."
+        if self.uses_authorization_code:
+            errors.update(self.missing_for_authorize())
+            if not errors and not self.oauth_refresh_token:
+                errors["auth_method"] = (
+                    "Select Authorize and sign in to the application: no authorization is stored yet."
+                )
+        return errors
+
+    def missing_for_authorize(self) -> dict[str, str]:
+        """What Authorize needs before it can send the admin to the application's sign-in page."""
+        errors: dict[str, str] = {}
+        if not self.oauth_authorize_url:
+            errors["oauth_authorize_url"] = "Enter the application's authorization endpoint."
+        if not self.oauth_token_url:
+            errors["oauth_token_url"] = "Enter the application's token endpoint."
+        if not self.oauth_client_id:
+            errors["oauth_client_id"] = "Enter the client identifier the application gave this portal."
         return errors
 
     def scrub(self, text: Any) -> Any:
@@ -184,6 +226,7 @@ class Credentials:
 SECRET_DESTINATION = {
     "secret_token": ("auth_method", "tenant_url"),
     "oauth_client_secret": ("auth_method", "oauth_token_url", "tenant_url"),
+    "oauth_refresh_token": ("auth_method", "oauth_token_url", "tenant_url", "oauth_client_id"),
 }
 _DESTINATION_LABELS = {
     "auth_method": "authentication method",
@@ -294,6 +337,11 @@ _TITLES = {
         "The application answered the test query with an unexpected HTTP status. Check the tenant URL and "
         "the application's SCIM logs.",
     ),
+    "authorization_expired": (
+        "Authorization expired or revoked",
+        "The sign-in given with Authorize is no longer valid (it expired, or was revoked in the "
+        "application). Select Authorize, sign in to the application again, then Test Connection.",
+    ),
     "invalid_url": ("Invalid tenant URL", "Correct the tenant URL and test again."),
     "filter_ignored": (
         "Filter not supported",
@@ -386,25 +434,68 @@ def rate_limited_verdict(wait: int) -> TestVerdict:
     )
 
 
-def run_test(credentials: Credentials, *, matching: str = "userName", timeout: float = 10) -> TestVerdict:
-    """Probe the target the way Entra's Test Connection does and describe the outcome."""
+def oauth_client(
+    credentials: Credentials,
+    *,
+    timeout: float = 10.0,
+    on_rotate: Callable[[str], None] | None = None,
+    latest: Callable[[], str] | None = None,
+) -> Any:
+    """The connector's OAuth ``httpx2.Auth`` for these credentials (None for a bearer token).
+
+    ``on_rotate`` stores a refresh token the application rotated; ``latest`` reads the stored one.
+    """
+    if not (credentials.uses_oauth or credentials.uses_authorization_code):
+        return None
+    client = importlib.import_module("provisioning.connectors.scim.client")
+    common = {
+        "verify": getattr(settings, "PROVISIONING_OAUTH_CA_BUNDLE", "") or True,
+        "token_url": credentials.oauth_token_url,
+        "client_id": credentials.oauth_client_id,
+        "client_secret": credentials.oauth_client_secret,
+        "scope": credentials.oauth_scope or None,
+        "timeout": timeout,
+    }
+    if credentials.uses_authorization_code:
+        return client.OAuth2RefreshToken(
+            **common, refresh_token=credentials.oauth_refresh_token, on_rotate=on_rotate, latest=latest
+        )
+    return client.OAuth2ClientCredentials(**common)
+
+
+def refresh_token_store(job_id: int) -> tuple[Callable[[str], None], Callable[[], str]]:
+    """(store, read) of a job's refresh token, encrypted at rest by its field."""
+
+    def store(token: str) -> None:
+        ProvisioningJob.objects.filter(pk=job_id).update(oauth_refresh_token=token)
+
+    def read() -> str:
+        job = ProvisioningJob.objects.only("oauth_refresh_token").filter(pk=job_id).first()
+        return job.oauth_refresh_token if job else ""
+
+    return store, read
+
+
+def run_test(
+    credentials: Credentials,
+    *,
+    matching: str = "userName",
+    timeout: float = 10,
+    job_id: int | None = None,
+) -> TestVerdict:
+    """Probe the target the way Entra's Test Connection does and describe the outcome.
+
+    With ``job_id``, a refresh token the application rotates during the test is stored for that job.
+    """
     try:
         probe = importlib.import_module("provisioning.connectors.scim.probe")
     except ImportError:
         return describe_result(_Unavailable(), credentials)
-    oauth = None
-    if credentials.uses_oauth:
-        client = importlib.import_module("provisioning.connectors.scim.client")
-        oauth = client.OAuth2ClientCredentials(
-            token_url=credentials.oauth_token_url,
-            client_id=credentials.oauth_client_id,
-            client_secret=credentials.oauth_client_secret,
-            scope=credentials.oauth_scope or None,
-            timeout=timeout,
-        )
+    store = refresh_token_store(job_id)[0] if job_id is not None else None
+    oauth = oauth_client(credentials, timeout=timeout, on_rotate=store)
     result = probe.test_connection(
         credentials.tenant_url,
-        token=None if credentials.uses_oauth else (credentials.secret_token or None),
+        token=None if oauth is not None else (credentials.secret_token or None),
         oauth=oauth,
         matching_attribute=matching,
         timeout=timeout,

@@ -80,35 +80,96 @@ def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome
     write_logs(job, cycle_id, outcomes)
 
 
+_STATUS_RANK = {"failure": 3, "warning": 2, "success": 1, "skipped": 0}
+_WROTE = {"Create", "Update", "Disable", "Delete"}
+
+
 def write_logs(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
+    """One log row per object per cycle: an object processed again in the same cycle (the references
+    phase that adds a manager once it exists) is merged into the row its first pass wrote."""
     now = timezone.now()
     limit = record_value_limit()
+    rows = [_log_row(job, cycle_id, now, o, limit) for o in outcomes]
+    earlier: dict[tuple[str, str], ProvisioningLog] = {}
+    if rows:
+        existing = ProvisioningLog.objects.filter(
+            job=job, cycle_id=cycle_id, source_id__in=[r.source_id for r in rows if r.source_id]
+        )
+        earlier = {(r.object_kind, r.source_id): r for r in existing}
+    merged = [
+        _merge(earlier[(r.object_kind, r.source_id)], r)
+        for r in rows
+        if (r.object_kind, r.source_id) in earlier
+    ]
     ProvisioningLog.objects.bulk_create(
-        [
-            ProvisioningLog(
-                job=job,
-                activity_at=now,
-                cycle_id=cycle_id,
-                change_id=o.change_id,
-                action=o.action,
-                status=o.status if o.status != "pending" else "skipped",
-                duration_ms=o.duration_ms,
-                object_kind=o.kind,
-                source_id=o.source_id,
-                source_name=o.source_name[:256],
-                target_id=o.target_id[:256],
-                target_name=o.target_name[:256],
-                steps=[_bounded_step(s, limit) for s in o.steps],
-                modified_properties=[_bounded_change(m, limit) for m in o.modified],
-                error_code=o.error.code if o.error else "",
-                error_category=str(o.error.category) if o.error else "",
-                error_reason=bounded.for_log(o.error.reason, limit) if o.error else "",
-                recommended_action=o.error.recommended_action if o.error else "",
-                retry_count=o.retry_count,
-            )
-            for o in outcomes
-        ],
-        batch_size=500,
+        [r for r in rows if (r.object_kind, r.source_id) not in earlier], batch_size=500
+    )
+    if merged:
+        ProvisioningLog.objects.bulk_update(merged, _MERGED_FIELDS, batch_size=500)
+
+
+_MERGED_FIELDS = [
+    "activity_at",
+    "action",
+    "status",
+    "duration_ms",
+    "target_id",
+    "target_name",
+    "steps",
+    "modified_properties",
+    "error_code",
+    "error_category",
+    "error_reason",
+    "recommended_action",
+    "retry_count",
+]
+
+
+def _merge(row: ProvisioningLog, later: ProvisioningLog) -> ProvisioningLog:
+    """Fold a later pass over the object into its row: all steps, the worst status, the latest error."""
+    # The action that failed is the one to show; otherwise the one that changed the target first.
+    if row.action not in _WROTE or (later.action in _WROTE and later.status == "failure"):
+        row.action = later.action
+    if _STATUS_RANK.get(later.status, 0) >= _STATUS_RANK.get(row.status, 0):
+        row.status = later.status
+    row.activity_at = later.activity_at
+    row.duration_ms += later.duration_ms
+    row.retry_count = max(row.retry_count, later.retry_count)
+    row.target_id = later.target_id or row.target_id
+    row.target_name = later.target_name or row.target_name
+    row.steps = [*(row.steps or []), *(later.steps or [])]
+    modified = {p.get("name"): dict(p) for p in row.modified_properties or []}
+    for prop in later.modified_properties or []:
+        first = modified.get(prop.get("name"))
+        modified[prop.get("name")] = {**prop, "old": first.get("old")} if first else dict(prop)
+    row.modified_properties = list(modified.values())
+    if later.error_code:
+        row.error_code, row.error_category = later.error_code, later.error_category
+        row.error_reason, row.recommended_action = later.error_reason, later.recommended_action
+    return row
+
+
+def _log_row(job: ProvisioningJob, cycle_id: uuid.UUID | str, now, o: Outcome, limit: int) -> ProvisioningLog:
+    return ProvisioningLog(
+        job=job,
+        activity_at=now,
+        cycle_id=cycle_id,
+        change_id=o.change_id,
+        action=o.action,
+        status=o.status if o.status != "pending" else "skipped",
+        duration_ms=o.duration_ms,
+        object_kind=o.kind,
+        source_id=o.source_id,
+        source_name=o.source_name[:256],
+        target_id=o.target_id[:256],
+        target_name=o.target_name[:256],
+        steps=[_bounded_step(s, limit) for s in o.steps],
+        modified_properties=[_bounded_change(m, limit) for m in o.modified],
+        error_code=o.error.code if o.error else "",
+        error_category=str(o.error.category) if o.error else "",
+        error_reason=bounded.for_log(o.error.reason, limit) if o.error else "",
+        recommended_action=o.error.recommended_action if o.error else "",
+        retry_count=o.retry_count,
     )
 
 

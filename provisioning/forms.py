@@ -38,6 +38,7 @@ SETTINGS_FIELDS = (
     "oauth_client_id",
     "oauth_client_secret",
     "oauth_scope",
+    "oauth_authorize_url",
     "notification_email",
     "notify_on_failure",
     "prevent_accidental_deletion",
@@ -96,17 +97,42 @@ class CredentialsForm(forms.Form):
         help_text="Leave blank to keep the stored secret.",
     )
     oauth_scope = forms.CharField(label="Scope", required=False, max_length=256)
+    oauth_authorize_url = forms.CharField(
+        label="Authorization endpoint",
+        required=False,
+        max_length=500,
+        help_text="Where Authorize sends you to sign in to the application.",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
     def __init__(self, *args: Any, job: ProvisioningJob, **kwargs: Any):
         kwargs.setdefault("initial", _initial(job))
         super().__init__(*args, **kwargs)
         self.job = job
         try:
-            default_url = job.application.template.default_tenant_url
+            template = job.application.template
         except KeyError:  # the app's gallery template was removed since
-            default_url = None
+            template = None
+        default_url = template.default_tenant_url if template else None
         if default_url:
             self.fields["tenant_url"].widget.attrs["placeholder"] = default_url
+        # Authorize is offered only for apps whose template declares it (or that already use it).
+        self.supports_authorize = bool(template and template.supports_authorize) or (
+            job.auth_method == AuthMethod.OAUTH_AUTHORIZATION_CODE
+        )
+        if not self.supports_authorize:
+            self.fields["auth_method"].choices = [
+                c for c in AuthMethod.choices if c[0] != AuthMethod.OAUTH_AUTHORIZATION_CODE
+            ]
+        defaults = template.oauth_authorization if template else None
+        if defaults:
+            for name, value in (
+                ("oauth_authorize_url", defaults.authorization_url),
+                ("oauth_token_url", defaults.token_url),
+                ("oauth_scope", defaults.scope),
+            ):
+                if value and not self.initial.get(name):
+                    self.initial[name] = value
 
     def clean_tenant_url(self) -> str:
         value = self.cleaned_data["tenant_url"].strip()
@@ -136,6 +162,12 @@ class CredentialsForm(forms.Form):
     def _entered(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {name: data.get(name, "") for name in Credentials.FIELDS if name in data}
+
+    def clean_oauth_authorize_url(self) -> str:
+        value = self.cleaned_data["oauth_authorize_url"].strip()
+        if value and (problem := validate_url(value, "authorization endpoint")):
+            raise forms.ValidationError(problem)
+        return value
 
     def credentials(self) -> Credentials:
         """The credentials this form would save: entered values over the stored ones."""
@@ -226,6 +258,7 @@ class ProvisioningConfigurationForm(CredentialsForm):
         "oauth_client_id",
         "oauth_client_secret",
         "oauth_scope",
+        "oauth_authorize_url",
     ]
 
     def clean(self) -> dict[str, Any]:

@@ -67,6 +67,40 @@ def guidance(log: ProvisioningLog) -> str:
     return log.recommended_action or ERROR_GUIDANCE.get(log.error_code, "")
 
 
+def failed_exchange(log: ProvisioningLog) -> dict[str, Any] | None:
+    """The request the failed step sent and the answer it got (``{"request", "response"}``), if recorded."""
+    for step in reversed(log.steps or []):
+        details = step.get("details") if isinstance(step, dict) else None
+        if (
+            step.get("status") == "failure"
+            and isinstance(details, dict)
+            and (details.get("request") or details.get("response"))
+        ):
+            return {"request": details.get("request"), "response": details.get("response")}
+    return None
+
+
+def exchange_text(log: ProvisioningLog) -> str | None:
+    """:func:`failed_exchange` as one line of text (Graph's ``errorInformation.additionalDetails``)."""
+    exchange = failed_exchange(log)
+    if exchange is None:
+        return None
+    parts = []
+    request, response = exchange["request"] or {}, exchange["response"] or {}
+    if request:
+        parts.append(
+            f"Request: {request.get('operation') or ''} {request.get('method') or ''} {request.get('path') or ''}"
+            + (f" {json.dumps(request['body'], sort_keys=True)}" if request.get("body") is not None else "")
+        )
+    if response:
+        parts.append(
+            f"Response: HTTP {response.get('status')}"
+            + (f" scimType {response['scimType']}" if response.get("scimType") else "")
+            + (f": {response['detail']}" if response.get("detail") else "")
+        )
+    return " | ".join(" ".join(p.split()) for p in parts) or None
+
+
 def job_directory() -> dict[int, dict[str, Any]]:
     """Every job with its app's identifiers, loaded once per download (a handful of rows)."""
     rows = ProvisioningJob.objects.values_list(
@@ -102,7 +136,7 @@ def graph_record(log: ProvisioningLog, job: dict[str, Any]) -> dict[str, Any]:
         error = {
             "errorCode": log.error_code,
             "reason": log.error_reason,
-            "additionalDetails": None,
+            "additionalDetails": exchange_text(log),
             "errorCategory": log.error_category,
             "recommendedAction": guidance(log) or None,
         }

@@ -31,6 +31,8 @@ class Scope(models.TextChoices):
 class AuthMethod(models.TextChoices):
     BEARER = "bearer", "Bearer token"
     OAUTH_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth 2 client credentials"
+    # Entra's "Authorize" button: the admin signs in at the app, which grants a refresh token.
+    OAUTH_AUTHORIZATION_CODE = "oauth2_authorization_code", "OAuth 2 authorization code (Authorize)"
 
 
 class ProvisioningJob(models.Model):
@@ -50,6 +52,10 @@ class ProvisioningJob(models.Model):
     oauth_client_id = models.CharField("Client identifier", max_length=256, blank=True)
     oauth_client_secret = EncryptedTextField("Client secret", blank=True)
     oauth_scope = models.CharField("Scope", max_length=256, blank=True)
+    oauth_authorize_url = models.URLField("Authorization endpoint", max_length=500, blank=True)
+    # Granted by the app through Authorize (authorization code + PKCE); rotated by the app on refresh.
+    oauth_refresh_token = EncryptedTextField("Refresh token", blank=True)
+    oauth_authorized_at = models.DateTimeField("Authorized", null=True, blank=True)
     credentials_tested_at = models.DateTimeField(null=True, blank=True)
     credentials_fingerprint = models.CharField(max_length=64, blank=True)  # what passed the test
 

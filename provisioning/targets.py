@@ -12,9 +12,10 @@ from provisioning.connectors.scim.client import OAuth2ClientCredentials
 from provisioning.connectors.scim.errors import unauthorized
 from provisioning.connectors.scim.retry import RetryPolicy
 from provisioning.connectors.scim.target import ScimTarget
+from provisioning.credentials import Credentials, oauth_client, refresh_token_store
 from provisioning.engine.processor import StopCycle
 from provisioning.engine.target import Target
-from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.models import ProvisioningJob
 
 _cache: dict[int, tuple[str, ScimTarget]] = {}
 _lock = threading.Lock()
@@ -30,20 +31,16 @@ def _credentials_key(job: ProvisioningJob) -> str:
             job.oauth_token_url,
             job.oauth_client_id,
             job.oauth_client_secret,
+            job.oauth_scope,
         ]
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
 def oauth_for(job: ProvisioningJob) -> OAuth2ClientCredentials | None:
-    if job.auth_method != AuthMethod.OAUTH_CLIENT_CREDENTIALS:
-        return None
-    return OAuth2ClientCredentials(
-        token_url=job.oauth_token_url,
-        client_id=job.oauth_client_id,
-        client_secret=job.oauth_client_secret,
-        scope=job.oauth_scope or None,
-    )
+    """The job's OAuth client; an Authorize grant reads and stores its rotating refresh token in the job."""
+    store, read = refresh_token_store(job.pk)
+    return oauth_client(Credentials.from_job(job), on_rotate=store, latest=read)
 
 
 def target_for(job: ProvisioningJob) -> Target:

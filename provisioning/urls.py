@@ -1,6 +1,6 @@
 from django.urls import path
 
-from provisioning.views import configuration
+from provisioning.views import authorize, configuration
 
 app_name = "provisioning"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
         configuration.test_connection,
         name="test_connection",
     ),
+    path("<uuid:object_id>/provisioning/authorize/", authorize.authorize, name="authorize"),
+    path("provisioning/authorize/callback/", authorize.oauth_callback, name="oauth_callback"),
 ]
 
 # ---- Monitoring: provisioning overview, progress bar, provisioning logs --------------------------------

@@ -89,6 +89,11 @@ POLICY: tuple[Rule, ...] = (
     Rule("provisioning:*_log_*", C.LOGS_READ, C.PROVISIONING_WRITE, app_scoped=True),
     Rule("provisioning_logs:*", C.LOGS_READ, C.PROVISIONING_WRITE, app_scoped=True),
     Rule("logs:*", C.LOGS_READ, C.PROVISIONING_WRITE, app_scoped=True),
+    # Authorize's return: no app in the URL; the view takes the app from the sign-in this session started
+    # (only a user allowed to write the app's credentials can start one).
+    Rule(
+        "provisioning:oauth_callback", C.PORTAL_ACCESS, why="the application redirects here after Authorize"
+    ),
     # The provisioning blade of an app: mode, credentials, mappings, scope, start/stop, cycles.
     Rule("provisioning:*", C.PROVISIONING_READ, C.PROVISIONING_WRITE, app_scoped=True),
     # Audit logs: read-only.

@@ -34,6 +34,7 @@ from portal.api.common import (
 )
 from portal.api.errors import not_found
 from portal.api.schemas import ProvisioningObjectSummary, ProvisioningObjectSummaryCollection
+from provisioning.log_export import exchange_text
 from provisioning.models import LogAction, LogStatus, ProvisioningLog
 
 router = Router(tags=["auditLogs"])
@@ -146,7 +147,7 @@ def summary(request: HttpRequest, entry: ProvisioningLog) -> dict[str, Any]:
     error = {
         "errorCode": entry.error_code or None,
         "reason": entry.error_reason or None,
-        "additionalDetails": None,
+        "additionalDetails": exchange_text(entry),
         "errorCategory": entry.error_category or None,
         "recommendedAction": entry.recommended_action or None,
     }

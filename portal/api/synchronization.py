@@ -737,6 +737,7 @@ def save_secrets(request: HttpRequest, id: str, payload: SecretsRequest) -> Http
 
 VERDICT_CODES = {
     "invalid_token": "InvalidCredentials",
+    "authorization_expired": "AuthorizationGrantInvalid",  # Authorize again, in the portal
     "invalid_url": "InvalidBaseAddress",
     "filter_ignored": "SystemForCrossDomainIdentityManagementServiceIncompatible",
     "not_scim": "SystemForCrossDomainIdentityManagementServiceIncompatible",
@@ -772,7 +773,7 @@ def validate_credentials(
             429, rate_limited_verdict(wait).message, headers={"Retry-After": str(wait)}, target="credentials"
         )
     timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-    verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
+    verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk)
     record_test(job, credentials, verdict)
     if verdict.ok:
         return no_content()

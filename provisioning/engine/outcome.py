@@ -54,7 +54,13 @@ class Outcome:
         self.status = "failure"
         self.error = error
         self.retry_count = error.retry_count
-        self.step(step, "failure", error.reason, code=error.code, http_status=error.http_status)
+        details: dict[str, Any] = {"code": error.code, "http_status": error.http_status}
+        # What was sent and what came back, so the failure can be understood from the log alone.
+        if error.request:
+            details["request"] = error.request
+        if error.response:
+            details["response"] = error.response
+        self.step(step, "failure", error.reason, **details)
 
     @property
     def wrote(self) -> bool:

@@ -19,7 +19,15 @@ from provisioning.engine import bounded
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import FORGET, Outcome
 from provisioning.engine.source import EscrowRecord, SourceObject
-from provisioning.engine.target import ErrorCategory, Target, TargetError, TargetObject
+from provisioning.engine.target import (
+    REDACTED,
+    ErrorCategory,
+    Target,
+    TargetError,
+    TargetObject,
+    is_secret_name,
+    redact_secrets,
+)
 from provisioning.expressions import EvaluationContext, ExpressionError
 from provisioning.mapping import evaluate_all
 from provisioning.scoping import in_scope
@@ -84,7 +92,26 @@ class PageProcessor:
         # are sequential, but groups created in one Bulk request need not wait for each other.
         self._parallel([partial(self._add_members_of_created, w) for w in exporting if w.members_to_add])
         self._stop_if_unauthorized(w.outcome for w in exporting)
+        redacted = {m.target for m in mapping.value_mappings if m.redacted}  # compiled once per page
+        for w in work:
+            self._redact(redacted, w)
         return [w.outcome for w in work]
+
+    @staticmethod
+    def _redact(redacted: set[str], w: _Work) -> None:
+        """Logs never show a Redact()ed mapping's value or a password, in modified properties or bodies."""
+        secret = redacted | {name for name in w.values if is_secret_name(name)}
+        if not secret:
+            return
+        values = [str(w.values[name]) for name in secret if w.values.get(name) not in (None, "")]
+        for prop in w.outcome.modified:
+            if prop.get("name") in secret:
+                prop["old"] = REDACTED if prop.get("old") not in (None, "") else prop.get("old")
+                prop["new"] = REDACTED if prop.get("new") not in (None, "") else prop.get("new")
+        for step in w.outcome.steps:
+            request = step.details.get("request")
+            if isinstance(request, dict) and "body" in request:
+                step.details["request"] = {**request, "body": redact_secrets(request["body"], values)}
 
     def _import_and_scope(
         self, mapping: ObjectMappingConfig, obj: SourceObject, entry: EscrowRecord | None
@@ -320,6 +347,9 @@ class PageProcessor:
         values, _members = self._desired(w)
         if self.dry_run:
             return self._dry(outcome, "Create", {}, values)
+        outcome.action = "Create"
+        # Recorded before sending, so that a failed create still shows the values it tried to set.
+        outcome.modified = [{"name": k, "old": None, "new": v} for k, v in values.items()]
         try:
             created = self.target.create(kind, values)
         except TargetError as error:
@@ -341,8 +371,32 @@ class PageProcessor:
             )
             return self._adopt(kind, mapping, w, found, retries=error.retry_count)
         if error.category is ErrorCategory.CONFLICT:
-            raise error
+            raise self._conflict_not_found(kind, mapping, w, error)
         self._created(kind, w, self.target.create(kind, self._desired(w)[0]))  # not there: creating is safe
+
+    @staticmethod
+    def _conflict_not_found(
+        kind: str, mapping: ObjectMappingConfig, w: _Work, error: TargetError
+    ) -> TargetError:
+        """A 409 whose re-match found nothing: say so, and what to look at, instead of promising adoption."""
+        searched = [
+            f"{rule.target} eq {w.values[rule.target]!r}"
+            for rule in mapping.matching
+            if isinstance(w.values.get(rule.target), str) and w.values.get(rule.target)
+        ]
+        looked = " or ".join(searched) if searched else "its matching attributes (none had a value)"
+        error.reason += (
+            f" Searching the application for {looked} found no {kind.lower()}, so there is nothing to adopt."
+        )
+        error.recommended_action = (
+            f"The application says this {kind.lower()} already exists but its search does not return it. "
+            "Check in the application: whether it compares userName (or the unique attribute) without regard "
+            "to case while its filter is case-sensitive, or the reverse; whether an account with this value "
+            "exists that its search does not return (inactive, soft-deleted, or owned by another "
+            "organisation); and whether another attribute it keeps unique (email, externalId) clashes. "
+            "Remove or rename that account, or change the matching attribute, then provision on demand."
+        )
+        return error
 
     def _created(self, kind: str, w: _Work, created: TargetObject) -> None:
         outcome = w.outcome
@@ -458,18 +512,20 @@ class PageProcessor:
             return
         if self.dry_run:
             return self._dry(outcome, "Update", previous, changes)
+        # Recorded before sending, so that a failed update still shows what it tried to change.
+        outcome.action = "Update"
+        outcome.modified = [{"name": k, "old": previous.get(k), "new": v} for k, v in changes.items()]
+        if to_add or to_remove:
+            outcome.modified.append(
+                {"name": "members", "old": f"-{len(to_remove)}", "new": f"+{len(to_add)}"}
+            )
         if changes:
             self.target.update(kind, target_id, changes)
         if to_add:
             self.target.add_members(target_id, to_add)
         if to_remove:
             self.target.remove_members(target_id, to_remove)
-        outcome.action, outcome.status = "Update", "success"
-        outcome.modified = [{"name": k, "old": previous.get(k), "new": v} for k, v in changes.items()]
-        if to_add or to_remove:
-            outcome.modified.append(
-                {"name": "members", "old": f"-{len(to_remove)}", "new": f"+{len(to_add)}"}
-            )
+        outcome.status = "success"
         outcome.step(
             "Export",
             "success",
@@ -499,11 +555,12 @@ class PageProcessor:
                     self.target.delete(kind, entry.target_id)
                     outcome.escrow = FORGET
                 else:
+                    # recorded before sending, so that a failed disable still shows it
+                    outcome.modified = [{"name": "active", "old": True, "new": False}]
                     self.target.set_active(entry.target_id, False)
                     outcome.escrow = EscrowRecord(
                         entry.target_id, {**entry.exported, "active": False}, entry.members, "disabled"
                     )
-                    outcome.modified = [{"name": "active", "old": True, "new": False}]
                 outcome.status = "success"
                 outcome.step("Export", "success", f"{outcome.pending}d in the target.")
             except TargetError as error:

@@ -12,17 +12,22 @@ so it never inspects HTTP status codes itself.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "REDACTED",
     "Capabilities",
     "ErrorCategory",
     "ObjectType",
     "Target",
     "TargetError",
     "TargetObject",
+    "is_secret_name",
+    "redact_secrets",
 ]
 
 ObjectType = Literal["User", "Group"]
@@ -89,6 +94,8 @@ class TargetError(Exception):
     were already made. ``outcome_unknown`` means the request was sent but its answer was lost (timeout,
     dropped connection, gateway error on a POST): the object may or may not exist now, so the engine
     must re-match before creating again. ``retry_after`` is the target's requested wait in seconds.
+    ``request`` is what was sent (operation, method, path, body with secrets redacted) and ``detail`` the
+    target's own explanation, so a failure can be debugged from the log alone.
     Messages never contain secrets.
     """
 
@@ -106,6 +113,8 @@ class TargetError(Exception):
         retry_after: float | None = None,
         scim_type: str | None = None,
         operation: str | None = None,
+        detail: str | None = None,
+        request: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{code}: {reason}")
         self.code = code
@@ -119,6 +128,15 @@ class TargetError(Exception):
         self.retry_after = retry_after
         self.scim_type = scim_type
         self.operation = operation
+        self.detail = detail
+        self.request = request
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        """What the target answered (status, scimType, detail), or None when no answer came."""
+        if self.http_status is None:
+            return None
+        return {"status": self.http_status, "scimType": self.scim_type, "detail": self.detail}
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields survive copy.copy() and pickling (Celery results, escrow rows).
@@ -138,6 +156,9 @@ class TargetError(Exception):
             "retry_after": self.retry_after,
             "scim_type": self.scim_type,
             "operation": self.operation,
+            "detail": self.detail,
+            "request": self.request,
+            "response": self.response,
         }
 
     def __repr__(self) -> str:
@@ -201,3 +222,32 @@ class Target(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+_SECRET_KEY = re.compile(r"passw(or)?d|secret", re.IGNORECASE)
+REDACTED = "[Redact]"
+
+
+def is_secret_name(name: str) -> bool:
+    """An attribute whose value never goes in a log (``password``, ``...:User:clientSecret``)."""
+    return bool(_SECRET_KEY.search(name.rsplit(":", 1)[-1]))
+
+
+def redact_secrets(body: Any, values: Iterable[str] = ()) -> Any:
+    """A copy of a SCIM body for logs: ``password``-like attributes and any of ``values`` become ``[Redact]``."""
+    hidden = {v for v in values if isinstance(v, str) and v}
+
+    def walk(node: Any, key: str = "") -> Any:
+        if is_secret_name(key) and node not in (None, ""):
+            return REDACTED
+        if isinstance(node, dict):
+            # A PATCH operation names its attribute in "path": {"op": "replace", "path": "password", ...}
+            path = str(node.get("path") or "") if "op" in node else ""
+            return {k: walk(v, path if k == "value" and path else str(k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        if isinstance(node, str) and node in hidden:
+            return REDACTED
+        return node
+
+    return walk(body)

@@ -40,6 +40,11 @@ def _job(object_id: Any) -> ProvisioningJob:
     return get_object_or_404(ProvisioningJob.objects.select_related("application"), application=application)
 
 
+def _callback_uri() -> str:
+    """Authorize's redirect URI as shown on the page (the view builds the absolute one per request)."""
+    return getattr(settings, "PROVISIONING_OAUTH_REDIRECT_URI", "") or reverse("provisioning:oauth_callback")
+
+
 def _mapping_link(object_id: Any, key: str) -> str | None:
     try:
         return reverse("provisioning:mapping", args=[object_id, key])
@@ -58,6 +63,8 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
         "form": form,
         "manual": mode == ProvisioningMode.MANUAL,
         "oauth": auth == "oauth2_client_credentials",
+        "authorization_code": auth == "oauth2_authorization_code",
+        "redirect_uri": _callback_uri(),
         "token_set": bool(saved.secret_token),
         "client_secret_set": bool(saved.oauth_client_secret),
         "unreadable": unreadable_fields(job),
@@ -111,7 +118,7 @@ def test_connection(request: HttpRequest, object_id: Any) -> HttpResponse:
             verdict = rate_limited_verdict(wait)
         else:
             timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-            verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout)
+            verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk)
             record_test(job, credentials, verdict)
     context = {
         "verdict": verdict,

@@ -7,6 +7,7 @@ results table, or the detail panel and its tabs); every link also works without 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
@@ -112,6 +113,8 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         tab = "steps"
     job = ProvisioningJob.objects.select_related("application").filter(pk=log.job_id).first()
     job_info = log_export.job_directory_for(job)
+    exchange = log_export.failed_exchange(log)
+    body = ((exchange or {}).get("request") or {}).get("body")
     context = {
         "log": log,
         "job": job,
@@ -119,6 +122,8 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tabs": TABS,
         "record": log_export.graph_record(log, job_info),
         "guidance": log_export.guidance(log),
+        "exchange": exchange,
+        "request_body": json.dumps(body, indent=2, sort_keys=True) if body is not None else "",
         "transient": log.error_category in log_export.TRANSIENT_CATEGORIES,
         "detail_url": reverse("provisioning:log_detail", args=[log.pk]),
         "breadcrumbs": [("Provisioning logs", reverse("provisioning:log_list")), (str(log.change_id), None)],

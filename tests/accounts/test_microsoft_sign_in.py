@@ -69,14 +69,16 @@ class ProviderBrowser:
         self.session.trust_env = False
         self.pages: list[str] = []
 
-    def authorize(self, url: str, person: Person, *, consent: str = "accept") -> str:
-        """Walk from the authorization URL to the redirect back to the portal; return that URL."""
+    def authorize(
+        self, url: str, person: Person, *, consent: str = "accept", callback: str = CALLBACK
+    ) -> str:
+        """Walk from the authorization URL to the redirect back to the portal (``callback``); return that URL."""
         method, data = "GET", None
         for _ in range(12):
             response = self.session.request(method, url, data=data, allow_redirects=False, timeout=10)
             if response.is_redirect:
                 url = urljoin(url, response.headers["Location"])
-                if url.startswith(CALLBACK):
+                if url.startswith(callback):
                     return url
                 method, data = "GET", None
                 continue

@@ -128,7 +128,9 @@ def test_taskize_connect_matches_seed_002_exactly():
     assert group_mappings["displayName"]["matchingPrecedence"] == 1
     assert group_mappings["externalId"]["source"] == "objectId"
     assert users.actions == ("Create", "Update", "Delete")
-    assert taskize.credentials == ("tenantUrl", "secretToken")
+    # Seed 002: "cliquez sur Autoriser" — the Authorize button; the current tutorial's secret token too.
+    assert taskize.credentials == ("tenantUrl", "secretToken", "oauthAuthorizationCode")
+    assert taskize.supports_authorize
 
 
 def test_generic_scim_defaults_match_the_reference():
@@ -370,6 +372,44 @@ BROKEN = {
         "objectMappings[0].targetAttributes[4].name",
     ),
 }
+
+
+BROKEN.update(
+    {
+        "authorize defaults without the authorize credential": (
+            lambda d: d.update(oauthAuthorization={"scope": "offline_access"}),
+            "oauthAuthorization",
+        ),
+        "authorize endpoint not https": (
+            lambda d: d.update(
+                credentials=["tenantUrl", "oauthAuthorizationCode"],
+                oauthAuthorization={"authorizationUrl": "http://app.example/authorize"},
+            ),
+            "oauthAuthorization.authorizationUrl",
+        ),
+        "unknown authorize key": (
+            lambda d: d.update(
+                credentials=["tenantUrl", "oauthAuthorizationCode"], oauthAuthorization={"audience": "x"}
+            ),
+            "oauthAuthorization.audience",
+        ),
+    }
+)
+
+
+def test_authorize_declaration_and_its_defaults_load(gallery):
+    data = _valid()
+    data["credentials"] = ["tenantUrl", "oauthAuthorizationCode"]
+    data["oauthAuthorization"] = {
+        "authorizationUrl": "https://app.example/oauth/authorize",
+        "tokenUrl": "https://app.example/oauth/token",
+        "scope": "offline_access",
+    }
+    [template] = gallery(data)
+    assert template.supports_authorize
+    assert template.oauth_authorization.authorization_url == "https://app.example/oauth/authorize"
+    assert template.oauth_authorization.token_url == "https://app.example/oauth/token"
+    assert template.oauth_authorization.scope == "offline_access"
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))

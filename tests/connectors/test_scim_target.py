@@ -275,6 +275,9 @@ def test_bulk_create_uses_bulk_and_reports_per_item(
     assert {r.id for r in created} <= stored_ids
     conflict, invalid = results[5], results[6]
     assert isinstance(conflict, TargetError) and conflict.category is ErrorCategory.CONFLICT
+    # the log can show which operation of the Bulk request failed, what it carried and the answer
+    assert conflict.request["path"] == "/Bulk (/Users, bulkId item2)"
+    assert conflict.request["body"]["userName"] == "taken" and conflict.response["status"] == 409
     assert isinstance(invalid, TargetError) and invalid.category is ErrorCategory.REJECTED
     # batches of 3: [0-2], [3-5]; the last batch holds only the invalid item, so nothing is sent for it
     assert [r.path for r in records if r.method == "POST"] == ["/Bulk", "/Bulk"]

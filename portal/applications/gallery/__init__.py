@@ -21,6 +21,7 @@ from typing import Any
 __all__ = [
     "AppRoleTemplate",
     "AppTemplate",
+    "OAuthAuthorizationTemplate",
     "ObjectMappingTemplate",
     "TemplateError",
     "get_template",
@@ -33,7 +34,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parents[3] / "static"
 
 PROVISIONING_TYPES = frozenset({"sync"})
-CREDENTIAL_KINDS = frozenset({"tenantUrl", "secretToken", "oauthClientCredentials"})
+# ``oauthAuthorizationCode``: the app offers Entra's "Authorize" button (authorization code + PKCE, then
+# refresh tokens); ``oauthAuthorization`` may give its endpoints and scope as the form's defaults.
+CREDENTIAL_KINDS = frozenset({"tenantUrl", "secretToken", "oauthClientCredentials", "oauthAuthorizationCode"})
 # How Entra's own gallery app authenticates (documentation only; the form uses ``credentials``).
 ENTRA_AUTH_METHODS = frozenset({"bearerToken", "oauthAuthorizationCode", "oauthClientCredentials"})
 OBJECT_ACTIONS = ("Create", "Update", "Delete")
@@ -113,7 +116,8 @@ _TOP_REQUIRED = (
     "source",
     "objectMappings",
 )
-_TOP_OPTIONAL = ("defaultTenantUrl", "entraAuthMethod", "notes")
+_TOP_OPTIONAL = ("defaultTenantUrl", "entraAuthMethod", "notes", "oauthAuthorization")
+_OAUTH_AUTHORIZATION_KEYS = ("authorizationUrl", "tokenUrl", "scope")
 _OBJECT_REQUIRED = (
     "id",
     "name",
@@ -176,6 +180,15 @@ class ObjectMappingTemplate:
 
 
 @dataclass(frozen=True)
+class OAuthAuthorizationTemplate:
+    """Defaults for the Authorize form: the app's OAuth endpoints and scope, where the vendor publishes them."""
+
+    authorization_url: str | None = None
+    token_url: str | None = None
+    scope: str = ""
+
+
+@dataclass(frozen=True)
 class AppTemplate:
     id: str
     display_name: str
@@ -193,6 +206,12 @@ class AppTemplate:
     object_mappings: tuple[ObjectMappingTemplate, ...]
     entra_auth_method: str | None = None
     notes: str = ""
+    oauth_authorization: OAuthAuthorizationTemplate | None = None
+
+    @property
+    def supports_authorize(self) -> bool:
+        """The app signs in with Entra's Authorize button (OAuth authorization code)."""
+        return "oauthAuthorizationCode" in self.credentials
 
     def object_mapping(self, mapping_id: str) -> ObjectMappingTemplate:
         for mapping in self.object_mappings:
@@ -369,6 +388,24 @@ def _load_file(path: Path, static_dir: Path) -> AppTemplate:
     if not isinstance(notes, str):
         raise check.fail("notes", "must be a string")
 
+    credentials = check.choices(data["credentials"], "credentials", CREDENTIAL_KINDS, allow_empty=False)
+    oauth_authorization = None
+    if "oauthAuthorization" in data:
+        if "oauthAuthorizationCode" not in credentials:
+            raise check.fail("oauthAuthorization", "needs oauthAuthorizationCode in credentials")
+        block = check.obj(data["oauthAuthorization"], "oauthAuthorization")
+        check.keys(block, "oauthAuthorization", (), _OAUTH_AUTHORIZATION_KEYS)
+        scope = block.get("scope", "")
+        if not isinstance(scope, str):
+            raise check.fail("oauthAuthorization.scope", "must be a string")
+        oauth_authorization = OAuthAuthorizationTemplate(
+            authorization_url=check.url(
+                block.get("authorizationUrl"), "oauthAuthorization.authorizationUrl", allow_none=True
+            ),
+            token_url=check.url(block.get("tokenUrl"), "oauthAuthorization.tokenUrl", allow_none=True),
+            scope=scope,
+        )
+
     mappings_data = check.items(data["objectMappings"], "objectMappings", allow_empty=False)
     object_mappings = tuple(
         _object_mapping(check, item, f"objectMappings[{i}]") for i, item in enumerate(mappings_data)
@@ -388,7 +425,7 @@ def _load_file(path: Path, static_dir: Path) -> AppTemplate:
         supported_provisioning_types=check.choices(
             data["supportedProvisioningTypes"], "supportedProvisioningTypes", PROVISIONING_TYPES
         ),
-        credentials=check.choices(data["credentials"], "credentials", CREDENTIAL_KINDS, allow_empty=False),
+        credentials=credentials,
         default_tenant_url=check.url(data.get("defaultTenantUrl"), "defaultTenantUrl", allow_none=True),
         app_roles=_app_roles(check, data["appRoles"]),
         legacy_entra_compatibility=check.boolean(
@@ -398,6 +435,7 @@ def _load_file(path: Path, static_dir: Path) -> AppTemplate:
         object_mappings=object_mappings,
         entra_auth_method=entra_auth,
         notes=notes,
+        oauth_authorization=oauth_authorization,
     )
 
 

@@ -6,8 +6,9 @@ lenient policy (custom extension attributes are kept, not refused). Discovery of
 needed to provision and is left to Test Connection: many targets publish broken schemas.
 
 Credentials are an ``httpx2.Auth``: a static bearer token (Entra's "Secret Token"), or an OAuth 2.0
-client-credentials token fetched from the token endpoint, cached, refreshed ``refresh_margin`` seconds
-before it expires and refreshed once more if the target answers 401 (a revoked or rotated token).
+access token — from the client-credentials grant, or from a refresh token that Authorize obtained
+(authorization code + PKCE) — fetched from the token endpoint, cached, refreshed ``refresh_margin``
+seconds before it expires and refreshed once more if the target answers 401 (a revoked or rotated token).
 Secrets are never part of a repr, a message or a log record.
 """
 
@@ -23,20 +24,27 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx2
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import EnterpriseUser, Group, ResourceType, ScimProvider
 
 from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal, policy_transport
-from .errors import ErrorCode, make_error, unauthorized
+from .errors import ErrorCode, TargetError, make_error, unauthorized
 from .paths import LENIENT_POLICY, GroupModel, ScimUser, UserModel
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "AuthorizationRequest",
     "BearerToken",
     "OAuth2ClientCredentials",
+    "OAuth2RefreshToken",
     "TenantUrl",
+    "authorization_request",
     "build_http_client",
     "build_scim_client",
+    "exchange_code",
     "make_auth",
     "parse_tenant_url",
     "tls_verify",
@@ -132,22 +140,43 @@ class OAuth2ClientCredentials(httpx2.Auth):
             assert self._token is not None
             return self._token
 
-    def _fetch(self) -> None:
+    def _grant(self) -> dict[str, str]:
+        """The token request's grant parameters."""
         data = {"grant_type": "client_credentials"}
         if self.scope:
             data["scope"] = self.scope
         if self.audience:
             data["audience"] = self.audience
+        return data
+
+    def _fetch(self) -> None:
+        started = self.clock()
+        body = self._post(self._grant())
+        try:
+            lifetime = float(body.get("expires_in") or self.default_lifetime)
+        except (TypeError, ValueError):
+            lifetime = self.default_lifetime
+        self._token = str(body["access_token"])
+        self._expires_at = started + lifetime
+        self._accepted(body)
+
+    def _accepted(self, body: dict[str, Any]) -> None:
+        """Hook: a token response was accepted (the refresh-token grant keeps the rotated token)."""
+
+    def _post(self, data: dict[str, str]) -> dict[str, Any]:
+        """POST to the token endpoint with the client's authentication; the JSON answer, or a TargetError."""
         auth: Any = None
-        if self.auth_method == "client_secret_post":
-            data.update(client_id=self.client_id, client_secret=self.client_secret)
+        if self.auth_method == "client_secret_post" or not self.client_secret:
+            # A public client (no secret) identifies itself in the body, as RFC 6749 §3.2.1 asks.
+            data = {**data, "client_id": self.client_id}
+            if self.client_secret:
+                data["client_secret"] = self.client_secret
         else:
             auth = httpx2.BasicAuth(self.client_id, self.client_secret)
         if self._client is None:
             self._client = httpx2.Client(
                 timeout=self.timeout, transport=policy_transport(verify=tls_verify(self.verify))
             )
-        started = self.clock()
         try:
             response = self._client.post(
                 self.token_url, data=data, auth=auth, headers={"Accept": "application/json"}
@@ -177,17 +206,14 @@ class OAuth2ClientCredentials(httpx2.Auth):
             body = {}
         if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             error = body.get("error") if isinstance(body, dict) else None
-            raise unauthorized(
-                f"The token endpoint refused the client credentials (HTTP {response.status_code}"
-                f"{f', {error}' if isinstance(error, str) else ''}).",
-                http_status=response.status_code,
-            )
-        try:
-            lifetime = float(body.get("expires_in") or self.default_lifetime)
-        except (TypeError, ValueError):
-            lifetime = self.default_lifetime
-        self._token = str(body["access_token"])
-        self._expires_at = started + lifetime
+            raise self._refused(response.status_code, error if isinstance(error, str) else None)
+        return body
+
+    def _refused(self, status: int, error: str | None) -> TargetError:
+        return unauthorized(
+            f"The token endpoint refused the client credentials (HTTP {status}{f', {error}' if error else ''}).",
+            http_status=status,
+        )
 
     # -- httpx2.Auth --------------------------------------------------------------------------------
 
@@ -205,6 +231,109 @@ class OAuth2ClientCredentials(httpx2.Auth):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+@dataclass(repr=False)
+class OAuth2RefreshToken(OAuth2ClientCredentials):
+    """Access tokens from a refresh token granted through Authorize (RFC 6749 §6), refreshed as they expire.
+
+    An app may rotate the refresh token on every refresh: the new one is handed to ``on_rotate`` (which
+    stores it, encrypted) and used from then on. ``latest`` reads the stored token before each refresh, so
+    a worker whose copy another worker already rotated does not present a spent token. ``invalid_grant``
+    (the grant expired or was revoked) is an :data:`ErrorCode.INVALID_GRANT` failure: only a new Authorize
+    can fix it.
+    """
+
+    refresh_token: str = field(default="", repr=False)
+    on_rotate: Callable[[str], None] | None = field(default=None, repr=False)
+    latest: Callable[[], str] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"OAuth2RefreshToken(token_url={self.token_url!r}, client_id={self.client_id!r}, secret=***)"
+
+    def _grant(self) -> dict[str, str]:
+        if self.latest is not None:
+            self.refresh_token = self.latest() or self.refresh_token
+        if not self.refresh_token:
+            raise make_error(
+                ErrorCode.INVALID_GRANT,
+                "No authorization is stored: nobody has signed in to the application with Authorize yet.",
+            )
+        data = {"grant_type": "refresh_token", "refresh_token": self.refresh_token}
+        if self.scope:
+            data["scope"] = self.scope
+        return data
+
+    def _accepted(self, body: dict[str, Any]) -> None:
+        rotated = body.get("refresh_token")
+        if isinstance(rotated, str) and rotated and rotated != self.refresh_token:
+            self.refresh_token = rotated
+            if self.on_rotate is not None:
+                self.on_rotate(rotated)
+
+    def _refused(self, status: int, error: str | None) -> TargetError:
+        if error == "invalid_grant":
+            return make_error(
+                ErrorCode.INVALID_GRANT,
+                "The authorization given with Authorize has expired or was revoked in the application "
+                f"(the token endpoint answered HTTP {status}, invalid_grant).",
+                http_status=status,
+            )
+        return unauthorized(
+            f"The token endpoint refused the client or the refresh token (HTTP {status}"
+            f"{f', {error}' if error else ''}).",
+            http_status=status,
+        )
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """What Authorize sends the admin's browser to, and what the callback needs to finish (kept server-side)."""
+
+    url: str
+    state: str
+    code_verifier: str = field(repr=False)
+
+
+def authorization_request(
+    authorize_url: str, client_id: str, redirect_uri: str, scope: str | None = None
+) -> AuthorizationRequest:
+    """The authorization-code request with a random ``state`` and a PKCE S256 challenge (RFC 7636)."""
+    state = generate_token(32)
+    verifier = generate_token(64)
+    extra: dict[str, str] = {}
+    if "openid" in (scope or "").split():
+        # An OpenID Connect server may insist on a nonce; the portal reads no ID token, so any will do.
+        extra["nonce"] = generate_token(32)
+    url = prepare_grant_uri(
+        authorize_url,
+        client_id,
+        "code",
+        redirect_uri=redirect_uri,
+        scope=scope or None,
+        state=state,
+        code_challenge=create_s256_code_challenge(verifier),
+        code_challenge_method="S256",
+        **extra,
+    )
+    return AuthorizationRequest(url, state, verifier)
+
+
+def exchange_code(
+    oauth: OAuth2ClientCredentials, code: str, redirect_uri: str, code_verifier: str
+) -> dict[str, Any]:
+    """Trade the callback's code for tokens at ``oauth.token_url`` (with the PKCE verifier)."""
+    try:
+        return oauth._post(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            }
+        )
+    finally:
+        oauth.close()
 
 
 def make_auth(token: str | None = None, oauth: OAuth2ClientCredentials | None = None) -> httpx2.Auth | None:

@@ -9,6 +9,7 @@ Codes mirror the names Entra shows in its provisioning logs where one exists:
 code                                                                category      when
 ==================================================================  ============  =====================================
 ``Unauthorized``                                                    unauthorized  401, or no token could be obtained
+``AuthorizationGrantInvalid``                                       unauthorized  the Authorize grant expired/was revoked
 ``InsufficientRights``                                              unauthorized  403
 ``EntryConflict``                                                   conflict      409, or ``scimType: uniqueness``
 ``InvalidAnchor``                                                   not_found     404 on ``/Users/{id}``/``/Groups/{id}``
@@ -66,6 +67,8 @@ __all__ = [
     "local_error",
     "make_error",
     "network_cause",
+    "not_implemented_action",
+    "persistent",
     "unauthorized",
 ]
 
@@ -74,6 +77,7 @@ class ErrorCode(StrEnum):
     """Stable error codes (see the module docstring for when each is used)."""
 
     UNAUTHORIZED = "Unauthorized"
+    INVALID_GRANT = "AuthorizationGrantInvalid"
     INSUFFICIENT_RIGHTS = "InsufficientRights"
     ENTRY_CONFLICT = "EntryConflict"
     INVALID_ANCHOR = "InvalidAnchor"
@@ -94,6 +98,8 @@ class ErrorCode(StrEnum):
 _ACTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHORIZED: "Check the secret token (or the OAuth client credentials) in the admin credentials, "
     "then run Test Connection.",
+    ErrorCode.INVALID_GRANT: "The sign-in given with Authorize has expired or was revoked in the application: "
+    "select Authorize in the admin credentials, sign in to the application again, then run Test Connection.",
     ErrorCode.INSUFFICIENT_RIGHTS: "The credentials are valid but lack permission; grant the provisioning "
     "account rights in the application.",
     ErrorCode.ENTRY_CONFLICT: "An object with the same unique value already exists in the application; it will "
@@ -122,6 +128,7 @@ _ACTIONS: dict[ErrorCode, str] = {
 
 _CATEGORIES: dict[ErrorCode, ErrorCategory] = {
     ErrorCode.UNAUTHORIZED: ErrorCategory.UNAUTHORIZED,
+    ErrorCode.INVALID_GRANT: ErrorCategory.UNAUTHORIZED,
     ErrorCode.INSUFFICIENT_RIGHTS: ErrorCategory.UNAUTHORIZED,
     ErrorCode.ENTRY_CONFLICT: ErrorCategory.CONFLICT,
     ErrorCode.INVALID_ANCHOR: ErrorCategory.NOT_FOUND,
@@ -276,6 +283,7 @@ def error_for_status(
         reason,
         http_status=status,
         scim_type=scim_type,
+        detail=detail or None,
         retry_after=retry_after
         if code in (ErrorCode.TOO_MANY_REQUESTS, ErrorCode.INTERNAL_SERVER_ERROR)
         else None,
@@ -315,6 +323,36 @@ def classify(
         return exc
     error = _classify(exc, method=method, on_resource=on_resource, operation=operation)
     error.operation = operation
+    if error.code == ErrorCode.NOT_IMPLEMENTED and operation:
+        error.recommended_action = not_implemented_action(operation, error.http_status)
+    return error
+
+
+def not_implemented_action(operation: str, status: int | None) -> str:
+    """Name the operation a 405/501 target refused, and what an admin can change about it."""
+    answer = f" (HTTP {status})" if status else ""
+    return (
+        f"The application does not support the operation “{operation}”{answer}. Turn off the target object "
+        "action that needs it (Create, Update or Delete) in the attribute mappings, remove the attribute it "
+        "sends, or ask the application vendor to support it."
+    )
+
+
+def persistent(error: TargetError, attempts: int) -> TargetError:
+    """A 5xx that came back identical on every attempt: a fault of this request, not a passing outage.
+
+    Re-sending it unchanged gave the same answer each time, so calling it transient ("retried
+    automatically") would promise a recovery that is not coming; it is re-tried next cycle all the same.
+    """
+    error.reason += f" (the same answer {attempts} times in a row)"
+    error.category = ErrorCategory.REJECTED
+    error.retryable = False
+    error.recommended_action = (
+        f"The application failed {attempts} times with the same answer, so this is not a temporary outage: "
+        "it most likely cannot process this request. Check the request and answer shown in the log (values, "
+        "attributes, the operation), correct the mapping or the source values, or send both to the "
+        "application vendor."
+    )
     return error
 
 

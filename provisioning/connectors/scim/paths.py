@@ -48,6 +48,7 @@ __all__ = [
     "filter_expression",
     "flatten",
     "is_case_exact",
+    "one_primary",
     "parse_path",
     "patch_operations",
     "rewrite_missing_entries",
@@ -177,7 +178,7 @@ def parse_path(path: str) -> AttributePath:
 def _as_list_value(value: Any) -> Any:
     """``roles``-style lists: plain strings become ``{"value": s}``."""
     if isinstance(value, list):
-        return [item if isinstance(item, dict) else {"value": item} for item in value]
+        return one_primary([item if isinstance(item, dict) else {"value": item} for item in value])
     return value
 
 
@@ -229,12 +230,32 @@ def build_document(object_type: ObjectType, values: dict[str, Any]) -> dict[str,
             container[parsed.attribute] = _as_list_value(value)
         else:
             container[parsed.attribute] = value
-    for key, entries in document.items():
-        single = isinstance(entries, list) and len(entries) == 1 and "primary" not in entries[0]
-        if key.lower() in ("emails", "phonenumbers", "addresses") and single:
-            entries[0]["primary"] = True
+    for container in (document, *(document[urn] for urn in extensions)):
+        for key, entries in container.items():
+            if not isinstance(entries, list):
+                continue
+            single = len(entries) == 1 and isinstance(entries[0], dict) and "primary" not in entries[0]
+            if key.lower() in ("emails", "phonenumbers", "addresses") and single:
+                entries[0]["primary"] = True
+            container[key] = one_primary(entries)
     core = CORE_USER_URN if object_type == "User" else CORE_GROUP_URN
     return {"schemas": [core, *extensions], **document}
+
+
+def one_primary(entries: list[Any]) -> list[Any]:
+    """RFC 7643 §2.4: at most one entry of a multi-valued attribute is ``primary``; the first one keeps it.
+
+    Two mappings may each set ``primary`` (work and mobile phone), and a roles list may carry several.
+    """
+    seen = False
+    result = []
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("primary") in (True, "true", "True"):
+            if seen:
+                entry = {k: v for k, v in entry.items() if k != "primary"}
+            seen = True
+        result.append(entry)
+    return result
 
 
 def build_resource(object_type: ObjectType, values: dict[str, Any]) -> Any:
@@ -415,6 +436,7 @@ def rewrite_missing_entries(
     """
     rewritten: list[dict[str, Any]] = []
     added: dict[tuple[str | None, str, str, str], dict[str, Any]] = {}
+    primaried: set[tuple[str | None, str]] = set()
     for operation in operations:
         path = operation.get("path")
         parsed = parse_path(path) if path else None
@@ -434,8 +456,15 @@ def rewrite_missing_entries(
         entry = added.get(key)
         if entry is None:
             entry = {parsed.filter_attribute: parsed.filter_value}
-            if not entries and parsed.attribute.lower() in ("emails", "phonenumbers", "addresses"):
+            # The first entry added to an empty attribute is its primary; only one may be (RFC 7643 §2.4).
+            attribute = (parsed.schema, parsed.attribute.lower())
+            if (
+                not entries
+                and parsed.attribute.lower() in ("emails", "phonenumbers", "addresses")
+                and attribute not in primaried
+            ):
                 entry["primary"] = True
+                primaried.add(attribute)
             added[key] = entry
             add = "Add" if operation["op"][:1].isupper() else "add"
             rewritten.append({"op": add, "path": f"{parsed.prefix}{parsed.attribute}", "value": [entry]})

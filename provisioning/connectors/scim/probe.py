@@ -7,7 +7,8 @@
    in ``details`` (PATCH, Bulk + maxOperations, filter + maxResults, ETag, sort, auth schemes, resource
    types, schemas). Missing discovery is reported, not a failure (Entra only needs the query).
 
-Result codes: ``connected``, ``invalid_token``, ``connection_refused``, ``dns_failure``, ``tls_error``,
+Result codes: ``connected``, ``invalid_token``, ``authorization_expired`` (the Authorize grant expired or
+was revoked), ``connection_refused``, ``dns_failure``, ``tls_error``,
 ``timeout``, ``not_scim``, ``unexpected_status``, ``invalid_url``, ``filter_ignored``,
 ``connection_failed`` (any other network failure), ``destination_not_allowed`` (the outbound policy
 refuses the resolved address: nothing was sent, and no more is said about it). No secret ever appears in a message or the details:
@@ -43,6 +44,7 @@ __all__ = ["ConnectionTestResult", "ProbeCode", "test_connection"]
 class ProbeCode(StrEnum):
     CONNECTED = "connected"
     INVALID_TOKEN = "invalid_token"
+    AUTHORIZATION_EXPIRED = "authorization_expired"
     CONNECTION_REFUSED = "connection_refused"
     DNS_FAILURE = "dns_failure"
     TLS_ERROR = "tls_error"
@@ -154,7 +156,9 @@ def test_connection(
     that is not an attribute path (a programming error, not a connection problem).
     """
     filter_expression(matching_attribute, "probe")
-    secrets = [s for s in (token, oauth.client_secret if oauth else None) if s]
+    secrets = [
+        s for s in (token, oauth.client_secret if oauth else None, getattr(oauth, "refresh_token", None)) if s
+    ]
     try:
         result = _probe(base_url, token, oauth, matching_attribute, timeout, verify, transport)
     except _Failed as failure:
@@ -249,6 +253,8 @@ def _token_failure(
     details["token_endpoint"] = {"code": error.code, "http_status": error.http_status}
     if error.code == ErrorCode.DESTINATION_NOT_ALLOWED:
         return _Failed(ProbeCode.DESTINATION_NOT_ALLOWED, error.reason)
+    if error.code == ErrorCode.INVALID_GRANT:
+        return _Failed(ProbeCode.AUTHORIZATION_EXPIRED, error.reason)
     if error.category is ErrorCategory.UNAUTHORIZED:
         return _Failed(ProbeCode.INVALID_TOKEN, f"{error.reason} Check the client id and secret.")
     cause = error.__cause__

@@ -35,7 +35,14 @@ from scim2_models import (
     ServiceProviderConfig,
 )
 
-from provisioning.engine.target import Capabilities, ErrorCategory, ObjectType, TargetError, TargetObject
+from provisioning.engine.target import (
+    Capabilities,
+    ErrorCategory,
+    ObjectType,
+    TargetError,
+    TargetObject,
+    redact_secrets,
+)
 
 from .client import (
     DEFAULT_USER_AGENT,
@@ -45,7 +52,7 @@ from .client import (
     make_auth,
     parse_tenant_url,
 )
-from .errors import ErrorCode, classify, error_for_status, local_error, make_error
+from .errors import ErrorCode, classify, error_for_status, local_error, make_error, persistent
 from .paths import (
     LENIENT_POLICY,
     GroupModel,
@@ -65,6 +72,8 @@ from .retry import RetryPolicy, call_with_retry
 __all__ = ["AttemptRecord", "ScimSettings", "ScimTarget"]
 
 T = TypeVar("T")
+
+MAX_SEARCH_PAGES = 100  # pages of one search (Entra's matching needs one; a loop of pages is a target bug)
 
 _SCIM_FAILURES = (SCIMClientException, SCIMException, ValidationError, httpx2.HTTPError)
 
@@ -166,6 +175,18 @@ class ScimTarget:
 
     def _remember_request(self, request: httpx2.Request) -> None:
         self._local.response = None
+        self._local.request = request
+
+    def _sent(self, operation: str, method: str, path: str) -> dict[str, Any]:
+        """What this thread's last call sent, for the log: no headers, secrets in the body redacted."""
+        request: httpx2.Request | None = getattr(self._local, "request", None)
+        body: Any = None
+        if request is not None and request.method == method:
+            try:
+                body = json.loads(request.content) if request.content else None
+            except (ValueError, httpx2.RequestNotRead):
+                body = None
+        return {"operation": operation, "method": method, "path": path, "body": redact_secrets(body)}
 
     def _remember_response(self, response: httpx2.Response) -> None:
         self._local.response = response
@@ -204,12 +225,14 @@ class ScimTarget:
         reported as failed.
         """
         attempt_number = 0
+        answers: list[tuple[str, int | None, str]] = []
 
         def attempt() -> T:
             nonlocal attempt_number
             attempt_number += 1
             self._wait_if_throttled()
             self._local.response = None
+            self._local.request = None
             started = time.perf_counter()
             try:
                 result = send()
@@ -219,6 +242,8 @@ class ScimTarget:
                     self._record(operation, method, path, attempt_number, started, None)
                     return raw  # type: ignore[return-value]
                 error = classify(exc, method=method, on_resource=on_resource, operation=operation)
+                error.request = self._sent(operation, method, path)
+                answers.append((error.code, error.http_status, error.reason))
                 self._throttled(error)
                 self._record(operation, method, path, attempt_number, started, error)
                 raise error from exc
@@ -229,12 +254,23 @@ class ScimTarget:
             self._record(operation, method, path, attempt_number, started, None)
             return result
 
-        result, retries = call_with_retry(
-            attempt,
-            self.settings.retry,
-            idempotent=method != "POST",
-            accept_after_unknown=accept_after_unknown,
-        )
+        try:
+            result, retries = call_with_retry(
+                attempt,
+                self.settings.retry,
+                idempotent=method != "POST",
+                accept_after_unknown=accept_after_unknown,
+            )
+        except TargetError as error:
+            # Every attempt got the very same server error: that is this request failing, not an outage.
+            if (
+                len(answers) > 1
+                and len(set(answers)) == 1
+                and error.code == ErrorCode.INTERNAL_SERVER_ERROR
+                and error.http_status not in (502, 503, 504)
+            ):
+                raise persistent(error, len(answers)) from None
+            raise
         if retries:
             self._count("retries", retries)
         return result, retries
@@ -389,7 +425,8 @@ class ScimTarget:
         found: list[dict[str, Any]] = []
         retries = 0
         start = 1
-        for _ in range(100):  # a target that never stops paging is cut off, not followed forever
+        total: Any = None
+        for _ in range(MAX_SEARCH_PAGES):  # a target that never stops paging is cut off, not followed forever
             parameters: dict[str, Any] = {"filter": expression}
             if object_type == "Group":
                 parameters["excluded_attributes"] = ["members"]
@@ -421,9 +458,21 @@ class ScimTarget:
                 total = response.total_results
             found.extend(self._document(r) for r in resources)
             if not resources or total is None or len(found) >= int(total):
-                break
+                return found, retries
             start += len(resources)
-        return found, retries
+        # Matching on a partial result would create duplicates of the objects on the pages not read.
+        raise make_error(
+            ErrorCode.SERVICE_INCOMPATIBLE,
+            f"The application's answer to the search was still not complete after {MAX_SEARCH_PAGES} pages "
+            f"({len(found)} of the {total} results it announced); the search was stopped and nothing was "
+            "matched. The application may ignore startIndex, or announce a wrong totalResults.",
+            operation=operation,
+            request={
+                "operation": operation,
+                "method": "GET",
+                "path": f"{self._endpoint(object_type)}?filter=…",
+            },
+        )
 
     def _matches(
         self, object_type: ObjectType, attribute: str, wanted: str, document: dict[str, Any]
@@ -743,6 +792,12 @@ class ScimTarget:
                     status or 500, scim_type, detail, method="POST", on_resource=False, retry_after=None
                 )
                 error.operation = operation
+                error.request = {
+                    "operation": operation,
+                    "method": "POST",
+                    "path": f"/Bulk ({endpoint}, bulkId {bulk_id})",
+                    "body": redact_secrets(document),
+                }
                 results[index] = error
         return results  # type: ignore[return-value]
 

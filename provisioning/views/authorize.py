@@ -1,0 +1,173 @@
+"""Authorize: sign in to the application with OAuth 2.0 authorization code + PKCE, keep the refresh token.
+
+Authorize (a POST from the Admin Credentials form) saves the OAuth endpoint fields as entered, then sends
+the browser to the application's authorization endpoint with a random ``state`` and a PKCE challenge.
+The verifier stays in the admin's session, keyed by the state. The application redirects back to one
+callback URL (register it at the application); the callback finds the job by the state, trades the code
+for tokens and stores the refresh token encrypted. The engine then refreshes access tokens from it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.audit import Activity, record_audit
+from provisioning.connectors.scim.client import authorization_request, exchange_code
+from provisioning.credentials import Credentials, oauth_client
+from provisioning.engine.target import TargetError
+from provisioning.forms import CredentialsForm, ProvisioningConfigurationForm
+from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.views.configuration import PAGE, _context, _job
+
+SESSION_KEY = "provisioning_authorize"
+PENDING_LIMIT = 5  # sign-ins started and not finished, per session
+PENDING_SECONDS = 15 * 60
+ENDPOINT_FIELDS = (
+    "oauth_authorize_url",
+    "oauth_token_url",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_scope",
+)
+ERROR_PAGE = "provisioning/authorize_error.html"
+
+
+def callback_uri(request: HttpRequest) -> str:
+    """The redirect URI to register at the application (one for every app of this portal)."""
+    configured = getattr(settings, "PROVISIONING_OAUTH_REDIRECT_URI", "")
+    return configured or request.build_absolute_uri(reverse("provisioning:oauth_callback"))
+
+
+@require_POST
+def authorize(request: HttpRequest, object_id: Any) -> HttpResponse:
+    job = _job(object_id)
+    form = CredentialsForm(request.POST, job=job)
+    problems: dict[str, str] = {}
+    if form.is_valid():
+        if not form.supports_authorize:
+            problems["auth_method"] = "This application does not offer Authorize."
+        credentials = replace(form.credentials(), auth_method=AuthMethod.OAUTH_AUTHORIZATION_CODE)
+        problems.update(credentials.missing_for_authorize())
+    if not form.is_valid() or problems:
+        page_form = ProvisioningConfigurationForm(request.POST, job=job)
+        page_form.is_valid()
+        for name, message in problems.items():
+            page_form.add_error(name if name in page_form.fields else None, message)
+        return render(request, PAGE, _context(job, page_form), status=400)
+
+    changes = [
+        (name, getattr(job, name), getattr(credentials, name))
+        for name in ENDPOINT_FIELDS
+        if getattr(job, name) != getattr(credentials, name)
+    ]
+    if changes:
+        for name, _, new in changes:
+            setattr(job, name, new)
+        job.save(update_fields=[name for name, _, _ in changes])
+        record_audit(
+            request.user,
+            Activity.UPDATE_PROVISIONING,
+            target_type="Application",
+            target_id=job.application.app_id,
+            target_name=job.application.display_name,
+            application=job.application,
+            changes=changes,
+        )
+    redirect_uri = callback_uri(request)
+    grant = authorization_request(
+        credentials.oauth_authorize_url, credentials.oauth_client_id, redirect_uri, credentials.oauth_scope
+    )
+    now = time.time()
+    pending = {
+        state: entry
+        for state, entry in request.session.get(SESSION_KEY, {}).items()
+        if now - entry.get("at", 0) < PENDING_SECONDS
+    }
+    pending[grant.state] = {
+        "job": job.pk,
+        "verifier": grant.code_verifier,
+        "redirect_uri": redirect_uri,
+        "at": now,
+    }
+    request.session[SESSION_KEY] = dict(list(pending.items())[-PENDING_LIMIT:])
+    return redirect(grant.url)
+
+
+def _failed(
+    request: HttpRequest, message: str, job: ProvisioningJob | None = None, status: int = 400
+) -> HttpResponse:
+    if job is not None:
+        messages.error(request, message)
+        return redirect("provisioning:configuration", job.application.service_principal_id)
+    return render(request, ERROR_PAGE, {"message": message}, status=status)
+
+
+@require_GET
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    pending = dict(request.session.get(SESSION_KEY, {}))
+    entry = pending.pop(request.GET.get("state", ""), None)
+    request.session[SESSION_KEY] = pending
+    if entry is None or time.time() - entry.get("at", 0) >= PENDING_SECONDS:
+        return _failed(
+            request,
+            "This sign-in was not started from this browser session, or it took longer than 15 minutes. "
+            "Open the application's provisioning page and select Authorize again.",
+        )
+    job = ProvisioningJob.objects.select_related("application").filter(pk=entry["job"]).first()
+    if job is None:
+        return _failed(request, "The application was deleted while you were signing in.", status=404)
+    if request.GET.get("error"):
+        description = request.GET.get("error_description") or ""
+        return _failed(
+            request,
+            f"The application did not authorize the portal ({request.GET['error']}"
+            f"{': ' + description if description else ''}). Select Authorize to try again.",
+            job,
+        )
+    code = request.GET.get("code", "")
+    if not code:
+        return _failed(request, "The application's answer carried no authorization code.", job)
+    credentials = replace(Credentials.from_job(job), auth_method=AuthMethod.OAUTH_AUTHORIZATION_CODE)
+    try:
+        tokens = exchange_code(oauth_client(credentials), code, entry["redirect_uri"], entry["verifier"])
+    except TargetError as error:
+        return _failed(
+            request, f"Signing in to the application failed: {credentials.scrub(error.reason)}", job
+        )
+    refresh = tokens.get("refresh_token")
+    if not isinstance(refresh, str) or not refresh:
+        return _failed(
+            request,
+            "The application signed you in but granted no refresh token, so provisioning could not keep "
+            "access. Add the scope the application needs for offline access (often offline_access) and "
+            "select Authorize again.",
+            job,
+        )
+    old = job.oauth_refresh_token
+    job.oauth_refresh_token, job.oauth_authorized_at = refresh, timezone.now()
+    job.save(update_fields=["oauth_refresh_token", "oauth_authorized_at"])
+    record_audit(
+        request.user,
+        Activity.UPDATE_PROVISIONING,
+        target_type="Application",
+        target_id=job.application.app_id,
+        target_name=job.application.display_name,
+        application=job.application,
+        changes=[("oauth_refresh_token", old, refresh)],
+    )
+    messages.success(
+        request,
+        f"Authorized: {job.application.display_name} granted access. Choose OAuth 2 authorization code, "
+        "select Test Connection, then Save.",
+    )
+    return redirect("provisioning:configuration", job.application.service_principal_id)
