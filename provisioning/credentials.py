@@ -134,7 +134,7 @@ class Credentials:
         needed = merged.secret_field
         if needed not in values and _destination_changes(self, values, needed):
             merged = replace(merged, **{needed: ""})
-        if merged.uses_authorization_code and _destination_changes(self, values, "oauth_refresh_token"):
+        if merged.oauth_refresh_token and _destination_changes(self, values, "oauth_refresh_token"):
             merged = replace(merged, oauth_refresh_token="")  # the grant is only for where it was given
         return merged
 

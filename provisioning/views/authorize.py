@@ -153,9 +153,12 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             "select Authorize again.",
             job,
         )
-    old = job.oauth_refresh_token
+    old, old_method = job.oauth_refresh_token, job.auth_method
+    # The grant is this method's credential, given for the endpoints just saved: the method goes with it,
+    # so the stored client secret and grant are used where they were entered, never somewhere new.
     job.oauth_refresh_token, job.oauth_authorized_at = refresh, timezone.now()
-    job.save(update_fields=["oauth_refresh_token", "oauth_authorized_at"])
+    job.auth_method = AuthMethod.OAUTH_AUTHORIZATION_CODE
+    job.save(update_fields=["oauth_refresh_token", "oauth_authorized_at", "auth_method"])
     record_audit(
         request.user,
         Activity.UPDATE_PROVISIONING,
@@ -163,11 +166,11 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         target_id=job.application.app_id,
         target_name=job.application.display_name,
         application=job.application,
-        changes=[("oauth_refresh_token", old, refresh)],
+        changes=[("auth_method", old_method, job.auth_method), ("oauth_refresh_token", old, refresh)],
     )
     messages.success(
         request,
-        f"Authorized: {job.application.display_name} granted access. Choose OAuth 2 authorization code, "
-        "select Test Connection, then Save.",
+        f"Authorized: {job.application.display_name} granted access, and the authentication method is now "
+        "OAuth 2 authorization code. Select Test Connection, then Save.",
     )
     return redirect("provisioning:configuration", job.application.service_principal_id)

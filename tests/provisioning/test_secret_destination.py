@@ -172,3 +172,26 @@ def test_unchanged_destination_keeps_the_stored_secret(job):
     assert stored.with_changes(tenant_url=stored.tenant_url).secret_token == STORED_TOKEN
     moved = stored.with_changes(tenant_url="https://elsewhere.example/scim")
     assert moved.secret_token == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("oauth_token_url", "https://elsewhere.example/token"),
+        ("tenant_url", "https://elsewhere.example/scim"),
+        ("oauth_client_id", "someone-else"),
+        ("auth_method", "oauth2_client_credentials"),
+    ],
+)
+def test_an_authorize_grant_is_dropped_when_its_destination_changes(field, value):
+    stored = Credentials(
+        auth_method="oauth2_authorization_code",
+        tenant_url="https://taskize.example/scim/v2",
+        oauth_authorize_url="https://login.taskize.example/authorize",
+        oauth_token_url="https://login.taskize.example/token",
+        oauth_client_id="portal",
+        oauth_refresh_token="stored-refresh-Rt8",
+    )
+    assert stored.with_changes(oauth_scope="openid").oauth_refresh_token == "stored-refresh-Rt8"
+    changed = stored.with_changes(**{field: value})
+    assert changed.oauth_refresh_token == ""
