@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
@@ -328,7 +329,9 @@ def test_seed_004_flow_with_the_graph_sdk(live_server, make_token, scim_server, 
     token = make_token(PortalRole.GLOBAL_ADMINISTRATOR)
     graph = graph_client(live_server.url, token)
 
-    seen = asyncio.run(seed_004_flow(graph, scim_server))
+    # Its own thread: an earlier browser test may have left Playwright's event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        seen = pool.submit(asyncio.run, seed_004_flow(graph, scim_server)).result()
 
     import uuid
 
