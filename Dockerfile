@@ -9,7 +9,7 @@ RUN pip install --no-cache-dir . && mkdir -p /app/var
 COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
-RUN SECRET_KEY=build FIELD_ENCRYPTION_KEYS=ZmFrZS1rZXktZm9yLWNvbGxlY3RzdGF0aWMtb25seS0xMjM0NTY= \
+RUN SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build FIELD_ENCRYPTION_KEYS=ZmFrZS1rZXktZm9yLWNvbGxlY3RzdGF0aWMtb25seS0xMjM0NTY= \
     python manage.py collectstatic --noinput
 RUN useradd --create-home portal && chown -R portal /app/var
 USER portal
