@@ -74,3 +74,25 @@ def test_log_downloads_use_the_filters_applied(live_server, signed_in_page):
         page.get_by_test_id("download-csv").evaluate("link => link.click()")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert "Failing Fred" in text and "Happy Hanna" not in text
+
+
+def test_log_detail_opens_as_a_side_panel_over_the_grid_and_deep_links_still_work(
+    live_server, signed_in_page
+):
+    job = new_job("Contoso SCIM")
+    log = make_log(job, status="success", source_name="Adele Vance")
+    page = signed_in_page
+    page.goto(f"{live_server.url}{reverse('provisioning:log_list')}")
+    page.get_by_test_id("log-table").get_by_role("link", name="Adele Vance").click()
+    panel = page.get_by_test_id("side-panel")
+    expect(panel).to_be_visible()
+    expect(panel.locator("svg, .icon").first).to_be_attached()
+    assert panel.evaluate("el => getComputedStyle(el).position") == "fixed"  # over the grid
+    expect(page.get_by_test_id("log-table")).to_be_visible()
+    permalink = page.get_by_test_id("permalink").get_attribute("href")
+    page.get_by_test_id("close-panel").click()
+    expect(page.get_by_test_id("side-panel")).to_have_count(0)
+    # The deep link opens the same record as a page of its own.
+    page.goto(f"{live_server.url}{permalink}")
+    expect(page.get_by_test_id("log-detail")).to_contain_text("Adele Vance")
+    assert permalink == reverse("provisioning:log_detail", args=[log.pk])
