@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from portal.audit import Activity
 from portal.models import AuditEntry
@@ -156,7 +157,7 @@ def test_next_run_steady_state_and_job_state(signed_in_client, job):
         enabled=True, state=JobState.ACTIVE, next_run_at=later, steady_state_at=timezone.now()
     )
     page = html(overview(signed_in_client, job))
-    assert f'data-testid="next-run">{later:%Y-%m-%d %H:%M} UTC' in page
+    assert f'data-testid="next-run">{date_format(later, "DATETIME_FORMAT")} UTC' in page
     assert "Last reached" in page and 'data-testid="job-state">Active' in page
     assert 'data-testid="stop-provisioning"' in page and 'data-testid="start-provisioning"' not in page
 
