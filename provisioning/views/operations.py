@@ -63,6 +63,9 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     return render(request, template, context)
 
 
+PLAN_ROWS_PER_ACTION = 500
+
+
 def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
     context = blade_context(application, "plan", "Plan (dry run)")
@@ -77,7 +80,19 @@ def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             or (o.pending or o.action) == action
             or (action == "Failed" and o.status == "failure")
         ]
-        context.update(plan=result, outcomes=outcomes[:2000], action=action, shown_limit=len(outcomes) > 2000)
+        # Summarised by action, each group folded (<details>): a 5,000-object plan stays one screen tall.
+        limit = 2000 if action else PLAN_ROWS_PER_ACTION  # one action chosen: list (nearly) all of it
+        groups: dict[str, list] = {}
+        for o in outcomes:
+            groups.setdefault("Fail" if o.status == "failure" else (o.pending or o.action), []).append(o)
+        context.update(
+            plan=result,
+            plan_groups=[
+                {"action": name, "count": len(items), "rows": items[:limit]} for name, items in groups.items()
+            ],
+            rows_per_action=limit,
+            action=action,
+        )
     elif request.GET.get("run"):
         context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
     return render(request, "provisioning/plan.html", context)

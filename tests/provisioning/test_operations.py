@@ -1,5 +1,7 @@
 """Quarantine, accidental-deletion prevention, provision on demand and the dry-run plan."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -120,3 +122,24 @@ def test_plan_shows_what_a_cycle_would_do_and_writes_nothing(scim_server, signed
     assert scim_server.users() == []
     filtered = signed_in_client.get(url, {"run": 1, "action": "Update"}).content.decode()
     assert "User 0" not in filtered
+
+
+def test_plan_is_summarised_by_action_with_folded_details(scim_server, signed_in_client, settings):
+    app = make_app(scim_server.base_url, scim_server.token)
+    users = make_users(30)
+    for user in users:
+        app.assign(user)
+    scim_server_user = users[0]
+    signed_in_client.post(
+        reverse("provisioning:on_demand", args=[app.job.application.service_principal_id]),
+        {"kind": "User", "object_id": str(scim_server_user.object_id)},
+    )
+    url = reverse("provisioning:plan", args=[app.job.application.service_principal_id])
+    html = signed_in_client.get(url, {"run": 1}).content.decode()
+    # Counts by action, and each action's objects folded in its own <details>, closed by default.
+    folded = re.findall(r'<details class="plan-details panel" data-action="([^"]+)"( open)?>', html)
+    assert folded and all(not is_open for _, is_open in folded)
+    assert {name for name, _ in folded} >= {"Create"}
+    create = html.split('data-action="Create">', 2)[-1].split("</details>", 1)[0]
+    assert create.count("<tr><td>") == 29
+    assert '<span class="badge">29</span>' in html
