@@ -434,6 +434,7 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
         if kind == ImportKind.USERS
         else csv_import.MEMBERSHIP_COLUMNS,
         "async_rows": csv_import.async_threshold(),
+        "clear_marker": csv_import.CLEAR_MARKER,
         "breadcrumbs": _crumbs(parent, (label, None)),
     }
     return render(request, "directory/import_upload.html", context)
