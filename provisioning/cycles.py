@@ -306,6 +306,10 @@ def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> No
     finished = [o for o in outcomes if not (staging and o.pending)]
     deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == "users"]
     counts = _count(finished)
+    if page.phase == "references":
+        # The manager pass revisits users this cycle already counted (created into an empty target, or
+        # updated): counting it again reported "Updated 46" for an initial cycle. Only failures count.
+        counts = {"failed": counts["failed"]}
     with transaction.atomic():
         # One page of a cycle saves at a time: otherwise the last two pages of a phase could each see the
         # other still pending (READ COMMITTED) and nobody would advance the phase.

@@ -102,8 +102,10 @@ def cycle_progress(cycle: Cycle, now: datetime) -> CycleProgress:
     elapsed = max((end - cycle.started_at).total_seconds(), 0.0)
     if cycle.status == CycleStatus.COMPLETED:
         percent = 100
-    elif cycle.total:
+    elif cycle.total and running:
         percent = min(int(cycle.processed * 100 / cycle.total), 99)
+    elif cycle.total:  # stopped (quarantined, failed, paused): the share of objects processed, no cap
+        percent = min(int(cycle.processed * 100 / cycle.total), 100)
     else:
         percent = 0
     eta = rate = None

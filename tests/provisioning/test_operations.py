@@ -143,3 +143,21 @@ def test_plan_is_summarised_by_action_with_folded_details(scim_server, signed_in
     create = html.split('data-action="Create">', 2)[-1].split("</details>", 1)[0]
     assert create.count("<tr><td>") == 29
     assert '<span class="badge">29</span>' in html
+
+
+def test_on_demand_for_an_account_already_active_in_the_target_reports_no_active_change(scim_server):
+    from provisioning.models import EscrowEntry
+    from provisioning.operations import provision_on_demand
+
+    app = make_app(scim_server.base_url, scim_server.token)
+    [user] = make_users(1)
+    app.assign(user)
+    provision_on_demand(app.job, "User", str(user.object_id))
+    EscrowEntry.objects.filter(job=app.job).delete()  # the portal forgot the link: it matches again
+    assert scim_server.users()[0]["active"] is True
+
+    outcome = provision_on_demand(app.job, "User", str(user.object_id))
+
+    assert outcome.status == "success"
+    assert not [p for p in outcome.modified if p["name"] == "active"], outcome.modified
+    assert len(scim_server.users()) == 1
