@@ -161,3 +161,25 @@ def test_on_demand_for_an_account_already_active_in_the_target_reports_no_active
     assert outcome.status == "success"
     assert not [p for p in outcome.modified if p["name"] == "active"], outcome.modified
     assert len(scim_server.users()) == 1
+
+
+def test_a_credential_failure_leaves_a_failed_cycle_and_a_log_entry_to_filter_for(
+    celery_worker, scim_server, signed_in_client
+):
+    app = make_app(scim_server.base_url, "not-the-token")
+    user = make_users(1)[0]
+    app.assign(user)
+
+    cycle = run(app.job)
+
+    assert cycle.status == "failed" and cycle.failed == 1
+    assert "credentials" in cycle.error.lower() or "401" in cycle.error or "token" in cycle.error.lower()
+    [log] = ProvisioningLog.objects.filter(job=app.job, cycle_id=cycle.cycle_id)
+    assert log.status == "failure" and log.error_code and log.source_id == str(user.object_id)
+    # The admin finds it with the logs' Status: Failure filter, and the overview shows the reason.
+    logs = signed_in_client.get(
+        reverse("provisioning:app_logs", args=[app.job.application_id]), {"status": "failure"}
+    ).content.decode()
+    assert log.error_code in logs and user.display_name in logs
+    overview = signed_in_client.get(reverse("provisioning:app_overview", args=[app.job.application_id]))
+    assert cycle.error in overview.content.decode() or cycle.error[:60] in overview.content.decode()
