@@ -183,3 +183,37 @@ def test_a_credential_failure_leaves_a_failed_cycle_and_a_log_entry_to_filter_fo
     assert log.error_code in logs and user.display_name in logs
     overview = signed_in_client.get(reverse("provisioning:app_overview", args=[app.job.application_id]))
     assert cycle.error in overview.content.decode() or cycle.error[:60] in overview.content.decode()
+
+
+def test_group_on_demand_takes_up_to_five_chosen_members(scim_server, signed_in_client):
+    from tests.provisioning.conftest import make_group
+
+    app = make_app(scim_server.base_url, scim_server.token)
+    people = make_users(7, prefix="member")
+    group = make_group("Sales", people)
+    app.assign(group)
+    url = reverse("provisioning:on_demand", args=[app.job.application.service_principal_id])
+
+    picker = signed_in_client.get(url, {"group": str(group.object_id)}).content.decode()
+    assert 'data-testid="member-picker"' in picker and all(p.display_name in picker for p in people)
+
+    too_many = signed_in_client.post(
+        url,
+        {
+            "kind": "Group",
+            "object_id": str(group.object_id),
+            "members": [str(p.object_id) for p in people[:6]],
+        },
+    ).content.decode()
+    assert "Choose at most 5 members" in too_many
+    assert scim_server.groups() == [] and scim_server.users() == []
+
+    chosen = people[:2]
+    page = signed_in_client.post(
+        url,
+        {"kind": "Group", "object_id": str(group.object_id), "members": [str(p.object_id) for p in chosen]},
+    ).content.decode()
+    assert 'data-testid="member-outcomes"' in page
+    assert {u["userName"] for u in scim_server.users()} == {p.user_principal_name for p in chosen}
+    [target_group] = scim_server.groups()
+    assert len(target_group.get("members") or []) == 2
