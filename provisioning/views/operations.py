@@ -44,7 +44,7 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         groups = DirectoryGroup.objects.filter(display_name__istartswith=query)[:PICKER_LIMIT]
         context.update(users=users, groups=groups)
     context["q"] = query
-    if (group_ref := request.GET.get("group")) and not request.method == "POST":
+    if (group_ref := request.GET.get("group")) and request.method != "POST":
         group = _group_or_none(group_ref)
         if group is None:
             context["error"] = "Pick a group from the directory."

@@ -57,12 +57,15 @@ def test_log_downloads_use_the_filters_applied(live_server, signed_in_page):
     job = new_job("Contoso SCIM")
     make_log(job, status="failure", source_name="Failing Fred", error_code="EntryConflict")
     make_log(job, status="success", source_name="Happy Hanna")
+    make_log(job, status="failure", source_name="Other Olga", error_code="EntryConflict")
     page = signed_in_page
     page.goto(f"{live_server.url}{reverse('provisioning:log_list')}")
     page.get_by_label("Failure").check()
     page.fill("#log-identity", "Fail")
     page.get_by_role("button", name="Apply").click()
+    # The grid shows both filters applied (status and identity), then the links must carry both.
     expect(page.get_by_test_id("log-table")).not_to_contain_text("Happy Hanna")
+    expect(page.get_by_test_id("log-table")).not_to_contain_text("Other Olga")
     expect(page.get_by_test_id("log-table")).to_contain_text("Failing Fred")
     for testid in ("download-csv", "download-json"):
         href = page.get_by_test_id(testid).get_attribute("href")
@@ -73,7 +76,7 @@ def test_log_downloads_use_the_filters_applied(live_server, signed_in_page):
     with page.expect_download() as download:
         page.get_by_test_id("download-csv").evaluate("link => link.click()")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
-    assert "Failing Fred" in text and "Happy Hanna" not in text
+    assert "Failing Fred" in text and "Happy Hanna" not in text and "Other Olga" not in text
 
 
 def test_log_detail_opens_as_a_side_panel_over_the_grid_and_deep_links_still_work(
