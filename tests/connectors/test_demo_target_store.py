@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,30 @@ def test_the_demo_target_finds_its_users_and_groups_again_after_a_restart(tmp_pa
         assert "Support" in str(alice_again) and "Sales" not in str(alice_again)
     finally:
         third.stop()
+
+
+def test_seeding_forgets_links_a_demo_target_without_its_store_cannot_have(db, tmp_path, settings):
+    from django.core.management import call_command
+
+    from portal.applications.demo import DEMO_APP_NAME
+    from portal.applications.models import Application
+    from provisioning.models import EscrowEntry, ProvisioningJob
+
+    settings.VAR_DIR = tmp_path
+    call_command("seed_directory", users=10, groups=2, seed=1, verbosity=0)
+    call_command("seed_demo", scim_port=8081, verbosity=0)
+    job = Application.objects.get(display_name=DEMO_APP_NAME).provisioning
+    EscrowEntry.objects.create(
+        job=job, object_kind="User", source_id=uuid.uuid4(), target_id="t1", state="active"
+    )
+    ProvisioningJob.objects.filter(pk=job.pk).update(needs_full_sync=False)
+
+    (tmp_path / "demo_scim_store.json").write_text('{"resources": []}')
+    call_command("seed_demo", scim_port=8081, verbosity=0)  # the target kept its store: records stay
+    assert EscrowEntry.objects.filter(job=job).count() == 1
+
+    (tmp_path / "demo_scim_store.json").unlink()  # the target lost its data (an in-memory run)
+    call_command("seed_demo", scim_port=8081, verbosity=0)
+    assert not EscrowEntry.objects.filter(job=job).exists()
+    job.refresh_from_db()
+    assert job.needs_full_sync  # the next cycle provisions everything again

@@ -6,7 +6,7 @@ Its store is saved in var/demo_scim_store.json, so a restart finds the users pro
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portal.demo import demo_scim_token
+from portal.demo import DEMO_STORE, demo_scim_token
 from portal.scim_target import serve_forever
 
 
@@ -22,4 +22,4 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo SCIM target on http://{host}:{port}/v2 (bearer token in var/demo_scim_token)"
         )
-        serve_forever(host, port, token=token, store_path=settings.VAR_DIR / "demo_scim_store.json")
+        serve_forever(host, port, token=token, store_path=settings.VAR_DIR / DEMO_STORE)
