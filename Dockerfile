@@ -10,7 +10,7 @@ COPY manage.py ./
 COPY templates ./templates
 COPY static ./static
 # A throwaway key pair, valid (start-up checks the Fernet keys) and never used again.
-RUN SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+RUN SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build FIELD_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     python manage.py collectstatic --noinput
 RUN useradd --create-home portal && chown -R portal /app/var
 USER portal

@@ -36,6 +36,21 @@ class Activity:
     STOP_PROVISIONING = "Disable/pause provisioning configuration"
     RESTART_PROVISIONING = "Enable/restart provisioning configuration"
     UPDATE_MAPPINGS = "Update attribute mappings or scope"
+    QUARANTINE = "Quarantine provisioning job"
+    RELEASE_QUARANTINE = "Release provisioning job from quarantine"
+    ADD_USER = "Add user"
+    UPDATE_USER = "Update user"
+    DELETE_USER = "Delete user"
+    RESTORE_USER = "Restore user"
+    HARD_DELETE_USER = "Hard delete user"
+    ADD_GROUP = "Add group"
+    UPDATE_GROUP = "Update group"
+    DELETE_GROUP = "Delete group"
+    RESTORE_GROUP = "Restore group"
+    HARD_DELETE_GROUP = "Hard delete group"
+    ADD_MEMBER = "Add member to group"
+    REMOVE_MEMBER = "Remove member from group"
+    BULK_IMPORT = "Bulk import (CSV)"
 
 
 def is_secret_field(field: str) -> bool:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from portal.applications.models import Application
 from portal.audit import Activity
+from portal.audit_display import display_changes
 from portal.models import AuditEntry
 
 PAGE_SIZE = 50
@@ -135,7 +136,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "form": form,
-        "entries": [(entry, apps.get(entry.application_id)) for entry in page],
+        "entries": [
+            (entry, apps.get(entry.application_id), display_changes(entry.changes)) for entry in page
+        ],
         "next_query": next_query,
         "first_query": first_params.urlencode(),
         "is_first_page": not after,

@@ -3,24 +3,24 @@ from django.urls import NoReverseMatch, reverse
 
 from portal.accounts.context import may_open, portal_perms
 
-NAVIGATION = [
-    ("home", "Home", "home"),
-    ("users", "Users", "directory:user_list"),
-    ("groups", "Groups", "directory:group_list"),
-    ("applications", "Enterprise applications", "applications:app_list"),
-    ("logs", "Provisioning logs", "provisioning:log_list"),
-    ("audit", "Audit logs", "audit_log"),
-    ("api", "API tokens", "api_tokens:list"),
+NAVIGATION = [  # key, label, URL name, Fluent icon
+    ("home", "Home", "home", "home"),
+    ("users", "Users", "directory:user_list", "person"),
+    ("groups", "Groups", "directory:group_list", "people_team"),
+    ("applications", "Enterprise applications", "applications:app_list", "apps"),
+    ("logs", "Provisioning logs", "provisioning:log_list", "text_bullet_list"),
+    ("audit", "Audit logs", "audit_log", "history"),
+    ("api", "API tokens", "api_tokens:list", "key"),
 ]
 
 
 def _nav_items(request: HttpRequest) -> list[dict[str, str]]:
     items = []
-    for key, label, name in NAVIGATION:
+    for key, label, name, icon in NAVIGATION:
         if not may_open(request, name):  # the access policy would refuse it: do not offer it
             continue
         try:
-            items.append({"key": key, "label": label, "url": reverse(name)})
+            items.append({"key": key, "label": label, "url": reverse(name), "icon": icon})
         except NoReverseMatch:  # a section not built yet stays out of the menu
             continue
     return items

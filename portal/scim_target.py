@@ -13,13 +13,24 @@ isolated tenants; ``wrap`` puts WSGI middleware in front (the benchmark counts r
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from scim2_models import Schema, SchemaExtension, ScimPolicy, ScimProvider, ServiceProviderConfig
+from scim2_models import (
+    Resource,
+    ResourceType,
+    Schema,
+    SchemaExtension,
+    ScimPolicy,
+    ScimProvider,
+    ServiceProviderConfig,
+)
 from scim2_server.applications.wsgi import TenantDispatcher
 from scim2_server.memory import InMemoryStorage
 from scim2_server.service import ScimService
@@ -33,6 +44,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 __all__ = [
     "ENTRA_LENIENT_POLICY",
+    "FileBackedStorage",
     "ScimServerHandle",
     "ScimTenant",
     "extension_schema",
@@ -46,6 +58,68 @@ ENTRA_LENIENT_POLICY = ScimPolicy(
 )
 """What a target that tolerates Entra's legacy PATCH forms accepts (member removal by value list,
 replace of ``emails[type eq "work"].value`` on a user without emails)."""
+
+
+class FileBackedStorage(InMemoryStorage):
+    """scim2-server's in-memory store, saved to a JSON file after every write and loaded at start.
+
+    The demo target keeps its users across restarts, so what the portal recorded as provisioned is
+    still there (an empty target after Ctrl-C made the portal's overview and the target disagree).
+    Writes are small (a demo directory), so the whole store is rewritten atomically each time.
+    """
+
+    def __init__(self, path: Path, provider: ScimProvider) -> None:
+        super().__init__()
+        self.path = path
+        self._scim_provider = provider
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        resources = []
+        for item in data.get("resources", []):
+            model = self._scim_provider.model_for(item.get("meta", {}).get("resourceType", ""))
+            if model is not None:
+                resources.append(model.model_validate(item))
+        self.resources = resources
+        # Versions keep growing across restarts, so an ETag seen before a restart never repeats.
+        self.versions = itertools.count(int(data.get("next_version", 1)))
+
+    def _save(self) -> None:
+        with self.lock:
+            version = next(self.versions)
+            self.versions = itertools.count(version)  # peek without consuming
+            data = {
+                "next_version": version,
+                "resources": [resource.model_dump(mode="json") for resource in self.resources],
+            }
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, self.path)
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        with self.lock:
+            created = super().create(resource_type, resource)
+            self._save()
+            return created
+
+    def update(
+        self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None
+    ) -> Resource[Any]:
+        with self.lock:
+            updated = super().update(resource_type, resource, expected_version=expected_version)
+            self._save()
+            return updated
+
+    def delete(
+        self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
+    ) -> None:
+        with self.lock:
+            super().delete(resource_type, resource_id, expected_version=expected_version)
+            self._save()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -198,6 +272,7 @@ def start_scim_server(
     wrap: Callable[[Any], Any] | None = None,
     backlog: int = 128,
     quiet: bool = True,
+    store_path: Path | None = None,
 ) -> ScimServerHandle:
     """Serve scim2-server's WSGI app on ``host:port`` (0 = a free port) in a daemon thread.
 
@@ -206,6 +281,7 @@ def start_scim_server(
     advertises; ``user_extensions`` (see :func:`extension_schema`) adds custom User extensions.
     ``backlog`` is the listen queue: the benchmark's bursts need more than werkzeug's default.
     ``quiet=False`` logs one line per request (the demo target shows its traffic).
+    ``store_path`` keeps the (single) store in that JSON file across restarts (the demo target).
     """
     tokens = [token] if isinstance(token, str) else list(token or [])
     token = tokens[0] if tokens else None
@@ -227,7 +303,9 @@ def start_scim_server(
     if tenants:
         wsgi_app = TenantDispatcher(tenant_app)
     else:
-        default_storage = InMemoryStorage()
+        default_storage = (
+            FileBackedStorage(store_path, provider) if store_path is not None else InMemoryStorage()
+        )
         wsgi_app = application(default_storage)
 
     server = make_server(
@@ -259,6 +337,6 @@ def start_scim_server(
     return handle
 
 
-def serve_forever(host: str, port: int, token: str | None) -> None:
-    """Serve one store until the process is stopped (the demo target)."""
-    start_scim_server(host, port, token, quiet=False).thread.join()
+def serve_forever(host: str, port: int, token: str | None, store_path: Path | None = None) -> None:
+    """Serve one store until the process is stopped (the demo target, saved in ``store_path``)."""
+    start_scim_server(host, port, token, quiet=False, store_path=store_path).thread.join()

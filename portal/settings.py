@@ -24,14 +24,17 @@ VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=True)
-if DEBUG:
+# Embedded mode: no DATABASE_URL, so SQLite and keys under var/ on one machine (the README's first
+# command). There the keys generated into var/ are fine with DEBUG off; a real deployment must set them.
+EMBEDDED = not env.str("DATABASE_URL", default="")
+if DEBUG or EMBEDDED:
     SECRET_KEY = env.str("SECRET_KEY", default="") or read_or_create_secret_key(VAR_DIR / "secret_key")
 else:
     SECRET_KEY = env.str("SECRET_KEY")  # required in production: fail loudly when missing
 
 # Fernet keys for secrets at rest, newest first; older keys keep decrypting during a rotation.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or (
-    [read_or_create_fernet_key(VAR_DIR / "fernet_key")] if DEBUG else []
+    [read_or_create_fernet_key(VAR_DIR / "fernet_key")] if DEBUG or EMBEDDED else []
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise environ.ImproperlyConfigured(
@@ -42,7 +45,7 @@ check_fernet_keys(FIELD_ENCRYPTION_KEYS)  # a clear message now rather than a fa
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -178,6 +181,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LANGUAGE_CODE = "en-us"
+# One date format on every page, per language (portal/formats/<lang>/formats.py): localisable.
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -190,20 +195,23 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
+        if DEBUG or EMBEDDED
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# Embedded mode serves static files straight from the source folders (no collectstatic step), with
+# DEBUG on or off; a deployment collects them once (the Dockerfile does) and serves the manifest.
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="provisioning@localhost")
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    # Embedded mode serves plain http on loopback: secure-only cookies and HSTS would lock it out.
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not EMBEDDED)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not EMBEDDED)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if EMBEDDED else 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

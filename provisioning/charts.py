@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -136,11 +137,11 @@ def cycle_history_svg(points: Sequence[CyclePoint], *, width: int = 720, height:
     # first and last start dates under the axis; legend at the bottom
     first, last = points[0].started_at, points[-1].started_at
     parts.append(
-        f'<text x="{left}" y="{top + plot_h + 14}" font-size="11" fill="#616161">{first:%Y-%m-%d %H:%M}</text>'
+        f'<text x="{left}" y="{top + plot_h + 14}" font-size="11" fill="#616161">{date_format(first, "DATETIME_FORMAT")}</text>'
     )
     parts.append(
         f'<text x="{left + plot_w}" y="{top + plot_h + 14}" font-size="11" fill="#616161" text-anchor="end">'
-        f"{last:%Y-%m-%d %H:%M}</text>"
+        f"{date_format(last, 'DATETIME_FORMAT')}</text>"
     )
     legend_x = left
     for _field, label, colour in (*SERIES, ("duration", "Duration", DURATION_COLOUR)):

@@ -259,6 +259,7 @@ def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: st
     cycle, job = page.cycle, page.cycle.job
     if cycle.status != CycleStatus.RUNNING:
         return  # paused or stopped: the page stays pending and is queued again on resume
+    objects: dict = {}
     try:
         processor = processor or PageProcessor(engine_config(job), target_for(job), escrow.resolver(job.pk))
         if page.phase == "deprovision":
@@ -270,13 +271,41 @@ def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: st
                 kind, [objects[i] for i in page.items], escrow.load(job.pk, kind, page.items)
             )
     except StopCycle as stop:
+        trace = _stopped_on(page, stop, objects)
         with transaction.atomic():
-            Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
-                status=CycleStatus.FAILED, finished_at=timezone.now(), error=stop.error.reason
+            stopped = Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
+                status=CycleStatus.FAILED,
+                finished_at=timezone.now(),
+                error=stop.error.reason,
+                failed=F("failed") + 1,
             )
+            if stopped:  # one trace per cycle, even when several pages hit the refusal at once
+                escrow.save(job, cycle.cycle_id, [trace])
             quarantine.enter(job, "EncounteredQuarantineException", stop.error.reason, error=stop.error)
         return
     _save_page(page, outcomes, worker)
+
+
+def _stopped_on(page: CyclePage, stop: StopCycle, objects: dict) -> Outcome:
+    """The provisioning log entry of a cycle the target stopped (credentials refused): the object being
+    exported when it happened, failed with the target's reason, so an admin finds it with Status:
+    Failure (Entra logs the failure the same way rather than leaving only a failed cycle)."""
+    first = page.items[0] if page.items else {}
+    if isinstance(first, dict):
+        kind, source_id, name = (
+            first.get("kind", "User"),
+            first.get("source_id", ""),
+            first.get("source_name", ""),
+        )
+    else:
+        source = objects.get(first)
+        kind, source_id = PHASE_KIND.get(page.phase, "User"), str(first)
+        name = getattr(source, "display_name", "") if source is not None else ""
+    outcome = Outcome(kind=kind, source_id=source_id, source_name=name)
+    outcome.action = "Other"
+    outcome.fail(stop.error, step="Test connection")
+    outcome.step("Processing", "failure", "The cycle stopped: the target refused the admin credentials.")
+    return outcome
 
 
 def _run_deprovision(job: ProvisioningJob, processor: PageProcessor, items: list[dict]) -> list[Outcome]:
@@ -307,6 +336,10 @@ def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> No
     finished = [o for o in outcomes if not (staging and o.pending)]
     deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == "users"]
     counts = _count(finished)
+    if page.phase == "references":
+        # The manager pass revisits users this cycle already counted (created into an empty target, or
+        # updated): counting it again reported "Updated 46" for an initial cycle. Only failures count.
+        counts = {"failed": counts["failed"]}
     with transaction.atomic():
         # One page of a cycle saves at a time: otherwise the last two pages of a phase could each see the
         # other still pending (READ COMMITTED) and nobody would advance the phase.

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from portal.audit import Activity, record_audit
 from provisioning.engine.target import TargetError
 from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob
 from provisioning.notifications import notify
@@ -55,6 +56,7 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
     )
     if changed:  # one email per quarantine (and another if the reason changes), within the daily limit
         job.refresh_from_db()
+        _audit(job, Activity.QUARANTINE, [("QuarantineReason", "", reason), ("Details", "", details)])
         notify(
             job,
             NotificationKind.DELETIONS if reason == "TooManyDeletes" else NotificationKind.QUARANTINE,
@@ -63,14 +65,36 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
         )
 
 
+def _audit(job: ProvisioningJob, activity: str, changes: list[tuple[str, str, str]]) -> None:
+    """Quarantine start and end appear in the audit log, initiated by the provisioning service."""
+    application = job.application
+    record_audit(
+        None,
+        activity,
+        target_type="ProvisioningJob",
+        target_id=job.job_id,
+        target_name=application.display_name,
+        application=application,
+        changes=changes,
+        category="ProvisioningManagement",
+    )
+
+
 def leave(job: ProvisioningJob) -> None:
-    ProvisioningJob.objects.filter(pk=job.pk, state=JobState.QUARANTINE).update(
+    reason = (
+        ProvisioningJob.objects.filter(pk=job.pk, state=JobState.QUARANTINE)
+        .values_list("quarantine_reason", flat=True)
+        .first()
+    )
+    released = ProvisioningJob.objects.filter(pk=job.pk, state=JobState.QUARANTINE).update(
         state=JobState.ACTIVE if job.enabled else JobState.PAUSED,
         quarantine_reason="",
         quarantine_since=None,
         quarantine_details="",
         next_run_at=timezone.now(),  # try again now rather than at the next quarantine retry
     )
+    if released:
+        _audit(job, Activity.RELEASE_QUARANTINE, [("QuarantineReason", reason or "", "")])
 
 
 def leave_if(job: ProvisioningJob, reason: str) -> None:

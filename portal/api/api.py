@@ -17,7 +17,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, URLPattern, re_path, resolve
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.csrf import csrf_exempt
+from markdown_it import MarkdownIt
 from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase
 
@@ -72,12 +74,17 @@ class OfflineDocs(DocsBase):
             tags.setdefault(operation["tag"], []).append(operation)
         context = {
             "api": api,
-            "description": DESCRIPTION,
+            "description": render_markdown(DESCRIPTION),
             "tags": tags,
             "openapi_url": self.get_openapi_url(api, kwargs),
             "components": sorted(schema.get("components", {}).get("schemas", {})),
         }
         return render(request, "api/docs.html", context)
+
+
+def render_markdown(text: str) -> SafeString:
+    """CommonMark to HTML with raw HTML disabled (so the output is safe to mark safe)."""
+    return mark_safe(MarkdownIt("commonmark", {"html": False}).render(text))
 
 
 def _json_schema(response: dict[str, Any]) -> dict[str, Any] | None:

@@ -508,3 +508,32 @@ def _validate_rows(
         else:
             graph_field = _GRAPH_FIELD.get(error.field, error.field)
             problems.add(f"{path}[{positions[error.index]}].{graph_field}", error.message)
+
+
+def save_schema(job: Any, schema: Any) -> tuple[list[str], SchemaProblems]:
+    """Validate a synchronization schema against ``job``'s mappings and store what changed, all or
+    nothing. Returns the names of the changed object mappings (a change makes the next cycle initial)
+    and the problems; nothing is saved when there are problems. Used by the API and the Schema page."""
+    from django.db import transaction
+
+    from provisioning.models import ProvisioningJob
+
+    stored = list(job.object_mappings.all())
+    updates, problems = updates_from_schema(schema, stored)
+    if problems.items:
+        return [], problems
+    by_key = {m.key: m for m in stored}
+    changed: list[str] = []
+    with transaction.atomic():
+        for update in updates:
+            mapping = by_key[update.key]
+            fields = [name for name, value in update.values.items() if getattr(mapping, name) != value]
+            if not fields:
+                continue
+            for name in fields:
+                setattr(mapping, name, update.values[name])
+            mapping.save(update_fields=fields)
+            changed.append(mapping.name)
+        if changed:
+            ProvisioningJob.objects.filter(pk=job.pk).update(needs_full_sync=True)
+    return changed, problems

@@ -47,10 +47,10 @@ from portal.api.schemas import (
 )
 from portal.api.service_principals import get_application
 from portal.api.sync_schema import (
+    save_schema,
     synchronization_schema,
     template_key,
     template_schema,
-    updates_from_schema,
 )
 from portal.applications import services
 from portal.applications.models import Application
@@ -906,8 +906,7 @@ def _update_schema(
     request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str
 ) -> HttpResponse:
     job = get_job(request, id, job_id)
-    stored = list(job.object_mappings.all())
-    updates, problems = updates_from_schema(payload, stored)
+    changed, problems = save_schema(job, payload)
     if problems.items:
         target, message = problems.items[0]
         more = len(problems.items) - 1
@@ -917,21 +916,8 @@ def _update_schema(
             target,
             details=[{"code": "InvalidValue", "message": m, "target": t} for t, m in problems.items[:50]],
         )
-    by_key = {m.key: m for m in stored}
-    changed = []
-    with transaction.atomic():
-        for update in updates:
-            mapping = by_key[update.key]
-            fields = [name for name, value in update.values.items() if getattr(mapping, name) != value]
-            if not fields:
-                continue
-            for name in fields:
-                setattr(mapping, name, update.values[name])
-            mapping.save(update_fields=fields)
-            changed.append(mapping.name)
-        if changed:
-            ProvisioningJob.objects.filter(pk=job.pk).update(needs_full_sync=True)
-            _audit(request, job, Activity.UPDATE_MAPPINGS, [("object_mappings", None, ", ".join(changed))])
+    if changed:
+        _audit(request, job, Activity.UPDATE_MAPPINGS, [("object_mappings", None, ", ".join(changed))])
     return no_content()
 
 

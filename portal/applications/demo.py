@@ -7,6 +7,8 @@ until someone chooses to.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -53,3 +55,28 @@ def ensure_demo_app(scim_port: int) -> None:
         )
         for principal in [*groups, *users]:
             services.add_assignment(application, principal, role, actor=ACTOR)
+
+
+def reconcile_demo_target(store_path: Path) -> int:
+    """Put the portal's records back in step with a demo target that lost its store.
+
+    The demo target keeps its users in ``store_path``; when that file is missing (first start after
+    an upgrade from the in-memory target, or ``var/`` partly wiped) while the demo app's escrow still
+    says objects were provisioned, the overview would claim users the target does not have. Forget
+    those links and make the next cycle an initial one, which provisions everything again. Returns
+    the number of links forgotten.
+    """
+    from provisioning.models import EscrowEntry, ProvisioningJob
+
+    if store_path.exists():
+        return 0
+    application = (
+        Application.objects.filter(display_name=DEMO_APP_NAME).select_related("provisioning").first()
+    )
+    if application is None:
+        return 0
+    job = application.provisioning
+    forgotten, _ = EscrowEntry.objects.filter(job=job).delete()
+    if forgotten:
+        ProvisioningJob.objects.filter(pk=job.pk).update(needs_full_sync=True)
+    return forgotten

@@ -33,23 +33,61 @@ def _reverse_or_none(name: str, *args: Any) -> str | None:
 def blade_context(application: Application, active: str, title: str) -> dict[str, Any]:
     """Header, left menu and breadcrumbs shared by every page of one app (``applications/_blade.html``)."""
     oid, pk = application.service_principal_id, application.pk
-    entries = [
-        ("overview", "Overview", _reverse_or_none("applications:overview", oid)),
-        ("properties", "Properties", _reverse_or_none("applications:properties", oid)),
-        ("users", "Users and groups", _reverse_or_none("applications:assignments", oid)),
-        ("provisioning", "Provisioning", _reverse_or_none("provisioning:configuration", oid)),
-        # Pages of the monitoring part, when installed (they address the app by its primary key).
-        ("provisioning_overview", "Provisioning overview", _reverse_or_none("provisioning:app_overview", pk)),
-        ("on_demand", "Provision on demand", _reverse_or_none("provisioning:on_demand", oid)),
-        ("plan", "Plan (dry run)", _reverse_or_none("provisioning:plan", oid)),
-    ]
     logs = _reverse_or_none("provisioning:app_logs", pk)
     if logs is None and (tenant_logs := _reverse_or_none("provisioning:log_list")):
         logs = f"{tenant_logs}?app={pk}"
-    entries.append(("logs", "Provisioning logs", logs))
     audit = _reverse_or_none("audit_log")
-    if audit:
-        entries.append(("audit", "Audit logs", f"{audit}?app={pk}"))
+    # Grouped as Entra's enterprise-application menu; pages of parts not installed stay out.
+    groups: list[tuple[str, list[tuple[str, str, str | None, str]]]] = [
+        ("", [("overview", "Overview", _reverse_or_none("applications:overview", oid), "apps")]),
+        (
+            "Manage",
+            [
+                ("properties", "Properties", _reverse_or_none("applications:properties", oid), "settings"),
+                ("users", "Users and groups", _reverse_or_none("applications:assignments", oid), "people"),
+                (
+                    "provisioning",
+                    "Provisioning",
+                    _reverse_or_none("provisioning:configuration", oid),
+                    "person_sync",
+                ),
+            ],
+        ),
+        (
+            "Provisioning",
+            [
+                (
+                    "provisioning_overview",
+                    "Overview",
+                    _reverse_or_none("provisioning:app_overview", pk),
+                    "data_bar_vertical",
+                ),
+                ("on_demand", "Provision on demand", _reverse_or_none("provisioning:on_demand", oid), "play"),
+                ("plan", "Plan (dry run)", _reverse_or_none("provisioning:plan", oid), "clipboard"),
+                ("schema", "Review schema", _reverse_or_none("provisioning:schema", oid), "code"),
+            ],
+        ),
+        (
+            "Activity",
+            [
+                ("audit", "Audit logs", f"{audit}?app={pk}" if audit else None, "history"),
+                ("logs", "Provisioning logs", logs, "text_bullet_list"),
+            ],
+        ),
+        (
+            "Troubleshooting",
+            [("deletions", "Staged deletions", _reverse_or_none("provisioning:deletions", oid), "wrench")],
+        ),
+    ]
+    blade_groups = []
+    for group_label, items in groups:
+        shown = [
+            {"key": key, "label": label, "url": url, "icon": icon, "active": key == active}
+            for key, label, url, icon in items
+            if url
+        ]
+        if shown:
+            blade_groups.append({"label": group_label, "items": shown})
     try:
         template = get_template(application.template_id)
     except KeyError:
@@ -58,11 +96,8 @@ def blade_context(application: Application, active: str, title: str) -> dict[str
         "application": application,
         "app_template": template,
         "blade_title": title,
-        "blade_menu": [
-            {"key": key, "label": label, "url": url, "active": key == active}
-            for key, label, url in entries
-            if url
-        ],
+        "blade_groups": blade_groups,
+        "blade_menu": [item for group in blade_groups for item in group["items"]],
         "breadcrumbs": [
             ("Enterprise applications", reverse("applications:app_list")),
             (application.display_name, reverse("applications:overview", args=[oid])),

@@ -78,6 +78,11 @@ USER_COLUMNS: dict[str, str] = {
 }
 COLUMN_OF = {field: column for column, field in USER_COLUMNS.items()}
 MEMBERSHIP_COLUMNS = ["groupDisplayName", "memberUserPrincipalName"]
+# An empty cell leaves the attribute as it is; this marker (any case) clears it. Documented on the
+# upload page. Why a marker: an empty cell that cleared data wiped departments and managers (and
+# near-real-time provisioning pushed that to every app) whenever a file carried only a few values.
+CLEAR_MARKER = "<clear>"
+_NOT_CLEARABLE = {"userPrincipalName", "displayName", "accountEnabled"}
 _TRUE = {"true", "yes", "1", "enabled"}
 _FALSE = {"false", "no", "0", "disabled"}
 
@@ -102,6 +107,7 @@ class UserRow:
     existing_object_id: uuid.UUID | None = None
     current_extensions: dict[str, str] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)  # column names that differ from the directory
+    diff: list[tuple[str, Any, Any]] = field(default_factory=list)  # (column, old, new) of an update
 
 
 @dataclass
@@ -123,7 +129,13 @@ class UserImportPlan:
                 for r in self.creates[:SAMPLE_ROWS]
             ],
             "update_sample": [
-                {"row": r.row, "upn": r.upn, "changes": r.changed} for r in self.updates[:SAMPLE_ROWS]
+                {
+                    "row": r.row,
+                    "upn": r.upn,
+                    "changes": r.changed,
+                    "diff": [{"column": c, "old": _shown(o), "new": _shown(n)} for c, o, n in r.diff],
+                }
+                for r in self.updates[:SAMPLE_ROWS]
             ],
         }
 
@@ -144,6 +156,15 @@ class MembershipImportPlan:
                 for row, g, u in self.adds[:SAMPLE_ROWS]
             ],
         }
+
+
+def _shown(value: Any) -> str:
+    """A value as the preview shows it (phones joined, booleans as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def _read(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -196,6 +217,13 @@ def _parse_user_cell(column: str, raw: str, row: UserRow) -> None:
     """Validate one cell into ``row``; raises ValidationError with a message for the admin."""
     value = raw.strip()
     target = USER_COLUMNS[column]
+    if column != "userPrincipalName":
+        if not value:
+            return  # an empty cell means "no change" (a new user simply does not get the attribute)
+        if value.lower() == CLEAR_MARKER:
+            if column in _NOT_CLEARABLE:
+                raise ValidationError(f"{column} cannot be cleared.")
+            value = ""
     if column == "userPrincipalName":
         row.upn = validate_upn(value)
         row.values["user_principal_name"] = row.upn
@@ -222,9 +250,6 @@ def _parse_user_cell(column: str, raw: str, row: UserRow) -> None:
             raise ValidationError(f"At most {limit} characters (this has {len(value)}).")
         if column == "mail" and value:
             validate_email(value)
-        if column == "displayName" and not value:
-            row.values[target] = value  # reported here; not again as "a new user needs a display name"
-            raise ValidationError("A display name is required.")
         row.values[target] = value
 
 
@@ -324,12 +349,17 @@ def _compare_with_directory(chunk: list[UserRow], errors: list[RowError]) -> Non
             )
             continue
         row.existing_pk, row.existing_object_id = current["pk"], current["object_id"]
-        row.changed = [COLUMN_OF[f] for f, v in row.values.items() if current[f] != v]
+        row.diff = [(COLUMN_OF[f], current[f], v) for f, v in row.values.items() if current[f] != v]
         row.current_extensions = current["extension_attributes"] or {}
-        row.changed += [n for n, v in row.extensions.items() if row.current_extensions.get(n, "") != v]
+        row.diff += [
+            (n, row.current_extensions.get(n, ""), v)
+            for n, v in row.extensions.items()
+            if row.current_extensions.get(n, "") != v
+        ]
         current_manager = (current["manager__user_principal_name"] or "").lower()
         if row.manager is not None and row.manager != current_manager:
-            row.changed.append("manager")
+            row.diff.append(("manager", current_manager, row.manager))
+        row.changed = [column for column, _old, _new in row.diff]
 
 
 def _resolve_managers(rows: list[UserRow], in_file: set[str], plan: UserImportPlan) -> None:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from portal.audit import Activity, record_audit
 from portal.directory import csv_import, services
 from portal.directory.filters import (
     DirectoryGroupFilterForm,
@@ -87,6 +88,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 def user_create(request: HttpRequest) -> HttpResponse:
     form = DirectoryUserForm(request.POST or None)
     if request.method == "POST" and (user := _save(form)):
+        _audit(request, Activity.ADD_USER, user, _form_changes(form, created=True))
         messages.success(request, f"Created {user.display_name}.")
         return _done(request, user.get_absolute_url())
     crumbs = _crumbs(USERS, ("New user", None))
@@ -100,6 +102,7 @@ def user_edit(request: HttpRequest, object_id: str) -> HttpResponse:
         return redirect(user.get_absolute_url())
     form = DirectoryUserForm(request.POST or None, instance=user)
     if request.method == "POST" and _save(form):
+        _audit(request, Activity.UPDATE_USER, user, _form_changes(form))
         messages.success(request, f"Saved {user.display_name}.")
         return _done(request, user.get_absolute_url())
     crumbs = _crumbs(USERS, (user.display_name, user.get_absolute_url()), ("Edit", None))
@@ -118,6 +121,37 @@ def _save(form: DirectoryUserForm | DirectoryGroupForm) -> DirectoryUser | Direc
                        "Another user took this user principal name a moment ago.")  # fmt: skip
         return None
     return obj
+
+
+def _audit(
+    request: HttpRequest,
+    activity: str,
+    obj: DirectoryUser | DirectoryGroup,
+    changes: list[tuple[str, Any, Any]] | None = None,
+) -> None:
+    """A directory change in the audit log (Entra's UserManagement / GroupManagement categories)."""
+    is_user = isinstance(obj, DirectoryUser)
+    record_audit(
+        request.user,
+        activity,
+        target_type="User" if is_user else "Group",
+        target_id=obj.object_id,
+        target_name=obj.user_principal_name if is_user else obj.display_name,
+        changes=changes or [],
+        category="UserManagement" if is_user else "GroupManagement",
+    )
+
+
+def _form_changes(form: Any, created: bool = False) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for what a directory form changed; a new object lists what was filled in."""
+    changes = []
+    for name in form.changed_data:
+        new = form.cleaned_data.get(name)
+        old = None if created else form.initial.get(name)
+        if created and new in (None, "", [], {}):
+            continue
+        changes.append((name, old, new))
+    return changes
 
 
 def _form_page(request: HttpRequest, template: str, form: Any, **context: Any) -> HttpResponse:
@@ -166,6 +200,7 @@ def user_set_enabled(request: HttpRequest, object_id: str, enabled: bool) -> Htt
     if user.is_deleted:
         messages.error(request, f"{user.display_name} is in the recycle bin.")
     elif services.set_account_enabled(user, enabled):
+        _audit(request, Activity.UPDATE_USER, user, [("account_enabled", not enabled, enabled)])
         messages.success(request, f"{'Enabled' if enabled else 'Disabled'} sign-in for {user.display_name}.")
     return _done(request, user.get_absolute_url())
 
@@ -174,6 +209,7 @@ def user_set_enabled(request: HttpRequest, object_id: str, enabled: bool) -> Htt
 def object_delete(request: HttpRequest, object_id: str, model: type) -> HttpResponse:
     obj = _user(object_id) if model is DirectoryUser else _group(object_id)
     services.soft_delete(obj)
+    _audit(request, Activity.DELETE_USER if model is DirectoryUser else Activity.DELETE_GROUP, obj)
     messages.success(
         request,
         f"Deleted {obj.display_name}. It stays in Deleted items for {services.recycle_bin_days()} days "
@@ -186,6 +222,7 @@ def object_delete(request: HttpRequest, object_id: str, model: type) -> HttpResp
 def object_restore(request: HttpRequest, object_id: str, model: type) -> HttpResponse:
     obj = _user(object_id) if model is DirectoryUser else _group(object_id)
     services.restore(obj)
+    _audit(request, Activity.RESTORE_USER if model is DirectoryUser else Activity.RESTORE_GROUP, obj)
     messages.success(request, f"Restored {obj.display_name}.")
     return _done(request, _safe_next(request) or obj.get_absolute_url())
 
@@ -206,6 +243,7 @@ def object_purge(request: HttpRequest, object_id: str, model: type) -> HttpRespo
     except services.DirectoryError as exc:
         messages.error(request, str(exc))
         return _done(request, obj.get_absolute_url())
+    _audit(request, Activity.HARD_DELETE_USER if model is DirectoryUser else Activity.HARD_DELETE_GROUP, obj)
     messages.success(request, f"Permanently deleted {obj.display_name}.")
     kind = "users" if model is DirectoryUser else "groups"
     return _done(request, _safe_next(request) or f"{reverse(DELETED[1])}?type={kind}")
@@ -314,6 +352,7 @@ def member_add(request: HttpRequest, object_id: str) -> HttpResponse:
             except services.DirectoryError as exc:
                 form.add_error(None, str(exc))
             else:
+                _audit(request, Activity.ADD_MEMBER, group, [("member", "", member.display_name)])
                 messages.success(request, f"Added {member.display_name} to {group.display_name}.")
                 if not request.htmx:
                     return redirect(group.get_absolute_url())
@@ -327,8 +366,16 @@ def member_add(request: HttpRequest, object_id: str) -> HttpResponse:
 @require_POST
 def member_remove(request: HttpRequest, object_id: str, membership_id: int) -> HttpResponse:
     group = _group(object_id)
+    membership = (
+        GroupMembership.objects.filter(pk=membership_id, group=group)
+        .select_related("user", "member_group")
+        .first()
+    )
+    member = membership and (membership.user or membership.member_group)
+    name = member.display_name if member else ""
     try:
         services.remove_member(group, membership_id)
+        _audit(request, Activity.REMOVE_MEMBER, group, [("member", name, "")])
         messages.success(request, "Removed the member.")
     except services.DirectoryError as exc:
         messages.error(request, str(exc))
@@ -387,6 +434,7 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
         if kind == ImportKind.USERS
         else csv_import.MEMBERSHIP_COLUMNS,
         "async_rows": csv_import.async_threshold(),
+        "clear_marker": csv_import.CLEAR_MARKER,
         "breadcrumbs": _crumbs(parent, (label, None)),
     }
     return render(request, "directory/import_upload.html", context)
@@ -426,6 +474,19 @@ def import_confirm(request: HttpRequest, import_id: str) -> HttpResponse:
     imp = get_object_or_404(DirectoryImport, pk=import_id)
     if not csv_import.start_apply(imp):
         messages.error(request, "This import is not ready to run (it has errors, or it already ran).")
+    else:
+        summary = imp.summary or {}
+        counts = {k: v for k, v in summary.items() if k in ("to_create", "to_update", "to_add", "unchanged")}
+        record_audit(
+            request.user,
+            Activity.BULK_IMPORT,
+            target_type="DirectoryImport",
+            target_id=imp.pk,
+            target_name=imp.file_name,
+            changes=[("kind", "", imp.get_kind_display()), ("rows", "", imp.total_rows)]
+            + [(name, "", count) for name, count in counts.items()],
+            category="UserManagement" if imp.kind == ImportKind.USERS else "GroupManagement",
+        )
     return _done(request, reverse("directory:import_detail", args=[imp.pk]))
 
 

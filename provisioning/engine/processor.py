@@ -437,10 +437,20 @@ class PageProcessor:
     ) -> None:
         """Link an existing target object and bring it in line with the mappings."""
         values, members = self._desired(w)
-        changes = {k: v for k, v in values.items() if found.values.get(k) != v}
+        changes = {k: v for k, v in values.items() if not _same(found.values.get(k), v)}
         if kind == "User" and found.values.get("active") is False and w.obj.enabled:
             changes["active"] = True
-        self._apply(kind, mapping, w, found.id, changes, members, current_members=None, exported=values)
+        self._apply(
+            kind,
+            mapping,
+            w,
+            found.id,
+            changes,
+            members,
+            current_members=None,
+            exported=values,
+            current=found.values,
+        )
         w.outcome.retry_count = max(w.outcome.retry_count, retries)
 
     def _update_linked(self, kind: str, mapping: ObjectMappingConfig, w: _Work) -> None:
@@ -484,6 +494,7 @@ class PageProcessor:
         *,
         current_members: list[str] | None,
         exported: dict[str, Any],
+        current: dict[str, Any] | None = None,
     ) -> None:
         outcome, entry = w.outcome, w.entry
         outcome.target_id = target_id
@@ -493,7 +504,8 @@ class PageProcessor:
             if members is not None and current_members
             else []
         )
-        previous = entry.exported if entry else {}
+        # "Old" values: what the target holds when adopting an object, else what was last exported.
+        previous = current if current is not None else (entry.exported if entry else {})
         if not changes and not to_add and not to_remove:
             outcome.action, outcome.status = "Skip", "skipped"
             outcome.step(
@@ -574,3 +586,13 @@ class PageProcessor:
         self._parallel([partial(send, item) for item in staged])
         self._stop_if_unauthorized(o for o, _ in staged)
         return [o for o, _ in staged]
+
+
+def _same(current: Any, desired: Any) -> bool:
+    """Equal as the target means it: a SCIM boolean ``true`` equals a mapping's ``"True"`` (expressions
+    yield text), so an already-active account is not reported as ``active: (blank) → True``."""
+    if isinstance(current, bool) and isinstance(desired, str):
+        return desired.strip().lower() == str(current).lower()
+    if isinstance(desired, bool) and isinstance(current, str):
+        return current.strip().lower() == str(desired).lower()
+    return current == desired

@@ -19,6 +19,8 @@ from provisioning.models import Cycle, CyclePage, CycleStatus, PageStatus
 from provisioning.operations import plan, provision_on_demand
 
 PICKER_LIMIT = 20
+GROUP_MEMBERS_MAX = 5  # Entra provisions a group on demand with at most 5 of its members
+MEMBER_CHOICES = 200
 PLAN_ACTIONS = ["Create", "Update", "Disable", "Delete", "Skip", "Other", "Failed"]
 
 
@@ -42,6 +44,12 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         groups = DirectoryGroup.objects.filter(display_name__istartswith=query)[:PICKER_LIMIT]
         context.update(users=users, groups=groups)
     context["q"] = query
+    if (group_ref := request.GET.get("group")) and request.method != "POST":
+        group = _group_or_none(group_ref)
+        if group is None:
+            context["error"] = "Pick a group from the directory."
+        else:
+            context.update(picked_group=group, group_members=_member_choices(group))
     if request.method == "POST":
         kind = request.POST.get("kind")
         object_ref = request.POST.get("object_id", "")
@@ -50,17 +58,57 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             source = model.objects.get(object_id=uuid.UUID(object_ref)) if model else None
         except (ValueError, DirectoryUser.DoesNotExist, DirectoryGroup.DoesNotExist):
             source = None
+        member_refs = request.POST.getlist("members") if kind == "Group" else []
+        members = _chosen_members(source, member_refs) if isinstance(source, DirectoryGroup) else []
         if source is None:
             context["error"] = "Pick a user or group from the directory to provision."
+        elif len(member_refs) > GROUP_MEMBERS_MAX:
+            context["error"] = (
+                f"Choose at most {GROUP_MEMBERS_MAX} members of {source.display_name} (as in Entra)."
+            )
+            context.update(picked_group=source, group_members=_member_choices(source), chosen=member_refs)
+        elif len(members) != len(member_refs):
+            context["error"] = f"Choose members of {source.display_name} only."
+            context.update(picked_group=source, group_members=_member_choices(source), chosen=member_refs)
         elif not application.provisioning.tenant_url:
             context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
         else:
-            outcome = provision_on_demand(application.provisioning, kind, str(source.object_id))
-            context.update(outcome=outcome, source=source)
+            job = application.provisioning
+            # The chosen members first, so the group's membership can reference them in the target.
+            member_outcomes = [(m, provision_on_demand(job, "User", str(m.object_id))) for m in members]
+            outcome = provision_on_demand(job, kind, str(source.object_id))
+            context.update(outcome=outcome, source=source, member_outcomes=member_outcomes)
     template = "provisioning/on_demand.html"
     if request.htmx and request.htmx.target == "picker-results":
         template += "#results"
     return render(request, template, context)
+
+
+PLAN_ROWS_PER_ACTION = 500
+
+
+def _group_or_none(reference: str) -> DirectoryGroup | None:
+    try:
+        return DirectoryGroup.objects.filter(object_id=uuid.UUID(reference)).first()
+    except ValueError:
+        return None
+
+
+def _member_choices(group: DirectoryGroup) -> list[DirectoryUser]:
+    """The group's user members to choose from (Entra lists them for a group on demand)."""
+    return list(
+        DirectoryUser.objects.filter(memberships__group=group).order_by("display_name")[:MEMBER_CHOICES]
+    )
+
+
+def _chosen_members(group: DirectoryGroup, references: list[str]) -> list[DirectoryUser]:
+    ids = []
+    for reference in references:
+        try:
+            ids.append(uuid.UUID(reference))
+        except ValueError:
+            continue
+    return list(DirectoryUser.objects.filter(memberships__group=group, object_id__in=ids).distinct())
 
 
 def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
@@ -77,7 +125,19 @@ def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             or (o.pending or o.action) == action
             or (action == "Failed" and o.status == "failure")
         ]
-        context.update(plan=result, outcomes=outcomes[:2000], action=action, shown_limit=len(outcomes) > 2000)
+        # Summarised by action, each group folded (<details>): a 5,000-object plan stays one screen tall.
+        limit = 2000 if action else PLAN_ROWS_PER_ACTION  # one action chosen: list (nearly) all of it
+        groups: dict[str, list] = {}
+        for o in outcomes:
+            groups.setdefault("Fail" if o.status == "failure" else (o.pending or o.action), []).append(o)
+        context.update(
+            plan=result,
+            plan_groups=[
+                {"action": name, "count": len(items), "rows": items[:limit]} for name, items in groups.items()
+            ],
+            rows_per_action=limit,
+            action=action,
+        )
     elif request.GET.get("run"):
         context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
     return render(request, "provisioning/plan.html", context)

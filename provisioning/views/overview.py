@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -102,8 +103,10 @@ def cycle_progress(cycle: Cycle, now: datetime) -> CycleProgress:
     elapsed = max((end - cycle.started_at).total_seconds(), 0.0)
     if cycle.status == CycleStatus.COMPLETED:
         percent = 100
-    elif cycle.total:
+    elif cycle.total and running:
         percent = min(int(cycle.processed * 100 / cycle.total), 99)
+    elif cycle.total:  # stopped (quarantined, failed, paused): the share of objects processed, no cap
+        percent = min(int(cycle.processed * 100 / cycle.total), 100)
     else:
         percent = 0
     eta = rate = None
@@ -220,7 +223,7 @@ def history_context(job: ProvisioningJob) -> dict[str, Any]:
     rows = list(Cycle.objects.filter(job=job).order_by("-started_at", "-pk")[:HISTORY_LENGTH])[::-1]
     points = [
         CyclePoint(
-            label=f"{c.get_kind_display()} {c.started_at:%Y-%m-%d %H:%M}",
+            label=f"{c.get_kind_display()} {date_format(c.started_at, 'DATETIME_FORMAT')}",
             started_at=c.started_at,
             created=c.created,
             updated=c.updated,

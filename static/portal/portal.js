@@ -10,6 +10,23 @@
     }
   });
 
+  // Close a side panel (the log detail flyout): <button data-close-panel="log-detail">. The element is
+  // emptied, not removed, so the next row click swaps into it again.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-close-panel]");
+    if (!button) return;
+    const panel = document.getElementById(button.dataset.closePanel);
+    if (panel) {
+      panel.replaceChildren();
+      panel.className = "";
+      panel.removeAttribute("data-testid");
+    }
+  });
+  document.addEventListener("keydown", (event) => {
+    const panel = document.querySelector(".side-panel");
+    if (event.key === "Escape" && panel) panel.querySelector("[data-close-panel]")?.click();
+  });
+
   // Ask before a consequential submit: <form data-confirm="Restart provisioning?">. (htmx requests can
   // use hx-confirm, which needs no eval either.)
   document.addEventListener("submit", (event) => {

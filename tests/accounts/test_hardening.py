@@ -173,6 +173,7 @@ def _production_settings(**extra: str) -> dict:
     env = {
         **os.environ,
         "DEBUG": "false",
+        "DATABASE_URL": "postgres://portal@db.example.com:5432/portal",  # a deployment, not the embedded mode
         "SECRET_KEY": "x" * 50,
         "FIELD_ENCRYPTION_KEYS": "2b5Tbq2kVZ0U3JLRjcqP3h3pK6s3m2Qx0ZVJ3yJ4F7k=",
         **extra,

@@ -145,3 +145,13 @@ def test_service_root_lists_the_entity_sets(api):
     assert {"users", "servicePrincipals", "auditLogs/provisioning"} <= {
         item["name"] for item in body["value"]
     }
+
+
+def test_docs_page_renders_its_markdown(client):
+    html = client.get("/api/beta/docs").content.decode()
+    description = html.split('data-testid="api-description">', 1)[1].split("</div>", 1)[0]
+    assert (
+        "<strong>API tokens</strong>" in description
+        and "<code>Authorization: Bearer &lt;token&gt;</code>" in description
+    )
+    assert "**" not in description and "`" not in description

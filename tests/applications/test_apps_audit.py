@@ -45,7 +45,7 @@ def test_page_lists_entries_newest_first_with_who_what_and_changes(signed_in_cli
     services.rename(app, "Slack (prod)", actor=admin_user)
     html = _table(signed_in_client.get(reverse("audit_log")))
     assert html.index("Update application") < html.index("Add application")
-    assert "<code>display_name</code>: Slack → Slack (prod)" in html
+    assert "<strong>DisplayName</strong>: Slack → Slack (prod)" in html
     assert "<td>admin</td>" in html and "<td>Slack (prod)</td>" in html
 
 

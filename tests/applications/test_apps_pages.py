@@ -140,7 +140,7 @@ def test_empty_list_points_to_the_gallery(signed_in_client):
 
 def test_navigation_has_enterprise_applications_and_audit_logs(signed_in_client):
     html = signed_in_client.get(reverse("applications:app_list")).content.decode()
-    assert ">Enterprise applications</a>" in html and ">Audit logs</a>" in html
+    assert ">Enterprise applications</span></a>" in html and ">Audit logs</span></a>" in html
 
 
 # --- overview, properties, delete ------------------------------------------------------------------

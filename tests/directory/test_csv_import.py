@@ -40,7 +40,10 @@ def test_preview_then_confirm_creates_and_updates(signed_in_client, make_user):
     page = signed_in_client.get(response["Location"]).content.decode()
     assert "<strong>2</strong> users to create, <strong>1</strong> to update, 0 unchanged." in page
     assert "boss@contoso.example" in page and "Zoë Lefèvre" in page
-    assert "displayName, department, manager" in page  # what changes for the existing user
+    # what changes for the existing user, old → new
+    assert "<strong>displayName</strong>: José García → José García (updated)" in page
+    assert "<strong>department</strong>: Legal → Sales" in page
+    assert '<strong>manager</strong>: <span class="muted">(empty)</span> → boss@contoso.example' in page
     assert DirectoryUser.objects.count() == 1  # nothing written before the confirm
 
     since = DirectoryChange.objects.order_by("-seq").first().seq
@@ -127,7 +130,7 @@ def test_bad_rows_are_all_listed_with_row_and_column_and_nothing_is_written(sign
         "At most 16 characters (this has 17).",
         "Not a phone number: call me",
         "This row has 2 fields; the header has 8.",
-        "A display name is required.",
+        "A new user needs a display name.",
     ):
         assert text in page, text
     assert ">Import</button>" not in page  # no way to confirm
@@ -340,3 +343,55 @@ def test_upload_pages_and_templates(signed_in_client):
     assert template.content.decode().startswith("userPrincipalName,displayName,")
     member_template = signed_in_client.get(reverse("directory:membership_import_template")).content.decode()
     assert member_template.strip() == "groupDisplayName,memberUserPrincipalName"
+
+
+def test_empty_cells_leave_data_alone_and_the_marker_clears_it(signed_in_client, make_user):
+    boss = make_user("Boss", user_principal_name="boss@contoso.example")
+    kept = make_user(
+        "Kept Person",
+        user_principal_name="kept@contoso.example",
+        department="Legal",
+        job_title="Counsel",
+        manager=boss,
+    )
+    cleared = make_user(
+        "Cleared Person", user_principal_name="cleared@contoso.example", department="Legal", manager=boss
+    )
+    # A mixed file: an update row with empty cells (no displayName), another clearing, and a new user.
+    text = (
+        "userPrincipalName,displayName,department,jobTitle,manager\n"
+        "kept@contoso.example,,,Senior Counsel,\n"
+        "cleared@contoso.example,,<clear>,,<CLEAR>\n"
+        "new@contoso.example,New Person,Sales,,boss@contoso.example\n"
+    )
+    response = _upload(signed_in_client, text)
+    imp = _import(response)
+    assert imp.status == ImportStatus.READY, imp.errors  # update rows need no displayName
+    page = signed_in_client.get(response["Location"]).content.decode()
+    preview = page.split('data-testid="update-preview"', 1)[1].split("</table>", 1)[0]
+    assert "<strong>jobTitle</strong>: Counsel → Senior Counsel" in preview
+    assert '<strong>department</strong>: Legal → <span class="muted">(cleared)</span>' in preview
+    assert '<strong>manager</strong>: boss@contoso.example → <span class="muted">(cleared)</span>' in preview
+    assert "kept@contoso.example" in preview and "<strong>department</strong>: Legal → Sales" not in preview
+    signed_in_client.post(reverse("directory:import_confirm", args=[imp.pk]))
+    kept.refresh_from_db()
+    cleared.refresh_from_db()
+    assert (kept.display_name, kept.department, kept.job_title, kept.manager_id) == (
+        "Kept Person",
+        "Legal",
+        "Senior Counsel",
+        boss.pk,
+    )
+    assert (cleared.display_name, cleared.department, cleared.manager_id) == ("Cleared Person", "", None)
+    assert DirectoryUser.objects.get(user_principal_name="new@contoso.example").department == "Sales"
+
+
+def test_the_clear_marker_is_documented_and_refused_where_it_cannot_apply(signed_in_client, make_user):
+    make_user("Someone", user_principal_name="someone@contoso.example")
+    upload_page = signed_in_client.get(reverse("directory:user_import")).content.decode()
+    assert 'data-testid="clear-marker">&lt;clear&gt;</code>' in upload_page
+    imp = _import(
+        _upload(signed_in_client, "userPrincipalName,displayName\nsomeone@contoso.example,<clear>\n")
+    )
+    assert imp.status == ImportStatus.INVALID
+    assert imp.errors == [[2, "displayName", "displayName cannot be cleared."]]

@@ -51,7 +51,7 @@ def test_wrong_password_is_refused_with_a_message(client, admin_user):
 def test_navigation_lists_the_sections(signed_in_client):
     html = signed_in_client.get(reverse("home")).content.decode()
     for label in ("Users", "Groups"):
-        assert f">{label}</a>" in html
+        assert f">{label}</span></a>" in html
 
 
 def test_htmx_is_served_locally_never_from_a_cdn(signed_in_client):

@@ -172,3 +172,20 @@ def test_group_membership_changes_arrive_as_patch(celery_worker, scim_server, pr
     target = {u["id"]: u["userName"] for u in scim_server.users()}
     members = {target[m["value"]] for m in scim_server.groups()[0]["members"]}
     assert members == {users[1].user_principal_name, users[2].user_principal_name}
+
+
+def test_initial_cycle_into_an_empty_target_reports_no_updates_for_the_manager_pass(
+    celery_worker, scim_server, settings
+):
+    settings.PROVISIONING_PAGE_SIZE = 50
+    app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
+    # Staff sorted before their bosses: their managers are set in the references pass.
+    bosses = make_users(2, prefix="zboss")
+    staff = [u for boss in bosses for u in make_users(3, prefix=f"a{boss.pk}staff", manager=boss)]
+    for user in bosses + staff:
+        app.assign(user)
+    cycle = run(app.job, initial=True)
+    assert cycle.status == "completed"
+    users = by_username(scim_server)
+    assert all(users[u.user_principal_name][ENTERPRISE]["manager"]["value"] for u in staff)
+    assert (cycle.created, cycle.updated, cycle.failed) == (8, 0, 0)

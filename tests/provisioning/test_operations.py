@@ -1,5 +1,7 @@
 """Quarantine, accidental-deletion prevention, provision on demand and the dry-run plan."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -120,3 +122,98 @@ def test_plan_shows_what_a_cycle_would_do_and_writes_nothing(scim_server, signed
     assert scim_server.users() == []
     filtered = signed_in_client.get(url, {"run": 1, "action": "Update"}).content.decode()
     assert "User 0" not in filtered
+
+
+def test_plan_is_summarised_by_action_with_folded_details(scim_server, signed_in_client, settings):
+    app = make_app(scim_server.base_url, scim_server.token)
+    users = make_users(30)
+    for user in users:
+        app.assign(user)
+    scim_server_user = users[0]
+    signed_in_client.post(
+        reverse("provisioning:on_demand", args=[app.job.application.service_principal_id]),
+        {"kind": "User", "object_id": str(scim_server_user.object_id)},
+    )
+    url = reverse("provisioning:plan", args=[app.job.application.service_principal_id])
+    html = signed_in_client.get(url, {"run": 1}).content.decode()
+    # Counts by action, and each action's objects folded in its own <details>, closed by default.
+    folded = re.findall(r'<details class="plan-details panel" data-action="([^"]+)"( open)?>', html)
+    assert folded and all(not is_open for _, is_open in folded)
+    assert {name for name, _ in folded} >= {"Create"}
+    create = html.split('data-action="Create">', 2)[-1].split("</details>", 1)[0]
+    assert create.count("<tr><td>") == 29
+    assert '<span class="badge">29</span>' in html
+
+
+def test_on_demand_for_an_account_already_active_in_the_target_reports_no_active_change(scim_server):
+    from provisioning.models import EscrowEntry
+    from provisioning.operations import provision_on_demand
+
+    app = make_app(scim_server.base_url, scim_server.token)
+    [user] = make_users(1)
+    app.assign(user)
+    provision_on_demand(app.job, "User", str(user.object_id))
+    EscrowEntry.objects.filter(job=app.job).delete()  # the portal forgot the link: it matches again
+    assert scim_server.users()[0]["active"] is True
+
+    outcome = provision_on_demand(app.job, "User", str(user.object_id))
+
+    assert outcome.status == "success"
+    assert not [p for p in outcome.modified if p["name"] == "active"], outcome.modified
+    assert len(scim_server.users()) == 1
+
+
+def test_a_credential_failure_leaves_a_failed_cycle_and_a_log_entry_to_filter_for(
+    celery_worker, scim_server, signed_in_client
+):
+    app = make_app(scim_server.base_url, "not-the-token")
+    user = make_users(1)[0]
+    app.assign(user)
+
+    cycle = run(app.job)
+
+    assert cycle.status == "failed" and cycle.failed == 1
+    assert "credentials" in cycle.error.lower() or "401" in cycle.error or "token" in cycle.error.lower()
+    [log] = ProvisioningLog.objects.filter(job=app.job, cycle_id=cycle.cycle_id)
+    assert log.status == "failure" and log.error_code and log.source_id == str(user.object_id)
+    # The admin finds it with the logs' Status: Failure filter, and the overview shows the reason.
+    logs = signed_in_client.get(
+        reverse("provisioning:app_logs", args=[app.job.application_id]), {"status": "failure"}
+    ).content.decode()
+    assert log.error_code in logs and user.display_name in logs
+    overview = signed_in_client.get(reverse("provisioning:app_overview", args=[app.job.application_id]))
+    assert cycle.error in overview.content.decode() or cycle.error[:60] in overview.content.decode()
+
+
+def test_group_on_demand_takes_up_to_five_chosen_members(scim_server, signed_in_client):
+    from tests.provisioning.conftest import make_group
+
+    app = make_app(scim_server.base_url, scim_server.token)
+    people = make_users(7, prefix="member")
+    group = make_group("Sales", people)
+    app.assign(group)
+    url = reverse("provisioning:on_demand", args=[app.job.application.service_principal_id])
+
+    picker = signed_in_client.get(url, {"group": str(group.object_id)}).content.decode()
+    assert 'data-testid="member-picker"' in picker and all(p.display_name in picker for p in people)
+
+    too_many = signed_in_client.post(
+        url,
+        {
+            "kind": "Group",
+            "object_id": str(group.object_id),
+            "members": [str(p.object_id) for p in people[:6]],
+        },
+    ).content.decode()
+    assert "Choose at most 5 members" in too_many
+    assert scim_server.groups() == [] and scim_server.users() == []
+
+    chosen = people[:2]
+    page = signed_in_client.post(
+        url,
+        {"kind": "Group", "object_id": str(group.object_id), "members": [str(p.object_id) for p in chosen]},
+    ).content.decode()
+    assert 'data-testid="member-outcomes"' in page
+    assert {u["userName"] for u in scim_server.users()} == {p.user_principal_name for p in chosen}
+    [target_group] = scim_server.groups()
+    assert len(target_group.get("members") or []) == 2

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from portal.audit import Activity
 from portal.models import AuditEntry
@@ -156,7 +157,7 @@ def test_next_run_steady_state_and_job_state(signed_in_client, job):
         enabled=True, state=JobState.ACTIVE, next_run_at=later, steady_state_at=timezone.now()
     )
     page = html(overview(signed_in_client, job))
-    assert f'data-testid="next-run">{later:%Y-%m-%d %H:%M} UTC' in page
+    assert f'data-testid="next-run">{date_format(later, "DATETIME_FORMAT")} UTC' in page
     assert "Last reached" in page and 'data-testid="job-state">Active' in page
     assert 'data-testid="stop-provisioning"' in page and 'data-testid="start-provisioning"' not in page
 
@@ -395,3 +396,14 @@ def test_allow_deletes_without_a_stopped_cycle_just_clears_the_quarantine(signed
     job.refresh_from_db()
     assert job.state == JobState.ACTIVE and "wait" not in response["Location"]
     assert "no stopped cycle" in html(signed_in_client.get(response["Location"]))
+
+
+def test_a_quarantined_cycle_does_not_claim_99_percent(signed_in_client, job):
+    quarantine_job(job, "TooManyDeletes")
+    stopped = cycle(job, status=CycleStatus.QUARANTINED, total=10, processed=10, phase="deprovision")
+    assert cycle_progress(stopped, timezone.now()).percent == 100  # objects processed: all of them
+    page = html(overview(signed_in_client, job))
+    percent = page.split('data-testid="progress-percent">', 1)[1].split("</span>", 1)[0]
+    assert "99" not in percent and "complete" not in percent
+    assert percent == "Quarantined: the cycle did not finish"
+    assert "10 of 10 objects processed" in page

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +19,22 @@ from django.core.management.base import BaseCommand
 from portal.supervisor import Supervisor
 
 
+def child_environment(base: Mapping[str, str], *, port: int, debug: bool) -> dict[str, str]:
+    """The environment of the supervised processes.
+
+    DEBUG is off unless asked for (``--debug`` or DEBUG in the environment): a demo must never show
+    Django's debug pages. Links in emails point at this portal's port unless PORTAL_BASE_URL says
+    otherwise (a proxy in front).
+    """
+    env = {**base, "PYTHONUNBUFFERED": "1", "PORT": str(port)}
+    if debug:
+        env["DEBUG"] = "true"
+    else:
+        env.setdefault("DEBUG", "false")
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
+    return env
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo data, then run web, worker, beat and the demo SCIM target."
 
@@ -25,8 +42,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
         parser.add_argument("--scim-port", type=int, default=int(os.environ.get("DEMO_SCIM_PORT", 8081)))
         parser.add_argument("--no-demo", action="store_true", help="Do not load the demo data.")
+        parser.add_argument(
+            "--debug",
+            action="store_true",
+            help="Run with Django's DEBUG on (tracebacks in the browser): for development only.",
+        )
 
-    def handle(self, *args, port: int, scim_port: int, no_demo: bool, **options) -> None:
+    def handle(self, *args, port: int, scim_port: int, no_demo: bool, debug: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         if not no_demo:
@@ -34,7 +56,7 @@ class Command(BaseCommand):
         bin_dir = Path(sys.executable).parent
         python = sys.executable
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = child_environment(os.environ, port=port, debug=debug)
         if not no_demo and "PROVISIONING_OUTBOUND_ALLOW" not in env:
             # The demo target listens on loopback, which the outbound policy refuses unless allowed
             # (DEBUG allows all of loopback; with DEBUG off, allow just the demo's address).
