@@ -35,14 +35,17 @@ def production_variables() -> dict[str, str]:
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
     }
-    return {k: fill.get(k, v) if v.startswith("<") else v for k, v in values.items()}
+    return {
+        k: fill.get(k) or re.sub(r"<[^>]*>", lambda _: secrets.token_hex(8), v) if "<" in v else v
+        for k, v in values.items()
+    }
 
 
 def manage(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
-    clean.update(env, PORTAL_VAR_DIR=str(tmp_path))
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):  # nothing to connect to in a check
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):  # this machine's, not production's
         clean.pop(name, None)
+    clean.update(env, PORTAL_VAR_DIR=str(tmp_path))  # a check connects to nothing
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
     )

@@ -12,6 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from kombu import Connection
 
 from portal import health
@@ -88,7 +89,7 @@ def test_the_overview_shows_a_cycle_without_progress_as_stalled(signed_in_client
 
     assert 'data-testid="cycle-state">Stalled<' in html
     assert 'data-testid="job-stalled">Stalled<' in html  # not just "Active"
-    assert f"no progress since {cycle.progress_at:%Y-%m-%d %H:%M:%S} UTC" in html
+    assert f"no progress since {date_format(cycle.progress_at, 'DATETIME_FORMAT')} UTC" in html
     assert "6 of 11 pages done" in html
 
     Cycle.objects.filter(pk=cycle.pk).update(progress_at=timezone.now())  # a page was just saved
