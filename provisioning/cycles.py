@@ -59,6 +59,7 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
                 "actions": m.actions,
                 "scoping_filters": m.scoping_filters,
                 "attribute_mappings": m.attribute_mappings,
+                "target_attributes": m.target_attributes,
             }
         )
         for m in job.object_mappings.all()

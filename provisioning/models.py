@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.applications.models import Application
 from portal.crypto import EncryptedTextField
+from provisioning.connectors.scim.compat import Compatibility
 
 
 class JobState(models.TextChoices):
@@ -60,7 +61,9 @@ class ProvisioningJob(models.Model):
     deletion_threshold = models.PositiveIntegerField("Accidental deletion threshold", default=500)
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.ASSIGNED)
     skip_out_of_scope_deletions = models.BooleanField(default=False)
-    legacy_entra_compatibility = models.BooleanField(default=False)
+    # Compatibility switches (provisioning.connectors.scim.compat): {"memberRemoval": "valueList", ...};
+    # only switches that differ from the RFC default are stored.
+    compatibility = models.JSONField(default=dict, blank=True)
     near_real_time = models.BooleanField("Near-real-time provisioning", default=True)
     interval_minutes = models.PositiveIntegerField(default=40)
 
@@ -82,6 +85,11 @@ class ProvisioningJob(models.Model):
 
     def __str__(self) -> str:
         return f"Provisioning of {self.application}"
+
+    @property
+    def compat(self) -> Compatibility:
+        """The app's compatibility switches (stored values are validated on save by the form and API)."""
+        return Compatibility.from_dict(self.compatibility or {})
 
 
 class ObjectMapping(models.Model):

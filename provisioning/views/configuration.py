@@ -25,7 +25,13 @@ from provisioning.credentials import (
     record_test,
     run_test,
 )
-from provisioning.forms import CredentialsForm, ProvisioningConfigurationForm, SaveOutcome
+from provisioning.forms import (
+    COMPAT_FIELDS,
+    CredentialsForm,
+    ProvisioningConfigurationForm,
+    SaveOutcome,
+    unsupported_reason,
+)
 from provisioning.models import ProvisioningJob, ProvisioningMode
 
 PAGE = "provisioning/configuration.html"
@@ -58,6 +64,9 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
         "token_set": bool(saved.secret_token),
         "client_secret_set": bool(saved.oauth_client_secret),
         "saved_credentials_tested": credentials_tested(job, saved),
+        "compat_fields": [form[name] for name in COMPAT_FIELDS],
+        "compat_changed": bool(job.compatibility),
+        "not_supported": unsupported_reason(job),
         "mappings": [
             {"mapping": m, "url": _mapping_link(application.service_principal_id, m.key)}
             for m in job.object_mappings.all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from scim2_models import Context, PatchOp
 
+from provisioning.connectors.scim.compat import LEGACY, Compatibility
 from provisioning.connectors.scim.paths import (
     ENTERPRISE_URN,
     LENIENT_POLICY,
@@ -138,13 +139,28 @@ def test_patch_operations_entra_2020_form() -> None:
 
 
 def test_patch_operations_per_path_and_legacy() -> None:
-    assert patch_operations("User", {"displayName": "B", "active": True}, bundle=False) == [
+    per_path = Compatibility(replace_form="perPath")
+    assert patch_operations("User", {"displayName": "B", "active": True}, per_path) == [
         {"op": "replace", "path": "displayName", "value": "B"},
         {"op": "replace", "path": "active", "value": True},
     ]
-    assert patch_operations("User", {"active": False, "title": None}, legacy=True) == [
+    assert patch_operations("User", {"active": False, "title": None}, LEGACY) == [
         {"op": "Replace", "path": "active", "value": "False"},
         {"op": "Remove", "path": "title"},
+    ]
+
+
+def test_each_switch_changes_one_thing() -> None:
+    """One switch, one change: string booleans don't bring capitalised ops or per-path replaces along."""
+    changes = {"displayName": "B", "active": True}
+    assert patch_operations("User", changes, Compatibility(boolean_form="string")) == [
+        {"op": "replace", "value": {"displayName": "B", "active": "True"}}
+    ]
+    assert patch_operations("User", changes, Compatibility(patch_op_case="capitalized")) == [
+        {"op": "Replace", "value": {"displayName": "B", "active": True}}
+    ]
+    assert patch_operations("User", changes) == [
+        {"op": "replace", "value": {"displayName": "B", "active": True}}
     ]
 
 
