@@ -85,3 +85,12 @@ def wait_for_cycle(job: ProvisioningJob, after: int = 0, timeout: float = 60) ->
 
 def last_cycle_id(job: ProvisioningJob) -> int:
     return Cycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def run(job: ProvisioningJob, timeout: float = 60, **kwargs) -> Cycle:
+    """Queue a cycle on the real worker and wait until it ends."""
+    from provisioning.tasks import run_cycle
+
+    before = last_cycle_id(job)
+    run_cycle.delay(job.pk, **kwargs)
+    return wait_for_cycle(job, after=before, timeout=timeout)

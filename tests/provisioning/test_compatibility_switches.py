@@ -1,0 +1,73 @@
+"""Compatibility switches, one by one, in the app's advanced settings and in the API; Slack can't be On."""
+
+import pytest
+
+from portal.applications import services
+from portal.models import AuditEntry
+from provisioning.connectors.scim.compat import LEGACY, SWITCHES, Compatibility
+from provisioning.models import ProvisioningJob
+from tests.provisioning.test_configuration import errors_of, form_data, mark_tested, page_url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def job() -> ProvisioningJob:
+    return services.instantiate("scim-generic", "Contoso SCIM").provisioning
+
+
+def test_advanced_settings_show_each_switch_and_no_legacy_box(signed_in_client, job):
+    html = signed_in_client.get(page_url(job)).content.decode()
+    assert "Advanced settings: compatibility switches" in html
+    for switch in SWITCHES:
+        assert f"{switch.label} ({switch.name})" in html
+        for _, label in switch.choices:
+            assert label.replace('"', "&quot;") in html
+    assert "Legacy Entra compatibility" not in html
+
+
+def test_one_switch_changes_only_itself_and_is_audited(signed_in_client, job):
+    data = form_data(job, compat_member_removal="valueList")
+    response = signed_in_client.post(page_url(job), data)
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.compatibility == {"memberRemoval": "valueList"}
+    assert job.compat == Compatibility(member_removal="valueList")
+    assert not job.compat.string_booleans and not job.compat.capitalized_ops
+    entry = AuditEntry.objects.latest("pk")
+    changes = {c["field"]: (c["old"], c["new"]) for c in entry.changes}
+    assert changes["compatibility"] == ({}, {"memberRemoval": "valueList"}), changes
+    html = signed_in_client.get(page_url(job)).content.decode()
+    assert '<option value="valueList" selected>' in html
+
+
+def test_a_tampered_switch_is_a_field_error(signed_in_client, job):
+    html = errors_of(signed_in_client.post(page_url(job), form_data(job, compat_boolean_form="yes")))
+    assert "Choose one of:" in html
+    job.refresh_from_db()
+    assert job.compatibility == {}
+
+
+def test_legacy_switch_set_is_the_old_box():
+    """The migration maps legacy=True to exactly these switches (the old box's behaviours)."""
+    from importlib import import_module
+
+    migration = import_module("provisioning.migrations.0003_compatibility_switches")
+    assert Compatibility.from_dict(migration.LEGACY) == LEGACY
+    assert LEGACY.changed() == migration.LEGACY
+
+
+def test_slack_cant_be_turned_on_and_says_why(signed_in_client):
+    slack = services.instantiate("slack", "Slack").provisioning
+    mark_tested(slack)
+    html = signed_in_client.get(page_url(slack)).content.decode()
+    assert "Provisioning Slack is not supported yet" in html and "SCIM 1.1" in html
+    html = errors_of(signed_in_client.post(page_url(slack), form_data(slack, enabled="on")))
+    assert "Provisioning Slack is not supported yet" in html
+    slack.refresh_from_db()
+    assert not slack.enabled
