@@ -530,6 +530,18 @@ class ScimTarget:
                     )
         return result
 
+    def get(self, object_type: ObjectType, target_id: str) -> TargetObject:
+        """``GET /Users/{id}`` or ``/Groups/{id}``: the object as the target stores it."""
+        current, retries = self._call(
+            f"read {object_type}",
+            "GET",
+            f"{self._endpoint(object_type)}/{target_id}",
+            lambda: self._scim.query(self._model(object_type), target_id),
+            on_resource=True,
+        )
+        document = self._document(self._returned(current))
+        return TargetObject(target_id, flatten(object_type, document), retry_count=retries)
+
     def create(self, object_type: ObjectType, values: dict[str, Any]) -> TargetObject:
         """``POST /Users`` or ``/Groups`` (groups without members). Never retried once possibly applied."""
         operation = f"create {object_type}"
