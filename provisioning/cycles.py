@@ -70,8 +70,15 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         sync_all=job.scope == Scope.ALL,
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
         concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
-        match_batch_size=getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1),
+        match_batch_size=_match_batch_size(job),
     )
+
+
+def _match_batch_size(job: ProvisioningJob) -> int:
+    """Values per matching call. Only an app whose matchingOperators switch is eqOr gets them joined
+    with ``or`` (20 per query unless PROVISIONING_MATCH_BATCH_SIZE says more); eq sends one per query."""
+    batch = getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1)
+    return (batch if batch > 1 else 20) if job.compat.or_matching else batch
 
 
 def source_for(job: ProvisioningJob) -> DirectorySource:
