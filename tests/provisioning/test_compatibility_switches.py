@@ -71,3 +71,33 @@ def test_slack_cant_be_turned_on_and_says_why(signed_in_client):
     assert "Provisioning Slack is not supported yet" in html
     slack.refresh_from_db()
     assert not slack.enabled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_turns_the_legacy_box_into_its_switches():
+    """A job saved with the old box ticked comes out of the migration with the same behaviours."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("provisioning", "0002_log_filter_indexes")]
+    after = [("provisioning", "0003_compatibility_switches")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    application = old.get_model("applications", "Application")
+    old_job = old.get_model("provisioning", "ProvisioningJob")
+    legacy = old_job.objects.create(
+        application=application.objects.create(display_name="Old", template_id="scim-generic"),
+        job_id="legacy-job",
+        legacy_entra_compatibility=True,
+    )
+    modern = old_job.objects.create(
+        application=application.objects.create(display_name="New", template_id="scim-generic"),
+        job_id="modern-job",
+    )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    new_job = executor.loader.project_state(after).apps.get_model("provisioning", "ProvisioningJob")
+    assert Compatibility.from_dict(new_job.objects.get(pk=legacy.pk).compatibility) == LEGACY
+    assert new_job.objects.get(pk=modern.pk).compatibility == {}

@@ -252,6 +252,7 @@ def test_adding_extension_attributes_to_the_list(signed_in_client, app):
             "is not a valid extension attribute",
         ),
         ("urn:acme:costCentre", "is not a valid extension attribute"),
+        ("urn:scim:schemas:extension:enterprise:1.0.department", "is a SCIM 1.1 name"),
         ("cost centre", "is not a valid attribute name"),
         ('emails[type eq "work".value', "is not a valid attribute name"),
         ("id", "primary key"),
