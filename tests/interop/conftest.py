@@ -18,6 +18,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ def _start(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
     for line in process.stdout:
         lines.append(line)
         if line.startswith("READY "):
+            # keep reading its output, so a chatty server never blocks on a full pipe
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             return process, int(line.split()[1])
         if len(lines) > 200:
             break
