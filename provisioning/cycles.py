@@ -98,6 +98,14 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
         if Cycle.objects.filter(job=job, status__in=[CycleStatus.RUNNING, CycleStatus.PAUSED]).exists():
             return None
         initial = job.needs_full_sync if initial is None else initial
+        if reason := job.not_supported:  # a job turned On before its template was marked unsupported
+            return Cycle.objects.create(
+                job=job,
+                kind=CycleKind.INITIAL if initial else CycleKind.INCREMENTAL,
+                status=CycleStatus.FAILED,
+                error=f"{reason} Nothing was sent; turn provisioning Off.",
+                finished_at=timezone.now(),
+            )
         watermark_end = current_watermark()  # changes after this point belong to the next cycle
         source = source_for(job)
         if initial:

@@ -346,13 +346,7 @@ COMPAT_FIELDS = tuple(f"compat_{s.field}" for s in SWITCHES)
 
 def unsupported_reason(job: ProvisioningJob) -> str:
     """Why this app's provisioning can't be turned On (its gallery template is not supported yet)."""
-    try:
-        reason = job.application.template.not_supported
-    except KeyError:
-        return ""
-    if not reason:
-        return ""
-    return f"Provisioning {job.application.template.display_name} is not supported yet: {reason}"
+    return job.not_supported
 
 
 @dataclass

@@ -87,6 +87,17 @@ class ProvisioningJob(models.Model):
         return f"Provisioning of {self.application}"
 
     @property
+    def not_supported(self) -> str:
+        """Why this app can't be provisioned yet (its gallery template says so); empty when it can."""
+        try:
+            template = self.application.template
+        except KeyError:
+            return ""
+        if not template.not_supported:
+            return ""
+        return f"Provisioning {template.display_name} is not supported yet: {template.not_supported}"
+
+    @property
     def compat(self) -> Compatibility:
         """The app's compatibility switches (stored values are validated on save by the form and API)."""
         return Compatibility.from_dict(self.compatibility or {})

@@ -101,3 +101,21 @@ def test_migration_turns_the_legacy_box_into_its_switches():
     new_job = executor.loader.project_state(after).apps.get_model("provisioning", "ProvisioningJob")
     assert Compatibility.from_dict(new_job.objects.get(pk=legacy.pk).compatibility) == LEGACY
     assert new_job.objects.get(pk=modern.pk).compatibility == {}
+
+
+def test_a_slack_job_turned_on_earlier_fails_its_cycles_visibly_and_sends_nothing(scim_server):
+    """Before: each cycle failed every user with advice blaming the app; now the cycle says why."""
+    from portal.directory.models import DirectoryUser
+    from provisioning.cycles import start_cycle
+
+    slack = services.instantiate("slack", "Slack").provisioning
+    slack.tenant_url, slack.secret_token, slack.enabled = scim_server.base_url, scim_server.token, True
+    slack.save()
+    user = DirectoryUser.objects.create(user_principal_name="ada@contoso.test", display_name="Ada")
+    role = slack.application.app_roles.filter(is_default=False).first()
+    slack.application.assignments.create(app_role=role, user=user)
+
+    cycle = start_cycle(slack.pk)
+
+    assert cycle.status == "failed" and "Provisioning Slack is not supported yet" in cycle.error
+    assert scim_server.users() == []
