@@ -1,7 +1,7 @@
 """One directory, several independent SCIM servers: each must end in the state the directory says.
 
-The same 20 users (2 managers, 18 reports), 3 groups and their memberships are provisioned with the
-generic SCIM template, then renamed, UPN-changed, disabled, re-enabled, removed from a group,
+The same 20 users (2 managers, 18 reports; one manager already has an inactive account there, which is
+adopted), 3 groups and their memberships are provisioned with the generic SCIM template, then renamed, UPN-changed, disabled, re-enabled, removed from a group,
 unassigned and deleted. After every cycle each target's users and groups, read back through its own
 SCIM API, are compared with the directory; a last full cycle must find nothing to change.
 What each server needed (switches, mapping rows) is in conftest.py and docs/interoperability.md.
@@ -15,6 +15,7 @@ import pytest
 
 from portal.directory import services as directory
 from portal.directory.models import DirectoryUser, GroupMembership
+from provisioning.connectors.scim.target import ScimTarget
 from provisioning.models import ProvisioningLog
 from tests.interop.conftest import InteropTarget
 from tests.provisioning.conftest import ProvisionedApp, make_app, make_group, make_users, run
@@ -116,8 +117,12 @@ def test_the_same_directory_reaches_the_same_end_state(celery_worker, interop_ta
     ]
     for principal in [*users, *groups]:
         app.assign(principal)
+    # An inactive account that already exists for one manager: adopted and re-activated (JSON true).
+    with ScimTarget(target.base_url, token=target.token) as direct:
+        existing = direct.create("User", {"userName": bosses[0].user_principal_name, "active": False})
 
     assert_matches(target, app, users, groups, run(app.job, initial=True))
+    assert next(u for u in target.state()[0] if u["id"] == existing.id)["active"] is True
 
     renamed, moved, disabled, removed, unassigned, deleted = staff[0:6]
     renamed.display_name, renamed.surname = "Eng Renamed", "Renamed"
