@@ -59,6 +59,7 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
                 "actions": m.actions,
                 "scoping_filters": m.scoping_filters,
                 "attribute_mappings": m.attribute_mappings,
+                "target_attributes": m.target_attributes,
             }
         )
         for m in job.object_mappings.all()
@@ -69,9 +70,16 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         sync_all=job.scope == Scope.ALL,
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
         concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
-        match_batch_size=getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1),
+        match_batch_size=_match_batch_size(job),
         record_value_limit=escrow.record_value_limit(),
     )
+
+
+def _match_batch_size(job: ProvisioningJob) -> int:
+    """Values per matching call. Only an app whose matchingOperators switch is eqOr gets them joined
+    with ``or`` (20 per query unless PROVISIONING_MATCH_BATCH_SIZE says more); eq sends one per query."""
+    batch = getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1)
+    return (batch if batch > 1 else 20) if job.compat.or_matching else batch
 
 
 def source_for(job: ProvisioningJob) -> DirectorySource:
@@ -91,6 +99,14 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
         if Cycle.objects.filter(job=job, status__in=[CycleStatus.RUNNING, CycleStatus.PAUSED]).exists():
             return None
         initial = job.needs_full_sync if initial is None else initial
+        if reason := job.not_supported:  # a job turned On before its template was marked unsupported
+            return Cycle.objects.create(
+                job=job,
+                kind=CycleKind.INITIAL if initial else CycleKind.INCREMENTAL,
+                status=CycleStatus.FAILED,
+                error=f"{reason} Nothing was sent; turn provisioning Off.",
+                finished_at=timezone.now(),
+            )
         watermark_end = current_watermark()  # changes after this point belong to the next cycle
         source = source_for(job)
         if initial:

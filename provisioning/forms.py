@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from portal.applications.services import call_provisioning_control
 from portal.audit import Activity, record_audit
+from provisioning.connectors.scim.compat import SWITCHES, Compatibility
 from provisioning.credentials import Credentials, credentials_tested, secrets_to_retype, validate_url
 from provisioning.models import AuthMethod, JobState, ProvisioningJob, ProvisioningMode, Scope
 
@@ -45,7 +46,7 @@ SETTINGS_FIELDS = (
     "deletion_threshold",
     "scope",
     "skip_out_of_scope_deletions",
-    "legacy_entra_compatibility",
+    "compatibility",
     "near_real_time",
     "interval_minutes",
 )
@@ -223,9 +224,6 @@ class ProvisioningConfigurationForm(CredentialsForm):
     skip_out_of_scope_deletions = forms.BooleanField(
         label="Skip out-of-scope deletions (don't disable accounts that leave the scope)", required=False
     )
-    legacy_entra_compatibility = forms.BooleanField(
-        label="Legacy Entra compatibility (send the pre-2020 PATCH requests some apps expect)", required=False
-    )
     near_real_time = forms.BooleanField(
         label="Near-real-time provisioning (sync directory changes as they happen)", required=False
     )
@@ -287,6 +285,9 @@ class ProvisioningConfigurationForm(CredentialsForm):
         return cleaned
 
     def _check_ready_to_run(self, cleaned: dict[str, Any]) -> None:
+        if reason := unsupported_reason(self.job):
+            self.add_error("enabled", reason)
+            return
         if not self.require_complete():
             self.add_error("enabled", "Complete the admin credentials before turning provisioning On.")
             return
@@ -322,6 +323,9 @@ class ProvisioningConfigurationForm(CredentialsForm):
     def _new_values(self, credentials: Credentials) -> dict[str, Any]:
         data = self.cleaned_data
         values = {name: getattr(credentials, name) for name in Credentials.FIELDS}
+        values["compatibility"] = Compatibility(
+            **{s.field: data.get(f"compat_{s.field}") or s.default for s in SWITCHES}
+        ).changed()
         values.update({name: data[name] for name in SETTINGS_FIELDS if name not in values})
         if values["deletion_threshold"] is None:  # blank while prevention is off: keep the number
             values["deletion_threshold"] = self.job.deletion_threshold
@@ -369,6 +373,27 @@ class ProvisioningConfigurationForm(CredentialsForm):
         return outcome
 
 
+def _switch_field(switch: Any) -> forms.ChoiceField:
+    allowed = ", ".join(label for _, label in switch.choices)
+    return forms.ChoiceField(
+        label=f"{switch.label} ({switch.name})",
+        choices=switch.choices,
+        initial=switch.default,
+        required=False,
+        error_messages={"invalid_choice": f"Choose one of: {allowed}."},
+    )
+
+
+for _switch in SWITCHES:  # Advanced settings: one field per compatibility switch
+    ProvisioningConfigurationForm.base_fields[f"compat_{_switch.field}"] = _switch_field(_switch)
+COMPAT_FIELDS = tuple(f"compat_{s.field}" for s in SWITCHES)
+
+
+def unsupported_reason(job: ProvisioningJob) -> str:
+    """Why this app's provisioning can't be turned On (its gallery template is not supported yet)."""
+    return job.not_supported
+
+
 @dataclass
 class SaveOutcome:
     changed: list[str] = field(default_factory=list)
@@ -408,6 +433,8 @@ def set_status(job: ProvisioningJob, on: bool, *, actor: Any = None) -> None:
 
 def _initial(job: ProvisioningJob) -> dict[str, Any]:
     values = {name: getattr(job, name) for name in SETTINGS_FIELDS}
+    compat = job.compat
+    values.update({f"compat_{s.field}": getattr(compat, s.field) for s in SWITCHES})
     for name in Credentials.SECRET_FIELDS:
         values[name] = ""  # never an initial value for a secret
     values["enabled"] = "on" if job.enabled else "off"

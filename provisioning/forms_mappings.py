@@ -27,6 +27,7 @@ from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
 from portal.applications.services import search_principals
 from portal.audit import Activity, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
+from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
 from provisioning.directory_source import DirectorySource
 from provisioning.expressions import (
     FUNCTIONS,
@@ -115,26 +116,6 @@ def resolve_source_attribute(name: str, source_object: str) -> str:
 
 # --------------------------------------------------------------------------------- target attributes
 
-_NAME = r"[A-Za-z$][A-Za-z0-9_$-]*"
-_VALUE_FILTER = rf'\[\s*{_NAME}\s+eq\s+(?:"[^"\\]*"|[Tt]rue|[Ff]alse)\s*\]'
-ATTRIBUTE_PATH = re.compile(rf"(?P<name>{_NAME})(?P<filter>{_VALUE_FILTER})?(?:\.(?P<sub>{_NAME}))?\Z")
-_SCIM2_URN = re.compile(
-    r"urn:ietf:params:scim:schemas:(?P<kind>core|extension):(?P<rest>.*)\Z", re.IGNORECASE
-)
-_SCIM2_EXTENSION = re.compile(
-    r"(?P<extension>[A-Za-z0-9][A-Za-z0-9_.-]*):(?P<version>\d+(?:\.\d+)*):(?P<resource>[A-Za-z]\w*):(?P<path>.+)\Z",
-    re.ASCII,
-)
-_SCIM2_CORE = re.compile(r"(?P<version>\d+(?:\.\d+)*):(?P<resource>[A-Za-z]\w*):(?P<path>.+)\Z", re.ASCII)
-# SCIM 1.1 names some gallery apps still use: urn:scim:schemas:extension:enterprise:1.0.department
-_SCIM1_URN = re.compile(
-    r"urn:scim:schemas:(?:core|extension:[A-Za-z0-9][A-Za-z0-9_-]*):\d+\.\d+\.(?P<path>.+)\Z", re.IGNORECASE
-)
-EXTENSION_FORM = (
-    "urn:ietf:params:scim:schemas:extension:<Extension>:<version>:<Resource>:<attribute>, for example "
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
-)
-
 
 @dataclass(frozen=True)
 class TargetName:
@@ -153,29 +134,15 @@ class TargetName:
 
 
 def parse_target_name(name: str) -> TargetName:
-    """Check a target attribute name's SCIM form; raises ``ValueError`` saying how to write it."""
-    if not name:
-        raise ValueError("Enter the attribute name")
-    if name.lower() == "id":
-        raise ValueError("'id' is the target's primary key; it can't be a target attribute")
-    if name.lower().startswith("urn:"):
-        scim2 = _SCIM2_URN.match(name)
-        if scim2:
-            pattern = _SCIM2_EXTENSION if scim2["kind"].lower() == "extension" else _SCIM2_CORE
-            parts = pattern.match(scim2["rest"])
-            if parts and ATTRIBUTE_PATH.match(parts["path"]):
-                extension = parts.groupdict().get("extension")
-                return TargetName(parts["path"], extension)
-        scim1 = _SCIM1_URN.match(name)
-        if scim1 and ATTRIBUTE_PATH.match(scim1["path"]):
-            return TargetName(scim1["path"], "enterprise" if ":enterprise:" in name.lower() else None)
-        raise ValueError(f"'{name}' is not a valid extension attribute. Write it as {EXTENSION_FORM}")
-    if not ATTRIBUTE_PATH.match(name):
-        raise ValueError(
-            f"'{name}' is not a valid attribute name. Use a name (title), a sub-attribute "
-            '(name.givenName) or a filtered multi-valued attribute (emails[type eq "work"].value)'
-        )
-    return TargetName(name)
+    """Check a target attribute name with the connector's own grammar (``paths.parse_path``); raises
+    ``ValueError`` saying how to write it."""
+    parsed = parse_path(name)
+    text = name.strip()
+    path = text[text.split("[", 1)[0].rfind(":") + 1 :]  # the attribute path after its schema URN
+    extension = None
+    if parsed.schema:
+        extension = "enterprise" if parsed.schema == ENTERPRISE_URN else parsed.schema.split(":")[6]
+    return TargetName(path, extension)
 
 
 def _target_attribute(data: Mapping[str, Any]) -> TargetAttribute:

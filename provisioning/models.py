@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.applications.models import Application
 from portal.crypto import EncryptedTextField
+from provisioning.connectors.scim.compat import Compatibility
 
 
 class JobState(models.TextChoices):
@@ -66,7 +67,9 @@ class ProvisioningJob(models.Model):
     deletion_threshold = models.PositiveIntegerField("Accidental deletion threshold", default=500)
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.ASSIGNED)
     skip_out_of_scope_deletions = models.BooleanField(default=False)
-    legacy_entra_compatibility = models.BooleanField(default=False)
+    # Compatibility switches (provisioning.connectors.scim.compat): {"memberRemoval": "valueList", ...};
+    # only switches that differ from the RFC default are stored.
+    compatibility = models.JSONField(default=dict, blank=True)
     near_real_time = models.BooleanField("Near-real-time provisioning", default=True)
     interval_minutes = models.PositiveIntegerField(default=40)
 
@@ -87,6 +90,22 @@ class ProvisioningJob(models.Model):
 
     def __str__(self) -> str:
         return f"Provisioning of {self.application}"
+
+    @property
+    def not_supported(self) -> str:
+        """Why this app can't be provisioned yet (its gallery template says so); empty when it can."""
+        try:
+            template = self.application.template
+        except KeyError:
+            return ""
+        if not template.not_supported:
+            return ""
+        return f"Provisioning {template.display_name} is not supported yet: {template.not_supported}"
+
+    @property
+    def compat(self) -> Compatibility:
+        """The app's compatibility switches (stored values are validated on save by the form and API)."""
+        return Compatibility.from_dict(self.compatibility or {})
 
 
 class NotificationKind(models.TextChoices):

@@ -59,7 +59,7 @@ def target_for(job: ProvisioningJob) -> Target:
     key = "|".join(
         [
             _credentials_key(job),
-            str(job.legacy_entra_compatibility),
+            repr(sorted(job.compat.to_dict().items())),
             str(getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0)),
             str(getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5)),
             str(getattr(settings, "PROVISIONING_USE_BULK", True)),
@@ -77,7 +77,7 @@ def target_for(job: ProvisioningJob) -> Target:
             job.tenant_url,
             token=None if oauth else (job.secret_token or None),
             oauth=oauth,
-            legacy_entra=job.legacy_entra_compatibility,
+            compatibility=job.compat,
             use_bulk=getattr(settings, "PROVISIONING_USE_BULK", True),
             member_batch_size=getattr(settings, "PROVISIONING_MEMBER_BATCH_SIZE", 100),
             timeout=getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0),

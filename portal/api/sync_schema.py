@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portal.applications.gallery import GROUP_SOURCE_ATTRIBUTES, USER_SOURCE_ATTRIBUTES, AppTemplate
+from provisioning.connectors.scim.paths import parse_path
 from provisioning.expressions import ExpressionError, compile_expression
 from provisioning.mapping import AttributeMapping, MappingError, TargetAttribute, validate_mappings
 from provisioning.scoping import ScopingClause, canonical_operator, validate_clause
@@ -365,6 +366,12 @@ def _target_attributes(
             for a, attribute in enumerate(definition.attributes):
                 name = attribute.name.strip()
                 previous = next((c for c in current if c.get("name") == name), None)
+                if previous is None:  # new names follow the connector's grammar; stored ones are kept
+                    try:
+                        parse_path(name)
+                    except ValueError as error:
+                        problems.add(f"directories[{d}].objects[{o}].attributes[{a}].name", str(error))
+                        continue
                 data = _attribute_definition(attribute, name, previous)
                 try:
                     TargetAttribute.from_dict(data)

@@ -57,6 +57,7 @@ from portal.applications.models import Application
 from portal.audit import Activity, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning import control, cycles, quarantine, stalls
+from provisioning.connectors.scim.compat import SWITCHES, Compatibility
 from provisioning.credentials import (
     Credentials,
     credentials_tested,
@@ -68,7 +69,7 @@ from provisioning.credentials import (
     test_connection_wait,
 )
 from provisioning.engine.target import TargetError
-from provisioning.forms import THRESHOLD_MAX, set_status
+from provisioning.forms import THRESHOLD_MAX, set_status, unsupported_reason
 from provisioning.models import (
     AuthMethod,
     Cycle,
@@ -242,6 +243,7 @@ def job_body(job: ProvisioningJob) -> dict[str, Any]:
             {"name": "AccidentalDeletionPrevention", "value": str(job.prevent_accidental_deletion)},
             {"name": "Scope", "value": "SyncAll" if job.scope == Scope.ALL else "SyncOnlyAssigned"},
             {"name": "NearRealTime", "value": str(job.near_real_time)},
+            *({"name": name, "value": value} for name, value in job.compat.to_dict().items()),
         ],
     }
 
@@ -359,7 +361,7 @@ def create_job(request: HttpRequest, id: str, payload: CreateJobRequest) -> Any:
                 if template.supports_provisioning
                 else ProvisioningMode.MANUAL,
                 state=JobState.NOT_CONFIGURED,
-                legacy_entra_compatibility=template.legacy_entra_compatibility,
+                compatibility=template.compatibility_switches,
             )
             services.restore_default_mappings(job, actor=caller(request))
         elif job.enabled or job.state != JobState.NOT_CONFIGURED:
@@ -428,6 +430,8 @@ def _start(request: HttpRequest, job: ProvisioningJob) -> None:
     """Graph's start: resume, or run the next cycle now; a quarantine is lifted. Refuses an untested job."""
     if job.mode != ProvisioningMode.AUTOMATIC:
         raise conflict("This application is in Manual provisioning mode; it can't be started.")
+    if reason := unsupported_reason(job):
+        raise conflict(reason)
     if not job.tenant_url:
         raise conflict(
             "The job is not configured: save BaseAddress and SecretToken with PUT "
@@ -539,6 +543,10 @@ SUPPORTED_KEYS = (
     "BaseAddress, SecretToken, AuthenticationType, Oauth2TokenExchangeUri, Oauth2ClientId, Oauth2ClientSecret, "
     "NotificationEmail, SyncNotificationSettings, SyncAll, SkipOutOfScopeDeletions, QuarantineTooManyDeletesThreshold"
 )
+# Compatibility switches (provisioning.connectors.scim.compat), one setting each: memberRemoval, ...
+COMPAT_KEYS = {switch.name.lower(): switch for switch in SWITCHES}
+SETTING_KEYS |= set(COMPAT_KEYS)
+SUPPORTED_KEYS += ", " + ", ".join(switch.name for switch in SWITCHES)
 KEY_OF_FIELD = {
     "tenant_url": "BaseAddress",
     "secret_token": "SecretToken",
@@ -637,6 +645,13 @@ def _setting_values(pairs: dict[str, tuple[int, str, str]]) -> dict[str, Any]:
             values["deletion_threshold"] = _threshold(value, target)
         elif lowered == "syncnotificationsettings":
             values.update(_notification_settings(value, target))
+        elif lowered in COMPAT_KEYS:
+            switch = COMPAT_KEYS[lowered]
+            try:
+                Compatibility.from_dict({switch.name: value.strip()})
+            except ValueError as error:
+                raise bad_request(str(error), target) from None
+            values.setdefault("compatibility", {})[switch.name] = value.strip()
     return values
 
 
@@ -709,6 +724,10 @@ def save_secrets(request: HttpRequest, id: str, payload: SecretsRequest) -> Http
     # one sent empty clears it.
     secrets = {name: getattr(merged, name) for name in Credentials.SECRET_FIELDS if name not in entered}
     new = {**entered, **secrets, **_setting_values(pairs)}
+    if "compatibility" in new:  # only the switches sent change; the others keep their value
+        new["compatibility"] = Compatibility.from_dict(
+            {**job.compat.to_dict(), **new["compatibility"]}
+        ).changed()
     changes = [
         (name, getattr(job, name), value) for name, value in new.items() if getattr(job, name) != value
     ]

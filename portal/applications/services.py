@@ -114,7 +114,7 @@ def instantiate(template_id: str, display_name: str, *, actor: Any = None) -> Ap
             mode=ProvisioningMode.AUTOMATIC if template.supports_provisioning else ProvisioningMode.MANUAL,
             state=JobState.NOT_CONFIGURED,
             enabled=False,
-            legacy_entra_compatibility=template.legacy_entra_compatibility,
+            compatibility=template.compatibility_switches,
         )
         _copy_mappings(job, template)
         record_audit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioning.engine.attribute_types import AttributeType, types_from_definitions
 from provisioning.mapping import AttributeMapping
 from provisioning.scoping import ScopingFilter, filters_from_dicts
 
@@ -20,6 +21,8 @@ class ObjectMappingConfig:
     actions: frozenset[str]
     scoping_filters: list[ScopingFilter]
     attribute_mappings: list[AttributeMapping]
+    attribute_types: dict[str, AttributeType] = field(default_factory=dict)
+    """Lower-cased target attribute name → type, from the app's attribute list (Edit attribute list)."""
 
     @property
     def matching(self) -> list[AttributeMapping]:
@@ -52,6 +55,7 @@ class ObjectMappingConfig:
             actions=frozenset(data.get("actions", ("Create", "Update", "Delete"))),
             scoping_filters=filters_from_dicts(data.get("scoping_filters", [])),
             attribute_mappings=[AttributeMapping.from_dict(m) for m in data.get("attribute_mappings", [])],
+            attribute_types=types_from_definitions(data.get("target_attributes", [])),
         )
 
 

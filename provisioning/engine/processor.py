@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from provisioning.engine import bounded
+from provisioning.engine.attribute_types import AttributeType, ValueTypeError, canonical, canonical_values
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import FORGET, Outcome
 from provisioning.engine.source import EscrowRecord, SourceObject
@@ -61,6 +62,34 @@ class PageProcessor:
         self.target = target
         self.resolve = resolve
         self.dry_run = dry_run
+        self._types: dict[str, Callable[[str], AttributeType | None]] = {}
+
+    def _type_map(self, kind: str, mapping: ObjectMappingConfig) -> Callable[[str], AttributeType | None]:
+        """Path → type: the target's ``/Schemas`` where it declares the attribute, else the app's list."""
+        if kind not in self._types:
+            declared = getattr(self.target, "attribute_type", None)
+            listed = mapping.attribute_types
+
+            def lookup(path: str) -> AttributeType | None:
+                found = declared(kind, path) if declared is not None else None
+                return found or listed.get(path.lower())
+
+            self._types[kind] = lookup
+        return self._types[kind]
+
+    def _canonical_exported(self, kind: str, exported: dict[str, Any]) -> dict[str, Any]:
+        """Escrow values in today's canonical form (entries stored before typing held strings)."""
+        mapping = self.config.mapping_for(kind)
+        if mapping is None:
+            return exported
+        types = self._type_map(kind, mapping)
+        result = {}
+        for path, value in exported.items():
+            try:
+                result[path] = canonical(path, value, types(path))
+            except ValueTypeError:
+                result[path] = value
+        return result
 
     # -- the page -------------------------------------------------------------------------------
 
@@ -140,7 +169,20 @@ class PageProcessor:
         creating = work.entry is None
         try:
             context = EvaluationContext(source=obj.attributes, app_role_assignments=obj.app_role_assignments)
-            work.values = evaluate_all(mapping.value_mappings, context, creating=creating)
+            values = evaluate_all(mapping.value_mappings, context, creating=creating)
+            work.values = canonical_values(values, self._type_map(obj.kind, mapping))
+        except ValueTypeError as exc:
+            outcome.fail(
+                TargetError(
+                    "AttributeValueTypeMismatch",
+                    ErrorCategory.REJECTED,
+                    f"{exc} Nothing was sent.",
+                    recommended_action="Change the attribute mapping so that it yields a value of this type.",
+                ),
+                step="Processing",
+            )
+            outcome.action = "Other"
+            return work
         except ExpressionError as exc:
             outcome.fail(
                 TargetError(
@@ -458,10 +500,11 @@ class PageProcessor:
         assert entry is not None
         values, members = self._desired(w)
         limit = self.config.record_value_limit  # the record may hold a digest of a large value
-        changes = {k: v for k, v in values.items() if entry.exported.get(k) != bounded.for_record(v, limit)}
+        previous = self._canonical_exported(kind, entry.exported)
+        changes = {k: v for k, v in values.items() if previous.get(k) != bounded.for_record(v, limit)}
         if entry.state == "disabled" and kind == "User":
             changes["active"] = True  # re-assigned or re-enabled: bring the account back
-        exported = {**entry.exported, **values}
+        exported = {**previous, **values}
         try:
             self._apply(
                 kind,

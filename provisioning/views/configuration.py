@@ -28,7 +28,13 @@ from provisioning.credentials import (
     run_test,
     test_connection_wait,
 )
-from provisioning.forms import CredentialsForm, ProvisioningConfigurationForm, SaveOutcome
+from provisioning.forms import (
+    COMPAT_FIELDS,
+    CredentialsForm,
+    ProvisioningConfigurationForm,
+    SaveOutcome,
+    unsupported_reason,
+)
 from provisioning.models import ProvisioningJob, ProvisioningMode
 
 PAGE = "provisioning/configuration.html"
@@ -69,6 +75,9 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
         "client_secret_set": bool(saved.oauth_client_secret),
         "unreadable": unreadable_fields(job),
         "saved_credentials_tested": credentials_tested(job, saved),
+        "compat_fields": [form[name] for name in COMPAT_FIELDS],
+        "compat_changed": bool(job.compatibility),
+        "not_supported": unsupported_reason(job),
         "mappings": [
             {"mapping": m, "url": _mapping_link(application.service_principal_id, m.key)}
             for m in job.object_mappings.all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -282,25 +283,48 @@ def test_schema_can_add_a_target_attribute_and_map_it(api, app):
         for o in target_dir["objects"]
         if o["name"] == "urn:ietf:params:scim:schemas:core:2.0:User" or o["name"] == "User"
     )
-    user_object["attributes"].append({"name": "urn:contoso:custom:costCenter", "type": "String"})
+    user_object["attributes"].append(
+        {"name": "urn:ietf:params:scim:schemas:extension:contoso:2.0:User:costCenter", "type": "String"}
+    )
     mapping = next(
         m for m in schema["synchronizationRules"][0]["objectMappings"] if m["sourceObjectName"] == "User"
     )
     mapping["attributeMappings"].append(
         {
-            "targetAttributeName": "urn:contoso:custom:costCenter",
+            "targetAttributeName": "urn:ietf:params:scim:schemas:extension:contoso:2.0:User:costCenter",
             "source": {"type": "Constant", "name": "CC-1"},
         }
     )
     assert api.put(url, schema).status_code == 204, api.seen[-1].content
     stored = db_job(app).object_mappings.get(key="users")
     assert {
-        "target": "urn:contoso:custom:costCenter",
+        "target": "urn:ietf:params:scim:schemas:extension:contoso:2.0:User:costCenter",
         "type": "Constant",
         "constant": "CC-1",
         "apply": "Always",
     } in stored.attribute_mappings
-    assert any(a["name"] == "urn:contoso:custom:costCenter" for a in stored.target_attributes)
+    assert any(
+        a["name"] == "urn:ietf:params:scim:schemas:extension:contoso:2.0:User:costCenter"
+        for a in stored.target_attributes
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["urn:contoso:custom:costCenter", "urn:scim:schemas:extension:enterprise:1.0.department", "cost centre"],
+)
+def test_schema_refuses_a_target_attribute_the_connector_could_not_send(api, app, name):
+    """The schema API uses the connector's own path grammar: what it accepts, the connector can send."""
+    url = f"{app['jobs']}/schema"
+    schema = api.get(url).json()
+    target_dir = next(d for d in schema["directories"] if d["name"] == "scimgeneric")
+    user_object = next(o for o in target_dir["objects"] if o["name"].endswith("User"))
+    user_object["attributes"].append({"name": name, "type": "String"})
+    response = api.put(url, schema)
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert "attributes[" in json.dumps(body) and ".name" in json.dumps(body)
+    assert name not in [a["name"] for a in db_job(app).object_mappings.get(key="users").target_attributes]
 
 
 def test_provision_on_demand_against_the_real_target(api, app, scim_server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from scim2_models import Context, PatchOp
 
+from provisioning.connectors.scim.compat import LEGACY, Compatibility
 from provisioning.connectors.scim.paths import (
     ENTERPRISE_URN,
     LENIENT_POLICY,
@@ -16,7 +17,10 @@ from provisioning.connectors.scim.paths import (
     parse_path,
     patch_operations,
     rewrite_missing_entries,
+    schema_types,
+    type_of,
 )
+from provisioning.engine.attribute_types import AttributeType
 
 ACME = "urn:ietf:params:scim:schemas:extension:acme:2.0:User"
 WORK = 'emails[type eq "work"].value'
@@ -138,13 +142,28 @@ def test_patch_operations_entra_2020_form() -> None:
 
 
 def test_patch_operations_per_path_and_legacy() -> None:
-    assert patch_operations("User", {"displayName": "B", "active": True}, bundle=False) == [
+    per_path = Compatibility(replace_form="perPath")
+    assert patch_operations("User", {"displayName": "B", "active": True}, per_path) == [
         {"op": "replace", "path": "displayName", "value": "B"},
         {"op": "replace", "path": "active", "value": True},
     ]
-    assert patch_operations("User", {"active": False, "title": None}, legacy=True) == [
+    assert patch_operations("User", {"active": False, "title": None}, LEGACY) == [
         {"op": "Replace", "path": "active", "value": "False"},
         {"op": "Remove", "path": "title"},
+    ]
+
+
+def test_each_switch_changes_one_thing() -> None:
+    """One switch, one change: string booleans don't bring capitalised ops or per-path replaces along."""
+    changes = {"displayName": "B", "active": True}
+    assert patch_operations("User", changes, Compatibility(boolean_form="string")) == [
+        {"op": "replace", "value": {"displayName": "B", "active": "True"}}
+    ]
+    assert patch_operations("User", changes, Compatibility(patch_op_case="capitalized")) == [
+        {"op": "Replace", "value": {"displayName": "B", "active": True}}
+    ]
+    assert patch_operations("User", changes) == [
+        {"op": "replace", "value": {"displayName": "B", "active": True}}
     ]
 
 
@@ -164,3 +183,36 @@ def test_rewrite_missing_entries_only_touches_absent_entries() -> None:
         {"op": "add", "path": "emails", "value": [{"type": "work", "primary": True, "value": "n@x.com"}]},
         {"op": "replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "1"},
     ]
+
+
+def test_attribute_types_come_from_the_targets_schemas() -> None:
+    """/Schemas declares types per attribute and sub-attribute; filtered paths use the sub-attribute's."""
+    answer = {
+        "Resources": [
+            {
+                "id": "urn:ietf:params:scim:schemas:core:2.0:User",
+                "attributes": [
+                    {"name": "active", "type": "boolean"},
+                    {
+                        "name": "emails",
+                        "type": "complex",
+                        "multiValued": True,
+                        "subAttributes": [
+                            {"name": "primary", "type": "boolean"},
+                            {"name": "value", "type": "string"},
+                        ],
+                    },
+                ],
+            },
+            {
+                "id": f"{ACME}",
+                "attributes": [{"name": "badge", "type": "integer"}],
+            },
+        ]
+    }
+    types = schema_types(answer)
+    assert type_of(types, "User", "active") == AttributeType("boolean")
+    assert type_of(types, "User", 'emails[type eq "work"].primary') == AttributeType("boolean")
+    assert type_of(types, "User", f"{ACME}:badge") == AttributeType("integer")
+    assert type_of(types, "User", "title") is None and type_of(types, "Group", "active") is None
+    assert schema_types({"detail": "not a list"}) == {}

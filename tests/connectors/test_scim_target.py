@@ -16,6 +16,7 @@ from provisioning.connectors.scim import (
     TargetError,
     TargetObject,
 )
+from provisioning.connectors.scim.compat import LEGACY, Compatibility
 from provisioning.connectors.scim.paths import ENTERPRISE_URN
 from provisioning.engine.target import Target
 from tests.fixtures.scim_server import ENTRA_LENIENT_POLICY, ScimTenant, extension_schema
@@ -90,9 +91,22 @@ def test_find_escapes_quotes(target: ScimTarget) -> None:
     assert found is not None and found.id == created.id
 
 
-def test_find_many_batches_or_filters(make_target: Callable[..., ScimTarget]) -> None:
+def test_find_many_sends_one_eq_query_per_value_by_default(make_target: Callable[..., ScimTarget]) -> None:
+    """matchingOperators=eq (the default): only `eq`, as Entra sends, even when asked for a batch."""
     records: list[AttemptRecord] = []
     target = make_target(find_batch_size=3, on_attempt=records.append)
+    ids = {name: target.create("User", user_values(name)).id for name in ("ann", "bob", "cid")}
+    records.clear()
+    found = target.find_many("User", "userName", ["ann", "bob", "cid", "zed"])
+    assert {value: obj.id for value, obj in found.items()} == ids
+    assert len([r for r in records if r.operation == "match User"]) == 4
+
+
+def test_find_many_batches_or_filters(make_target: Callable[..., ScimTarget]) -> None:
+    records: list[AttemptRecord] = []
+    target = make_target(
+        find_batch_size=3, on_attempt=records.append, compatibility=Compatibility(matching_operators="eqOr")
+    )
     ids = {name: target.create("User", user_values(name)).id for name in ("ann", "bob", "cid", "dee", "eve")}
     records.clear()
     found = target.find_many("User", "userName", ["ANN", "bob", "cid", "dee", "eve", "zed"])
@@ -319,9 +333,9 @@ def test_legacy_entra_forms(scim_server_factory: Callable[..., Any], retry: Any,
     """Capitalised ops, "False" strings and member removal by value list, against an Entra-tolerant target."""
     server = scim_server_factory(policy=ENTRA_LENIENT_POLICY)
     with ScimTarget(
-        server.base_url, token=server.token, legacy_entra=True, retry=retry, clock=clock.now
+        server.base_url, token=server.token, compatibility=LEGACY, retry=retry, clock=clock.now
     ) as target:
-        assert target.legacy_entra
+        assert target.compat.string_booleans
         user = target.create("User", user_values("legacy"))
         other = target.create("User", user_values("other"))
         target.set_active(user.id, False)

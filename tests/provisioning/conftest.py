@@ -97,3 +97,12 @@ def wait_for_mail(count: int, timeout: float = 10) -> list:
         time.sleep(0.05)
     time.sleep(0.2)  # and no more than that: a duplicate would arrive about as fast
     return mail.outbox
+
+
+def run(job: ProvisioningJob, timeout: float = 60, **kwargs) -> Cycle:
+    """Queue a cycle on the real worker and wait until it ends."""
+    from provisioning.tasks import run_cycle
+
+    before = last_cycle_id(job)
+    run_cycle.delay(job.pk, **kwargs)
+    return wait_for_cycle(job, after=before, timeout=timeout)

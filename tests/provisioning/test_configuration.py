@@ -20,7 +20,6 @@ CHECKBOXES = (
     "notify_on_failure",
     "prevent_accidental_deletion",
     "skip_out_of_scope_deletions",
-    "legacy_entra_compatibility",
     "near_real_time",
 )
 

@@ -4,19 +4,12 @@ import pytest
 
 from portal.directory.models import DirectoryUser, GroupMembership
 from provisioning.models import EscrowEntry, ProvisioningLog
-from provisioning.tasks import run_cycle
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import last_cycle_id, make_app, make_group, make_users, wait_for_cycle
+from tests.provisioning.conftest import make_app, make_group, make_users, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-
-def run(job, timeout: float = 60, **kwargs):
-    before = last_cycle_id(job)
-    run_cycle.delay(job.pk, **kwargs)
-    return wait_for_cycle(job, after=before, timeout=timeout)
 
 
 def by_username(target) -> dict[str, dict]:

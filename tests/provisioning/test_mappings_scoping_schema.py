@@ -6,6 +6,7 @@ from django.urls import reverse
 from portal.applications import services
 from portal.audit import Activity
 from portal.models import AuditEntry
+from provisioning.connectors.scim.paths import parse_path
 from provisioning.forms_mappings import parse_target_name
 from provisioning.models import ObjectMapping, ProvisioningJob
 
@@ -251,6 +252,7 @@ def test_adding_extension_attributes_to_the_list(signed_in_client, app):
             "is not a valid extension attribute",
         ),
         ("urn:acme:costCentre", "is not a valid extension attribute"),
+        ("urn:scim:schemas:extension:enterprise:1.0.department", "is a SCIM 1.1 name"),
         ("cost centre", "is not a valid attribute name"),
         ('emails[type eq "work".value', "is not a valid attribute name"),
         ("id", "primary key"),
@@ -351,18 +353,43 @@ def test_attributes_the_editor_doesnt_show_are_kept(signed_in_client, app):
         ENTERPRISE,
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
         "urn:ietf:params:scim:schemas:core:2.0:User:userName",
-        "urn:scim:schemas:extension:enterprise:1.0.department",
         CUSTOM,
     ],
 )
 def test_valid_target_attribute_names(name):
     parse_target_name(name)
+    parse_path(name)  # the editor and the connector read names with one grammar
 
 
-def test_every_gallery_target_attribute_name_is_valid():
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("urn:scim:schemas:extension:enterprise:1.0.department", "SCIM 1.1 name"),
+        ("urn:contoso:custom:costCenter", "is not a valid extension attribute"),
+        ("roles[primary eq true].value", "is not a valid attribute name"),
+    ],
+)
+def test_names_the_connector_cant_send_are_refused_by_the_editor(name, message):
+    """Before: the editor accepted these names and the connector refused them at every cycle."""
+    for parse in (parse_target_name, parse_path):
+        with pytest.raises(ValueError, match=message):
+            parse(name)
+
+
+def test_every_gallery_target_attribute_name_parses_with_the_connector_grammar():
+    """Every name of every template parses with the connector's parser, or the template can't be
+    turned On and says why (Slack's SCIM 1.1 names)."""
     from portal.applications.gallery import load_templates
 
+    unsupported = set()
     for template in load_templates():
         for mapping in template.object_mappings:
-            for attribute in mapping.target_attributes:
-                parse_target_name(attribute["name"])
+            names = [a["name"] for a in mapping.target_attributes]
+            names += [m["target"] for m in mapping.attribute_mappings]
+            for name in names:
+                try:
+                    parse_path(name)
+                except ValueError:
+                    assert template.not_supported, f"{template.id}: {name} can't be sent"
+                    unsupported.add(template.id)
+    assert unsupported == {"slack"}

@@ -116,7 +116,14 @@ _TOP_REQUIRED = (
     "source",
     "objectMappings",
 )
-_TOP_OPTIONAL = ("defaultTenantUrl", "entraAuthMethod", "notes", "oauthAuthorization")
+_TOP_OPTIONAL = (
+    "defaultTenantUrl",
+    "entraAuthMethod",
+    "notes",
+    "oauthAuthorization",
+    "notSupported",
+    "compatibility",
+)
 _OAUTH_AUTHORIZATION_KEYS = ("authorizationUrl", "tokenUrl", "scope")
 _OBJECT_REQUIRED = (
     "id",
@@ -206,6 +213,10 @@ class AppTemplate:
     object_mappings: tuple[ObjectMappingTemplate, ...]
     entra_auth_method: str | None = None
     notes: str = ""
+    not_supported: str = ""
+    """Why provisioning can't be turned On for this app yet (empty: it can)."""
+    compatibility: tuple[tuple[str, str], ...] = ()
+    """Compatibility switches the app needs (``provisioning.connectors.scim.compat``), as pairs."""
     oauth_authorization: OAuthAuthorizationTemplate | None = None
 
     @property
@@ -218,6 +229,15 @@ class AppTemplate:
             if mapping.id == mapping_id:
                 return mapping
         raise KeyError(mapping_id)
+
+    @property
+    def compatibility_switches(self) -> dict[str, str]:
+        """The switches a new job starts with: ``legacyEntraCompatibility`` as the old switch set, then
+        the template's own ``compatibility`` (only the switches that differ from the default)."""
+        from provisioning.connectors.scim.compat import LEGACY, Compatibility
+
+        base = LEGACY.to_dict() if self.legacy_entra_compatibility else {}
+        return Compatibility.from_dict({**base, **dict(self.compatibility)}).changed()
 
     @property
     def supports_provisioning(self) -> bool:
@@ -387,6 +407,16 @@ def _load_file(path: Path, static_dir: Path) -> AppTemplate:
     notes = data.get("notes", "")
     if not isinstance(notes, str):
         raise check.fail("notes", "must be a string")
+    not_supported = data.get("notSupported", "")
+    if not isinstance(not_supported, str):
+        raise check.fail("notSupported", "must be a string saying why the app can't be provisioned yet")
+    compatibility = data.get("compatibility", {})
+    try:
+        from provisioning.connectors.scim.compat import Compatibility
+
+        Compatibility.from_dict(compatibility)
+    except (TypeError, ValueError) as error:
+        raise check.fail("compatibility", str(error)) from None
 
     credentials = check.choices(data["credentials"], "credentials", CREDENTIAL_KINDS, allow_empty=False)
     oauth_authorization = None
@@ -436,6 +466,8 @@ def _load_file(path: Path, static_dir: Path) -> AppTemplate:
         entra_auth_method=entra_auth,
         notes=notes,
         oauth_authorization=oauth_authorization,
+        not_supported=not_supported.strip(),
+        compatibility=tuple(sorted(compatibility.items())),
     )
 
 

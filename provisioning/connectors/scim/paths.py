@@ -31,14 +31,20 @@ from typing import Any, Literal
 from scim2_models import EnterpriseUser, Group, Path, ScimPolicy, User
 from scim2_models.resources.user import Email
 
+from provisioning.engine.attribute_types import AttributeType
+
+from .compat import Compatibility
+
 __all__ = [
     "CORE_GROUP_URN",
     "CORE_USER_URN",
     "ENTERPRISE_URN",
+    "EXTENSION_FORM",
     "LENIENT_POLICY",
     "AttributePath",
     "GroupModel",
     "MissingAttribute",
+    "SchemaTypes",
     "ScimEmail",
     "ScimUser",
     "UserModel",
@@ -52,7 +58,10 @@ __all__ = [
     "parse_path",
     "patch_operations",
     "rewrite_missing_entries",
+    "schema_types",
+    "type_of",
     "value_at",
+    "wire_operation",
 ]
 
 CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -90,11 +99,22 @@ ObjectType = Literal["User", "Group"]
 _TYPED_MULTI = {"emails", "phonenumbers", "ims", "photos", "addresses"}
 # Multi-valued attributes carried as whole lists.
 _LIST_ATTRIBUTES = {"roles", "entitlements", "groups", "x509certificates", "members"}
-_NAME = r"[A-Za-z][\w$-]*"
+_NAME = r"[A-Za-z$][\w$-]*"
 _PATH_RE = re.compile(
     rf"^(?P<attr>{_NAME})"
-    rf'(?:\[(?P<fattr>{_NAME}) eq "(?P<fval>(?:[^"\\]|\\.)*)"\])?'
-    rf"(?:\.(?P<sub>{_NAME}))?$"
+    rf'(?:\[\s*(?P<fattr>{_NAME})\s+eq\s+"(?P<fval>(?:[^"\\]|\\.)*)"\s*\])?'
+    rf"(?:\.(?P<sub>{_NAME}))?$",
+    re.ASCII,
+)
+# urn:ietf:params:scim:schemas:core:2.0:User and urn:ietf:params:scim:schemas:extension:<name>:2.0:User
+_SCHEMA_RE = re.compile(
+    r"^urn:ietf:params:scim:schemas:(?:core|extension:[A-Za-z0-9][\w.-]*):\d+(?:\.\d+)*:[A-Za-z]\w*$",
+    re.IGNORECASE | re.ASCII,
+)
+_SCIM1_RE = re.compile(r"^urn:scim:schemas:", re.IGNORECASE)
+EXTENSION_FORM = (
+    "urn:ietf:params:scim:schemas:extension:<Extension>:<version>:<Resource>:<attribute>, for example "
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
 )
 
 
@@ -145,22 +165,39 @@ def _unescape(value: str) -> str:
 
 
 def parse_path(path: str) -> AttributePath:
-    """Parse an Entra-style target attribute path; ValueError when it is not one."""
+    """Parse a target attribute path; ``ValueError`` saying how to write it when it is not one.
+
+    The one grammar of target attribute names: the mapping editor, the schema API and the connector all
+    call it, so a name the editor accepts is a name the connector can send. SCIM 2.0 only: a SCIM 1.1
+    name (``urn:scim:schemas:extension:enterprise:1.0.department``) is refused with its 2.0 spelling.
+    """
+    text = path.strip()
+    if not text:
+        raise ValueError("Enter the attribute name")
+    if text.lower() == "id":
+        raise ValueError("'id' is the target's primary key; it can't be a target attribute")
     schema: str | None = None
-    rest = path.strip()
-    if rest.lower().startswith("urn:"):
-        head = rest.split("[", 1)[0]
+    rest = text
+    if text.lower().startswith("urn:"):
+        if _SCIM1_RE.match(text):
+            raise ValueError(
+                f"'{path}' is a SCIM 1.1 name, and the portal speaks SCIM 2.0. Write it as {EXTENSION_FORM}"
+            )
+        head = text.split("[", 1)[0]
         cut = head.rfind(":")
-        if cut <= 0 or head[:cut].count(":") < 2:  # urn:<namespace>:<specific>
-            raise ValueError(f"not an attribute path: {path!r}")
-        schema, rest = rest[:cut], rest[cut + 1 :]
+        schema, rest = text[:cut], text[cut + 1 :]
+        if cut <= 0 or not _SCHEMA_RE.match(schema) or not _PATH_RE.match(rest):
+            raise ValueError(f"'{path}' is not a valid extension attribute. Write it as {EXTENSION_FORM}")
         if schema.lower() in (CORE_USER_URN.lower(), CORE_GROUP_URN.lower()):
             schema = None
         elif schema.lower() == ENTERPRISE_URN.lower():
             schema = ENTERPRISE_URN
     match = _PATH_RE.match(rest)
     if not match:
-        raise ValueError(f"not an attribute path: {path!r}")
+        raise ValueError(
+            f"'{path}' is not a valid attribute name. Use a name (title), a sub-attribute "
+            '(name.givenName) or a filtered multi-valued attribute (emails[type eq "work"].value)'
+        )
     fval = match["fval"]
     return AttributePath(
         text=path,
@@ -366,19 +403,19 @@ def filter_expression(attribute: str, value: str) -> str:
 # --- PATCH ------------------------------------------------------------------------------------------
 
 
-def _legacy_value(value: Any) -> Any:
-    """Entra's pre-2020 job sends booleans as "True"/"False" strings."""
+def _string_boolean(value: Any) -> Any:
+    """Entra's pre-2020 job sends booleans as "True"/"False" strings (also inside a path-less value)."""
     if isinstance(value, bool):
         return "True" if value else "False"
+    if isinstance(value, dict):
+        return {key: _string_boolean(item) for key, item in value.items()}
     return value
 
 
 def patch_operations(
     object_type: ObjectType,
     changes: dict[str, Any],
-    *,
-    legacy: bool = False,
-    bundle: bool = True,
+    compat: Compatibility | None = None,
 ) -> list[dict[str, Any]]:
     """PATCH operations (as SCIM JSON dicts) applying ``changes``; a None value removes the attribute.
 
@@ -387,9 +424,10 @@ def patch_operations(
     plain core and enterprise paths (``{"displayName": ..., "name.givenName": ...}``). Complex values
     (manager, roles) and custom-extension paths get their own ``replace``. Clearing the ``value`` of a
     typed entry removes the whole entry rather than leaving ``{"type": "work"}`` behind.
-    ``bundle=False`` sends one ``replace`` per path. ``legacy=True`` is Entra's old form: capitalised
-    ops, one op per path, booleans as strings.
+    The switches of ``compat`` change one thing each: ``replaceForm=perPath`` sends one ``replace`` per
+    path, ``patchOpCase=capitalized`` sends ``Replace``, ``booleanForm=string`` sends ``"True"``.
     """
+    compat = compat or Compatibility()
     bundled: dict[str, Any] = {}
     path_ops: list[dict[str, Any]] = []
     removals: list[dict[str, Any]] = []
@@ -411,17 +449,21 @@ def patch_operations(
         elif parsed.attribute.lower() in _LIST_ATTRIBUTES and not parsed.sub_attribute:
             value = _as_list_value(value)
         simple = not isinstance(value, dict | list) and parsed.schema in (None, ENTERPRISE_URN)
-        if legacy or not bundle or parsed.filter_attribute or not simple:
+        if not compat.bundle_replace or parsed.filter_attribute or not simple:
             path_ops.append({"op": "replace", "path": path, "value": value})
         else:
             bundled[path] = value
     operations = ([{"op": "replace", "value": bundled}] if bundled else []) + path_ops + removals
-    if legacy:
-        for operation in operations:
-            operation["op"] = operation["op"].capitalize()
-            if "value" in operation:
-                operation["value"] = _legacy_value(operation["value"])
-    return operations
+    return [wire_operation(operation, compat) for operation in operations]
+
+
+def wire_operation(operation: dict[str, Any], compat: Compatibility) -> dict[str, Any]:
+    """One PATCH operation in the form the switches ask for (op casing, boolean form)."""
+    if compat.capitalized_ops:
+        operation["op"] = operation["op"].capitalize()
+    if compat.string_booleans and "value" in operation:
+        operation["value"] = _string_boolean(operation["value"])
+    return operation
 
 
 def rewrite_missing_entries(
@@ -476,3 +518,55 @@ def rewrite_missing_entries(
         else:
             entry["value"] = value
     return rewritten
+
+
+# --- attribute types from /Schemas ------------------------------------------------------------------
+
+SchemaTypes = dict[tuple[str, str | None, str, str | None], AttributeType]
+"""(resource, extension schema URN lower-cased or None, attribute, sub-attribute) → type; lower-cased."""
+
+
+def schema_types(answer: Any) -> SchemaTypes:
+    """The attribute types a ``/Schemas`` ListResponse (JSON) declares; empty for anything unreadable."""
+    found: SchemaTypes = {}
+    if isinstance(answer, dict):
+        schemas = answer.get("Resources") or answer.get("resources") or []
+    elif isinstance(answer, list):
+        schemas = answer
+    else:
+        return found
+    for schema in schemas:
+        if not isinstance(schema, dict) or not isinstance(schema.get("id"), str):
+            continue
+        urn = schema["id"].lower()
+        resource = "group" if urn.endswith(":group") else "user"
+        extension = None if urn in (CORE_USER_URN.lower(), CORE_GROUP_URN.lower()) else urn
+        for attribute in schema.get("attributes") or []:
+            if not isinstance(attribute, dict) or not attribute.get("name"):
+                continue
+            name = str(attribute["name"]).lower()
+            kind = AttributeType.parse(attribute.get("type"), bool(attribute.get("multiValued")))
+            if kind:
+                found[(resource, extension, name, None)] = kind
+            for sub in attribute.get("subAttributes") or []:
+                if isinstance(sub, dict) and sub.get("name"):
+                    sub_kind = AttributeType.parse(sub.get("type"), bool(sub.get("multiValued")))
+                    if sub_kind:
+                        found[(resource, extension, name, str(sub["name"]).lower())] = sub_kind
+    return found
+
+
+def type_of(types: SchemaTypes, object_type: ObjectType, path: str) -> AttributeType | None:
+    """The declared type of a target attribute path (``emails[type eq "work"].value`` → ``emails.value``)."""
+    if not types:
+        return None
+    try:
+        parsed = parse_path(path)
+    except ValueError:
+        return None
+    resource = object_type.lower()
+    schema = parsed.schema.lower() if parsed.schema else None
+    sub = parsed.sub_attribute.lower() if parsed.sub_attribute else None
+    if parsed.filter_attribute and sub is None:
+        return None  # a whole entry is a complex value
+    return types.get((resource, schema, parsed.attribute.lower(), sub))

@@ -30,11 +30,13 @@ from scim2_models import (
     BulkRequest,
     Context,
     PatchOp,
+    Schema,
     SCIMException,
     SearchRequest,
     ServiceProviderConfig,
 )
 
+from provisioning.engine.attribute_types import AttributeType
 from provisioning.engine.target import (
     Capabilities,
     ErrorCategory,
@@ -52,10 +54,12 @@ from .client import (
     make_auth,
     parse_tenant_url,
 )
+from .compat import Compatibility
 from .errors import ErrorCode, classify, error_for_status, local_error, make_error, persistent
 from .paths import (
     LENIENT_POLICY,
     GroupModel,
+    SchemaTypes,
     UserModel,
     build_resource,
     escape_filter_value,
@@ -65,7 +69,10 @@ from .paths import (
     parse_path,
     patch_operations,
     rewrite_missing_entries,
+    schema_types,
+    type_of,
     value_at,
+    wire_operation,
 )
 from .retry import RetryPolicy, call_with_retry
 
@@ -82,9 +89,9 @@ _SCIM_FAILURES = (SCIMClientException, SCIMException, ValidationError, httpx2.HT
 class ScimSettings:
     """Per-target knobs (stored with the app's provisioning settings).
 
-    ``legacy_entra`` sends Entra's pre-``aadOptscim062020`` PATCH forms (``"Replace"``, ``"False"``,
-    member removal by value list) for apps built against them. ``bundle_replace`` groups plain paths in
-    one path-less ``replace`` as Entra does; turn it off for targets that only understand per-path ops.
+    ``compatibility`` holds the app's switches (:mod:`.compat`): member-removal form, op casing, boolean
+    form, replace with or without path, matching operators. ``Compatibility()`` is RFC 7644 / Entra with
+    ``aadOptscim062020``; :data:`.compat.LEGACY` is Entra's pre-2020 forms.
     """
 
     timeout: float = 30.0
@@ -93,8 +100,7 @@ class ScimSettings:
     find_batch_size: int = 50
     bulk_batch_size: int = 50
     use_bulk: bool = True
-    bundle_replace: bool = True
-    legacy_entra: bool = False
+    compatibility: Compatibility = field(default_factory=Compatibility)
     verify_tls: bool | str = True
     user_agent: str = DEFAULT_USER_AGENT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -163,13 +169,14 @@ class ScimTarget:
         self._scim = build_scim_client(self._http)
         self._on_attempt = on_attempt
         self._capabilities: Capabilities | None = None
+        self._schema_types: tuple[SchemaTypes | None, float | None] = (None, None)
         self._lock = threading.Lock()
         self._pause_until = 0.0
         self.stats: Counter[str] = Counter()
 
     @property
-    def legacy_entra(self) -> bool:
-        return self.settings.legacy_entra
+    def compat(self) -> Compatibility:
+        return self.settings.compatibility
 
     # -- plumbing -----------------------------------------------------------------------------------
 
@@ -374,6 +381,31 @@ class ScimTarget:
             self._capabilities = capabilities
         return capabilities
 
+    def attribute_type(self, object_type: ObjectType, path: str) -> AttributeType | None:
+        """The type the target's ``/Schemas`` gives a target attribute path (None: not declared there).
+
+        Read once per target. A target without ``/Schemas`` declares nothing (the app's attribute list
+        then decides); after a network failure the list decides for five minutes, then it is asked again.
+        """
+        with self._lock:
+            types, until = self._schema_types
+        if until is not None and self.settings.clock() >= until:
+            types = None
+        if types is None:
+            until = None
+            try:
+                answer, _ = self._call(
+                    "discover", "GET", "/Schemas", lambda: self._scim.query(Schema), on_resource=False
+                )
+            except TargetError as error:
+                answer = None
+                if error.category in (ErrorCategory.UNAUTHORIZED, ErrorCategory.TRANSIENT):
+                    until = self.settings.clock() + 300
+            types = schema_types(self._returned(answer) if answer is not None else None)
+            with self._lock:
+                self._schema_types = (types, until)
+        return type_of(types, object_type, path)
+
     @staticmethod
     def _parse_capabilities(config: Any) -> Capabilities:
         if isinstance(config, ServiceProviderConfig):
@@ -526,7 +558,8 @@ class ScimTarget:
         def key(value: Any) -> str:
             return str(value) if exact else str(value).casefold()
 
-        size = self.settings.find_batch_size
+        # matchingOperators=eq: one `attr eq "v"` per query, as Entra sends; eqOr joins values with `or`.
+        size = self.settings.find_batch_size if self.compat.or_matching else 1
         if capabilities.filter_max_results:
             size = min(size, capabilities.filter_max_results)
         result: dict[str, TargetObject] = {}
@@ -545,6 +578,18 @@ class ScimTarget:
                         str(matched[0]["id"]), flatten(object_type, matched[0]), retry_count=retries
                     )
         return result
+
+    def get(self, object_type: ObjectType, target_id: str) -> TargetObject:
+        """``GET /Users/{id}`` or ``/Groups/{id}``: the object as the target stores it."""
+        current, retries = self._call(
+            f"read {object_type}",
+            "GET",
+            f"{self._endpoint(object_type)}/{target_id}",
+            lambda: self._scim.query(self._model(object_type), target_id),
+            on_resource=True,
+        )
+        document = self._document(self._returned(current))
+        return TargetObject(target_id, flatten(object_type, document), retry_count=retries)
 
     def create(self, object_type: ObjectType, values: dict[str, Any]) -> TargetObject:
         """``POST /Users`` or ``/Groups`` (groups without members). Never retried once possibly applied."""
@@ -581,9 +626,9 @@ class ScimTarget:
     ) -> int:
         model = self._model(object_type)
         body: Any
-        if self.settings.legacy_entra:
-            # Byte-exact legacy Entra forms ("Replace", "False", remove with a value list): scim2-models
-            # would normalise them, so they go through scim2-client unvalidated.
+        if self.compat.byte_exact:
+            # Byte-exact forms asked for by a switch ("Replace", "False", remove with a value list):
+            # scim2-models would normalise them, so they go through scim2-client unvalidated.
             body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
         else:
             try:
@@ -595,7 +640,7 @@ class ScimTarget:
             "PATCH",
             f"{self._endpoint(object_type)}/{target_id}",
             lambda: self._scim.modify(
-                model, target_id, body, check_request_payload=not self.settings.legacy_entra
+                model, target_id, body, check_request_payload=not self.compat.byte_exact
             ),
             on_resource=True,
             accept_after_unknown=accept_after_unknown,
@@ -612,9 +657,7 @@ class ScimTarget:
             return
         operation = f"update {object_type}"
         try:
-            operations = patch_operations(
-                object_type, changes, legacy=self.settings.legacy_entra, bundle=self.settings.bundle_replace
-            )
+            operations = patch_operations(object_type, changes, self.compat)
         except ValueError as exc:
             raise local_error(exc, operation) from exc
         try:
@@ -636,15 +679,12 @@ class ScimTarget:
             self._patch(object_type, target_id, rewritten, operation)
 
     def set_active(self, target_id: str, active: bool) -> None:
-        """``PATCH active`` (Entra's disable/enable); a real boolean, or "True"/"False" in legacy mode."""
-        value: Any = active
-        op = "replace"
-        if self.settings.legacy_entra:
-            value, op = ("True" if active else "False"), "Replace"
+        """``PATCH active`` (Entra's disable/enable): a JSON boolean, or "True"/"False" with
+        ``booleanForm=string``."""
         self._patch(
             "User",
             target_id,
-            [{"op": op, "path": "active", "value": value}],
+            [wire_operation({"op": "replace", "path": "active", "value": active}, self.compat)],
             "enable User" if active else "disable User",
         )
 
@@ -668,7 +708,7 @@ class ScimTarget:
         Retried after a lost answer: adding a present member changes nothing (RFC 7644 §3.5.2.1); a
         target that answers 409 to the repeat is taken at its word that the member is there.
         """
-        op = "Add" if self.settings.legacy_entra else "add"
+        op = "Add" if self.compat.capitalized_ops else "add"
         for batch in _chunks(_unique(member_ids), self.settings.member_batch_size):
             self._patch(
                 "Group",
@@ -679,13 +719,14 @@ class ScimTarget:
             )
 
     def remove_members(self, group_id: str, member_ids: list[str]) -> None:
-        """``PATCH remove members[value eq "id"]`` (one op per member), or legacy ``Remove`` + value list.
+        """``PATCH remove members[value eq "id"]`` (one op per member), or with ``memberRemoval=valueList``
+        one ``remove members`` carrying the value list.
 
         Retried after a lost answer; a 400 ``noTarget`` on the repeat means the members are already gone.
         """
         for batch in _chunks(_unique(member_ids), self.settings.member_batch_size):
-            if self.settings.legacy_entra:
-                operations = [{"op": "Remove", "path": "members", "value": [{"value": m} for m in batch]}]
+            if self.compat.value_list_removal:
+                operations = [{"op": "remove", "path": "members", "value": [{"value": m} for m in batch]}]
             else:
                 operations = [
                     {"op": "remove", "path": f'members[value eq "{escape_filter_value(m)}"]'} for m in batch
@@ -693,7 +734,7 @@ class ScimTarget:
             self._patch(
                 "Group",
                 group_id,
-                operations,
+                [wire_operation(op, self.compat) for op in operations],
                 "remove members",
                 accept_after_unknown=lambda e: e.scim_type == "noTarget",
             )
@@ -848,4 +889,4 @@ class ScimTarget:
         self.close()
 
     def __repr__(self) -> str:
-        return f"ScimTarget({self.base_url!r}, legacy_entra={self.legacy_entra})"
+        return f"ScimTarget({self.base_url!r}, compatibility={self.compat.changed()})"
