@@ -267,3 +267,12 @@ PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 PROVISIONING_MATCH_BATCH_SIZE = env.int("PROVISIONING_MATCH_BATCH_SIZE", default=1)
 # Members added or removed per group PATCH (Entra sends several in one request)
 PROVISIONING_MEMBER_BATCH_SIZE = env.int("PROVISIONING_MEMBER_BATCH_SIZE", default=100)
+
+# Budgets of one attribute-mapping expression evaluation (provisioning/expressions/budget.py): over any
+# of them the object fails with a clear error instead of hanging or bloating a worker.
+# Total time regular expressions may run (catastrophic backtracking is stopped here)
+EXPRESSION_REGEX_TIMEOUT_MS = env.int("EXPRESSION_REGEX_TIMEOUT_MS", default=250)
+# Longest value (characters; summed over a multi-valued one) a function may return
+EXPRESSION_MAX_VALUE_LENGTH = env.int("EXPRESSION_MAX_VALUE_LENGTH", default=65_536)
+# Function calls and per-value transforms
+EXPRESSION_MAX_STEPS = env.int("EXPRESSION_MAX_STEPS", default=100_000)
