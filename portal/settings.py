@@ -148,6 +148,10 @@ ENTRA_SCOPES = env.list("ENTRA_SCOPES", default=[])
 ENTRA_CA_BUNDLE = env.str("ENTRA_CA_BUNDLE", default="")  # a private CA for the authority's TLS
 ENTRA_ROLE_MAPPING = env.json("ENTRA_ROLE_MAPPING", default={})  # {"group id / app role": "role"}
 ENTRA_USE_DIRECTORY_ROLES = env.bool("ENTRA_USE_DIRECTORY_ROLES", default=True)  # the wids claim
+# Tenant ids whose accounts may sign in; required with a multi-tenant ENTRA_TENANT_ID (common, organizations)
+ENTRA_ALLOWED_TENANTS = env.list("ENTRA_ALLOWED_TENANTS", default=[])
+# The tenant whose directory roles (wids) count; default ENTRA_TENANT_ID when it names a tenant
+ENTRA_HOME_TENANT_ID = env.str("ENTRA_HOME_TENANT_ID", default="")
 
 # Sign-in throttling (django-axes): N failed passwords for one username from one address lock it out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
