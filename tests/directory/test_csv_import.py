@@ -274,7 +274,7 @@ def test_progress_is_reported_per_chunk(monkeypatch, db):
     seen: list[int] = []
     text = "userPrincipalName,displayName\n" + "".join(f"p{i}@contoso.example,P {i}\n" for i in range(10))
     plan = csv_import.plan_user_import(text, seen.append)
-    assert seen == [4, 8, 10] and len(plan.creates) == 10
+    assert seen == [4, 8, 10] and plan.to_create == 10
 
 
 # --- group memberships ----------------------------------------------------------------------------------
