@@ -55,6 +55,7 @@ MAX_STORED_ERRORS = 10_000
 SAMPLE_ROWS = 200
 STATISTICS_AFTER_ROWS = 1000  # an import this large refreshes the planner's statistics
 PART_CHARS = 1 << 20  # characters per stored part of an uploaded file
+READ_BYTES = 1 << 16  # bytes decoded at a time
 Progress = Callable[[int], None]
 Source = str | Iterable[str]  # the file's text, or its lines
 
@@ -240,14 +241,16 @@ def decoded(chunks: Iterable[bytes]) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     offset = 0
     for chunk in chunks:
-        try:
-            text = decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            exc.start += offset
-            raise
-        offset += len(chunk)
-        if text:
-            yield text
+        for start in range(0, len(chunk), READ_BYTES):  # a small upload comes as one chunk
+            piece = chunk[start : start + READ_BYTES]
+            try:
+                text = decoder.decode(piece)
+            except UnicodeDecodeError as exc:
+                exc.start += offset
+                raise
+            offset += len(piece)
+            if text:
+                yield text
     tail = decoder.decode(b"", final=True)
     if tail:
         yield tail
