@@ -16,6 +16,7 @@ import csv
 import io
 import logging
 import uuid
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -581,22 +582,31 @@ def apply_user_import(
                 raise services.DirectoryError(
                     f"Row {next(iter(errors)).row} no longer matches the checked file."
                 )
-            new_users = []
-            changes = []
+            new_users = {
+                row.upn.lower(): DirectoryUser(
+                    **row.values, extension_attributes={k: v for k, v in row.extensions.items() if v}
+                )
+                for row in chunk
+                if row.existing_pk is None
+            }
+            manager_pk = ChainMap(_new_managers_written(chunk, plan.manager_ids, new_users), plan.manager_ids)
             for row in chunk:
-                key = row.upn.lower()
-                manager_pk = plan.manager_ids.get(row.manager or "")
-                if row.manager and manager_pk is None:
-                    later.append((key, row.manager))
-                if row.existing_pk is None:
-                    user = DirectoryUser(
-                        **row.values, extension_attributes={k: v for k, v in row.extensions.items() if v}
-                    )
-                    user.manager_id = manager_pk
-                    new_users.append(user)
-                elif row.changed:
-                    changes.append((row, _changed_values(row, manager_pk)))
-            services.bulk_create_users(new_users)
+                manager = row.manager or ""
+                if manager in new_users:  # a new user of this chunk: linked when inserted
+                    if row.existing_pk is None:
+                        new_users[row.upn.lower()].manager = new_users[manager]
+                    else:
+                        later.append((row.upn.lower(), manager))
+                elif manager and manager not in manager_pk:  # a new user further down the file
+                    later.append((row.upn.lower(), manager))
+                elif row.existing_pk is None:
+                    new_users[row.upn.lower()].manager_id = manager_pk.get(manager)
+            changes = [
+                (row, _changed_values(row, manager_pk.get(row.manager or "")))
+                for row in chunk
+                if row.existing_pk and row.changed
+            ]
+            services.bulk_create_users(list(new_users.values()))
             services.update_users_in_bulk([(row.existing_pk, values) for row, values in changes if values])
             record_changes(
                 Change(ObjectKind.USER, row.existing_object_id, ChangeKind.UPDATED) for row, _ in changes
@@ -606,6 +616,20 @@ def apply_user_import(
                 progress(done)
         _link_new_managers(later)
     return {"created": created, "updated": updated, "unchanged": plan.unchanged}
+
+
+def _new_managers_written(
+    chunk: list[UserRow], known: dict[str, int], new_users: dict[str, DirectoryUser]
+) -> dict[str, int]:
+    """Primary keys of the managers that are new users of an earlier chunk (written already)."""
+    wanted = {r.manager for r in chunk if r.manager and r.manager not in known and r.manager not in new_users}
+    if not wanted:
+        return {}
+    return dict(
+        DirectoryUser.objects.annotate(_upn=Lower("user_principal_name"))
+        .filter(_upn__in=wanted)
+        .values_list("_upn", "pk")
+    )
 
 
 def _link_new_managers(pairs: list[tuple[str, str]]) -> None:

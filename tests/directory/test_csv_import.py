@@ -340,3 +340,34 @@ def test_upload_pages_and_templates(signed_in_client):
     assert template.content.decode().startswith("userPrincipalName,displayName,")
     member_template = signed_in_client.get(reverse("directory:membership_import_template")).content.decode()
     assert member_template.strip() == "groupDisplayName,memberUserPrincipalName"
+
+
+def test_managers_anywhere_in_a_long_file_are_linked(signed_in_client, make_user, monkeypatch):
+    """The write pass reads the file a chunk at a time: managers may sit in an earlier chunk, the same
+    one, or a later one, for new users and for updated ones."""
+    monkeypatch.setattr(csv_import, "CHUNK", 2)
+    old = make_user("Old Timer", user_principal_name="old@contoso.example")
+    text = (
+        "userPrincipalName,displayName,manager\n"
+        "a@contoso.example,A,\n"
+        "b@contoso.example,B,a@contoso.example\n"  # same chunk
+        "c@contoso.example,C,a@contoso.example\n"  # earlier chunk
+        "old@contoso.example,Old Timer,e@contoso.example\n"  # an update, manager further down
+        "d@contoso.example,D,e@contoso.example\n"  # later chunk
+        "e@contoso.example,E,c@contoso.example\n"
+    )
+    imp = _import(_upload(signed_in_client, text))
+    assert imp.status == ImportStatus.READY, imp.errors
+    signed_in_client.post(reverse("directory:import_confirm", args=[imp.pk]))
+    imp.refresh_from_db()
+    assert imp.status == ImportStatus.DONE and imp.summary["result"]["created"] == 5
+    managers = dict(DirectoryUser.objects.values_list("user_principal_name", "manager__user_principal_name"))
+    assert managers == {
+        "a@contoso.example": None,
+        "b@contoso.example": "a@contoso.example",
+        "c@contoso.example": "a@contoso.example",
+        "d@contoso.example": "e@contoso.example",
+        "e@contoso.example": "c@contoso.example",
+        "old@contoso.example": "e@contoso.example",
+    }
+    assert old.pk == DirectoryUser.objects.get(user_principal_name="old@contoso.example").pk
