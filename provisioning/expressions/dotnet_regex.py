@@ -98,9 +98,11 @@ Match = timed_re.Match
 @lru_cache(maxsize=512)
 def compile_regex(pattern: str) -> Pattern:
     """Compile a .NET-syntax pattern (case-sensitive, like Entra) or raise ``InvalidRegexError``."""
+    translated = translate_pattern(pattern)
     try:
-        return timed_re.compile(translate_pattern(pattern), timed_re.VERSION0)
-    except (timed_re.error, OverflowError, RecursionError, ValueError) as error:
+        re.compile(translated)  # the standard library's messages point at the problem best
+        return timed_re.compile(translated, timed_re.VERSION0)
+    except (re.error, timed_re.error, OverflowError, RecursionError, ValueError) as error:
         raise InvalidRegexError(f"Invalid regular expression {pattern!r}: {error}") from None
 
 
