@@ -7,7 +7,7 @@ import pytest
 
 from portal.applications import services
 from portal.directory.models import DirectoryUser
-from provisioning.models import ProvisioningLog
+from provisioning.models import ObjectMapping, ProvisioningLog
 from tests.provisioning.conftest import make_app, make_users
 from tests.provisioning.test_engine_cycles import by_username, run
 from tests.provisioning.test_expression_budgets import HOSTILE_ADDRESS, REDOS
@@ -78,3 +78,34 @@ def test_a_cycle_fails_the_object_the_saved_hostile_mapping_can_not_evaluate_and
     again = run(app.job, timeout=120)
     assert again.status == "completed"
     assert ProvisioningLog.objects.filter(job=app.job, status="failure", source_name="Mallory").count() == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(180)
+def test_a_catastrophic_regex_match_scoping_clause_fails_only_that_object(
+    celery_worker, scim_server, settings
+):
+    settings.PROVISIONING_PAGE_SIZE = 2
+    app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
+    good = make_users(3)
+    DirectoryUser.objects.filter(pk__in=[u.pk for u in good]).update(street_address="1 Main St")
+    mallory = hostile_user()
+    for user in [good[0], mallory, *good[1:]]:
+        app.assign(user)
+    users = ObjectMapping.objects.get(job=app.job, key="users")
+    users.scoping_filters = [
+        {
+            "title": "no ReDoS",
+            "clauses": [{"attribute": "streetAddress", "operator": "NOT REGEX MATCH", "value": "(a+)+$"}],
+        }
+    ]
+    users.save()
+
+    cycle = run(app.job, initial=True, timeout=120)
+
+    assert cycle.status == "completed"
+    failed = ProvisioningLog.objects.get(job=app.job, status="failure")
+    assert failed.source_name == "Mallory" and failed.error_code == "ScopingFilterEvaluationFailed"
+    assert "The regular expression took longer than 250 ms" in failed.error_reason
+    assert set(by_username(scim_server)) == {u.user_principal_name for u in good}
