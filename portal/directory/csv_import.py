@@ -15,6 +15,7 @@ import codecs
 import csv
 import io
 import logging
+import sys
 import uuid
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator
@@ -153,8 +154,7 @@ class RowRef:
     """What a plan keeps of one valid row for the checks that span the file."""
 
     row: int
-    upn: str
-    manager: str | None  # as in UserRow
+    manager: str | None  # as in UserRow (interned: many rows share a manager)
     existing_pk: int | None
     changed: bool
 
@@ -389,7 +389,8 @@ def _plan_users(plan: UserImportPlan, source: Source, progress: Progress | None)
                     RowError(number, "userPrincipalName", f"{row.upn} is also on row {refs[key].row}.")
                 )
                 continue
-            refs[key] = RowRef(row.row, row.upn, row.manager, None, False)
+            manager = sys.intern(row.manager) if row.manager else row.manager
+            refs[key] = RowRef(row.row, manager, None, False)
             chunk.append(row)
         _compare_with_directory(chunk, plan.errors)
         for row in chunk:
@@ -909,6 +910,8 @@ def run_apply(imp: DirectoryImport) -> None:
         DirectoryImport.objects.filter(pk=imp.pk, status=ImportStatus.APPLYING).update(
             message="Writing changes…"
         )
+        if isinstance(plan, UserImportPlan):
+            plan.refs = {}  # checked; writing needs only the managers' keys
         with transaction.atomic():
             if isinstance(plan, UserImportPlan):
                 result = apply_user_import(plan, stored_lines(imp), _cancel_check(imp))
