@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import resource
 import subprocess
@@ -170,7 +171,7 @@ def write_doc(report: dict) -> None:
         f"`bench/bench_csv_import.py`: a generated users CSV of {report['file_mb']} MB, "
         f"{report['rows']:,} rows (12 columns, every tenth user the manager of the next nine), imported "
         "into an empty SQLite database through Django's test client, each phase in a fresh process "
-        "with `DEBUG=False` (peak RSS = `ru_maxrss` of that process). Python {platform.python_version()}, "
+        f"with `DEBUG=False` (peak RSS = `ru_maxrss` of that process). Python {platform.python_version()}, "
         f"{os.cpu_count()} vCPUs shared with other work.",
         "",
         "The upload's peak includes Django's test client, which builds the whole multipart request in "
@@ -189,7 +190,7 @@ def write_doc(report: dict) -> None:
     lines.append("")
     text = DOC.read_text()
     section = "\n".join(lines) + "\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |^### |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^#{{2,4}} |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:
