@@ -153,6 +153,10 @@ ENTRA_SCOPES = env.list("ENTRA_SCOPES", default=[])
 ENTRA_CA_BUNDLE = env.str("ENTRA_CA_BUNDLE", default="")  # a private CA for the authority's TLS
 ENTRA_ROLE_MAPPING = env.json("ENTRA_ROLE_MAPPING", default={})  # {"group id / app role": "role"}
 ENTRA_USE_DIRECTORY_ROLES = env.bool("ENTRA_USE_DIRECTORY_ROLES", default=True)  # the wids claim
+# Tenant ids whose accounts may sign in; required with a multi-tenant ENTRA_TENANT_ID (common, organizations)
+ENTRA_ALLOWED_TENANTS = env.list("ENTRA_ALLOWED_TENANTS", default=[])
+# The tenant whose directory roles (wids) count; default ENTRA_TENANT_ID when it names a tenant
+ENTRA_HOME_TENANT_ID = env.str("ENTRA_HOME_TENANT_ID", default="")
 
 # Sign-in throttling (django-axes): N failed passwords for one username from one address lock it out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -304,3 +308,12 @@ PROVISIONING_RECORD_VALUE_LIMIT = env.int("PROVISIONING_RECORD_VALUE_LIMIT", def
 # site's /applications/provisioning/authorize/callback/), and a private CA for their OAuth endpoints.
 PROVISIONING_OAUTH_REDIRECT_URI = env.str("PROVISIONING_OAUTH_REDIRECT_URI", default="")
 PROVISIONING_OAUTH_CA_BUNDLE = env.str("PROVISIONING_OAUTH_CA_BUNDLE", default="")
+
+# Budgets of one attribute-mapping expression evaluation (provisioning/expressions/budget.py): over any
+# of them the object fails with a clear error instead of hanging or bloating a worker.
+# Total time regular expressions may run (catastrophic backtracking is stopped here)
+EXPRESSION_REGEX_TIMEOUT_MS = env.int("EXPRESSION_REGEX_TIMEOUT_MS", default=250)
+# Longest value (characters; summed over a multi-valued one) a function may return
+EXPRESSION_MAX_VALUE_LENGTH = env.int("EXPRESSION_MAX_VALUE_LENGTH", default=65_536)
+# Function calls and per-value transforms
+EXPRESSION_MAX_STEPS = env.int("EXPRESSION_MAX_STEPS", default=100_000)

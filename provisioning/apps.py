@@ -28,9 +28,19 @@ class ProvisioningConfig(AppConfig):
     verbose_name = "Provisioning"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from portal.directory.changes import on_changes
+        from provisioning.expressions import Limits, budget
         from provisioning.realtime import on_directory_changes
 
         on_changes(on_directory_changes)
         configure_outbound_policy()
         setting_changed.connect(configure_outbound_policy, dispatch_uid="provisioning-outbound-policy")
+        budget.configure(
+            Limits(
+                regex_timeout_ms=settings.EXPRESSION_REGEX_TIMEOUT_MS,
+                max_value_length=settings.EXPRESSION_MAX_VALUE_LENGTH,
+                max_steps=settings.EXPRESSION_MAX_STEPS,
+            )
+        )

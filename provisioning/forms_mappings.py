@@ -22,7 +22,9 @@ from typing import Any
 
 from django import forms
 from django.db import transaction
+from django.db.models import QuerySet
 
+from portal.accounts.roles import readable_principals
 from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
 from portal.applications.services import search_principals
 from portal.audit import Activity, record_audit
@@ -576,10 +578,18 @@ class TesterObject:
     label: str
 
 
-def search_test_objects(source_object: str, term: str, limit: int = 10) -> list[TesterObject]:
-    """Directory users (or groups) to test a mapping with, by the start of a name, UPN or mail."""
-    model = DirectoryUser if source_object == "User" else DirectoryGroup
-    found = [p for p in search_principals(term, limit) if isinstance(p, model)]
+def tester_principals(object_mapping: ObjectMapping, actor: Any) -> QuerySet:
+    """The directory users (or groups) ``actor`` may test this mapping with: an owner, those assigned."""
+    model = DirectoryUser if object_mapping.source_object == "User" else DirectoryGroup
+    return readable_principals(actor, object_mapping.job.application, model.objects.active())
+
+
+def search_test_objects(principals: QuerySet, term: str, limit: int = 10) -> list[TesterObject]:
+    """Principals of ``principals`` (see ``tester_principals``) by the start of a name, UPN or mail."""
+    if principals.model is DirectoryUser:
+        found = search_principals(term, limit, users=principals, groups=DirectoryGroup.objects.none())
+    else:
+        found = search_principals(term, limit, users=DirectoryUser.objects.none(), groups=principals)
     return [_test_object(p) for p in found]
 
 
@@ -591,13 +601,13 @@ def _test_object(principal: DirectoryUser | DirectoryGroup) -> TesterObject:
     return TesterObject(str(principal.object_id), principal.display_name)
 
 
-def find_test_object(source_object: str, object_id: str) -> TesterObject | None:
+def find_test_object(principals: QuerySet, object_id: str) -> TesterObject | None:
+    """The principal with this object id, if it is one of ``principals``."""
     try:
         oid = uuid.UUID(str(object_id))
     except ValueError:
         return None
-    model = DirectoryUser if source_object == "User" else DirectoryGroup
-    principal = model.objects.active().filter(object_id=oid).first()
+    principal = principals.filter(object_id=oid).first()
     return _test_object(principal) if principal else None
 
 
@@ -626,8 +636,11 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def run_test(object_mapping: ObjectMapping, data: Mapping[str, Any]) -> TesterResult:
-    """Evaluate the mapping as typed against one directory object, reading it the way the engine does."""
+def run_test(object_mapping: ObjectMapping, data: Mapping[str, Any], principals: QuerySet) -> TesterResult:
+    """Evaluate the mapping as typed against one directory object, reading it the way the engine does.
+
+    The object must be one of ``principals`` (see ``tester_principals``).
+    """
     source_object = object_mapping.source_object
     kind = data.get("mapping_type") or "Direct"
     expression = normalise_expression(data.get("expression") or "")
@@ -644,7 +657,7 @@ def run_test(object_mapping: ObjectMapping, data: Mapping[str, Any]) -> TesterRe
             source = resolve_source_attribute(source, source_object)
         except ValueError as error:
             return TesterResult(outcome="error", message=str(error))
-    picked = find_test_object(source_object, data.get("test_object") or "")
+    picked = find_test_object(principals, data.get("test_object") or "")
     if picked is None:
         return TesterResult(message=f"Search for a {source_object.lower()} and pick one to test with.")
     mapping = AttributeMapping(

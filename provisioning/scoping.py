@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provisioning.expressions import dotnet_regex
+from provisioning.expressions.budget import ExpressionBudgetError
 from provisioning.expressions.dotnet_regex import compile_regex
 from provisioning.expressions.errors import InvalidRegexError
 from provisioning.expressions.values import to_str
@@ -196,8 +198,8 @@ def _integer_compare(test: Callable[[int, int], bool]) -> Callable[[Any, str], b
 
 def _regex(value: Any, pattern: str) -> bool:
     try:
-        return compile_regex(pattern).search(_text(value)) is not None
-    except InvalidRegexError as error:
+        return dotnet_regex.search(compile_regex(pattern), _text(value)) is not None
+    except (InvalidRegexError, ExpressionBudgetError) as error:
         raise ScopingError(error.message) from None
 
 

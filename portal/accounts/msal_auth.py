@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msal
 import requests
@@ -67,6 +68,8 @@ class EntraConfig:
     role_mapping: dict[str, tuple[PortalRole, ...]] = field(default_factory=dict)
     use_directory_roles: bool = True
     timeout: float = 10.0
+    allowed_tenants: tuple[str, ...] = ()  # lower-case tenant ids (or issuers of a non-Entra provider)
+    home_tenant: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -78,6 +81,29 @@ class EntraConfig:
     @property
     def authority_url(self) -> str:
         return self.authority or f"https://login.microsoftonline.com/{self.tenant_id}"
+
+    @property
+    def multi_tenant(self) -> bool:
+        """The authority signs in accounts of any tenant (``common``, ``organizations``, ``consumers``)."""
+        segments = [
+            urlsplit(a).path.strip("/").split("/")[0] for a in (self.authority, self.oidc_authority) if a
+        ]
+        return any(name.lower() in _MULTI_TENANT for name in [self.tenant_id, *segments] if name)
+
+    @property
+    def trusted_tenants(self) -> frozenset[str]:
+        """Tenants whose accounts may sign in: ENTRA_ALLOWED_TENANTS, plus ENTRA_TENANT_ID when it names one."""
+        tenants = set(self.allowed_tenants)
+        if self.tenant_id and self.tenant_id.lower() not in _MULTI_TENANT:
+            tenants.add(self.tenant_id.lower())
+        return frozenset(tenants)
+
+    @property
+    def home(self) -> str:
+        """The tenant whose directory roles (``wids``) count: ENTRA_HOME_TENANT_ID, else ENTRA_TENANT_ID."""
+        if self.home_tenant:
+            return self.home_tenant.lower()
+        return self.tenant_id.lower() if self.tenant_id.lower() not in _MULTI_TENANT else ""
 
 
 def parse_role_mapping(raw: Any) -> dict[str, tuple[PortalRole, ...]]:
@@ -118,7 +144,54 @@ def entra_config() -> EntraConfig:
         role_mapping=parse_role_mapping(getattr(s, "ENTRA_ROLE_MAPPING", {})),
         use_directory_roles=getattr(s, "ENTRA_USE_DIRECTORY_ROLES", True),
         timeout=getattr(s, "ENTRA_HTTP_TIMEOUT", 10.0),
+        allowed_tenants=tuple(
+            str(t).strip().lower() for t in getattr(s, "ENTRA_ALLOWED_TENANTS", ()) if str(t).strip()
+        ),
+        home_tenant=getattr(s, "ENTRA_HOME_TENANT_ID", ""),
     )
+
+
+def token_tenant(claims: dict[str, Any]) -> str:
+    """The tenant a token speaks for: Entra's ``tid``; for another OpenID provider, its issuer."""
+    return str(claims.get("tid") or claims.get("iss") or "").lower()
+
+
+def check_tenant(claims: dict[str, Any], config: EntraConfig, issuer: str | None = None) -> None:
+    """Refuse a token from a tenant this portal does not trust, or whose issuer is not its tenant's.
+
+    A single-tenant authority only issues tokens of its tenant; a multi-tenant one (``common``,
+    ``organizations``) issues them for any tenant, so only those on ENTRA_ALLOWED_TENANTS pass.
+    ``issuer`` is the provider's discovered issuer (Entra's multi-tenant one has a ``{tenantid}``
+    placeholder): the token's ``iss`` must be exactly it, for the token's own tenant.
+    """
+    tenant = token_tenant(claims)
+    tid = str(claims.get("tid") or "").lower()
+    if config.multi_tenant:
+        if not config.trusted_tenants:
+            raise SignInError(
+                "Sign-in with a multi-tenant authority needs ENTRA_ALLOWED_TENANTS; nobody is trusted yet."
+            )
+        if tenant not in config.trusted_tenants:
+            raise SignInError(
+                "This account belongs to an Entra tenant this portal does not trust.",
+                detail=f"tenant={tenant}",
+            )
+    elif config.tenant_id and tid and tid != config.tenant_id.lower():
+        raise SignInError("This account belongs to another Entra tenant.", detail=f"tid={claims['tid']}")
+    iss = str(claims.get("iss") or "")
+    if issuer and iss:
+        expected = issuer.replace("{tenantid}", tid) if "{tenantid}" in issuer else issuer
+        if iss.rstrip("/") != expected.rstrip("/"):
+            raise SignInError("The ID token was issued by another tenant or provider.", detail=f"iss={iss}")
+    if tid and iss and _issuer_tenant(iss) not in ("", tid):
+        raise SignInError("The ID token's issuer is not its tenant's.", detail=f"iss={iss} tid={tid}")
+
+
+def _issuer_tenant(iss: str) -> str:
+    """The tenant id in an Entra issuer (``https://login.microsoftonline.com/<tid>/v2.0``,
+    ``https://sts.windows.net/<tid>/``); "" for an issuer that names none."""
+    first = urlsplit(iss).path.strip("/").split("/")[0].lower()
+    return first if len(first) == 36 and first.count("-") == 4 else ""
 
 
 def client_credential(config: EntraConfig) -> str | dict[str, Any]:
@@ -283,13 +356,15 @@ def complete_sign_in(request: HttpRequest) -> SignInResult:
             detail=f"{result.get('error')}: {result.get('error_description', '')}".strip(": "),
         )
     claims = result.get("id_token_claims") or {}
-    validate_claims(claims, config)
+    validate_claims(claims, config, issuer=getattr(client.authority, "_issuer", None))
     roles = roles_from_claims(claims, config)
     return SignInResult(user_from_claims(claims, roles), next_url, cache)
 
 
-def validate_claims(claims: dict[str, Any], config: EntraConfig, now: float | None = None) -> None:
-    """Audience, lifetime and tenant of the ID token — what msal no longer checks."""
+def validate_claims(
+    claims: dict[str, Any], config: EntraConfig, now: float | None = None, issuer: str | None = None
+) -> None:
+    """Audience, lifetime, tenant and issuer of the ID token — what msal no longer checks."""
     now = time.time() if now is None else now
     if not claims:
         raise SignInError("The provider returned no ID token.")
@@ -301,22 +376,22 @@ def validate_claims(claims: dict[str, Any], config: EntraConfig, now: float | No
         raise SignInError("The ID token has expired. Sign in again.")
     if float(claims.get("nbf", claims.get("iat", now))) - CLOCK_SKEW > now:
         raise SignInError("The ID token is not valid yet; check this server's clock.")
-    tenant = config.tenant_id.lower()
-    if tenant and tenant not in _MULTI_TENANT and claims.get("tid") and claims["tid"].lower() != tenant:
-        raise SignInError("This account belongs to another Entra tenant.", detail=f"tid={claims['tid']}")
+    check_tenant(claims, config, issuer)
     if not (claims.get("oid") or claims.get("sub")):
         raise SignInError("The ID token names no user (no oid or sub claim).")
 
 
 def roles_from_claims(claims: dict[str, Any], config: EntraConfig) -> set[PortalRole]:
     """Portal roles from the ``roles`` (app roles) and ``groups`` claims via ENTRA_ROLE_MAPPING, and from
-    ``wids`` (Entra directory role template ids) when ENTRA_USE_DIRECTORY_ROLES is on."""
+    ``wids`` (Entra directory role template ids) when ENTRA_USE_DIRECTORY_ROLES is on and the token is
+    from the home tenant (a Global Administrator of another tenant is nobody here)."""
     roles: set[PortalRole] = set()
     for claim in ("roles", "groups"):
         values = claims.get(claim) or []
         for value in [values] if isinstance(values, str) else values:
             roles.update(config.role_mapping.get(str(value), ()))
-    if config.use_directory_roles:
+    # wids are the directory roles a user holds *in the token's tenant*: only the home tenant's count
+    if config.use_directory_roles and config.home and token_tenant(claims) == config.home:
         for wid in claims.get("wids") or []:
             if role := DIRECTORY_ROLE_TEMPLATES.get(str(wid).lower()):
                 roles.add(role)
@@ -403,6 +478,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 "ENTRA_CLIENT_ID is set but Sign in with Microsoft is off: it also needs ENTRA_CLIENT_SECRET "
                 "or ENTRA_CLIENT_CERTIFICATE_PATH, and ENTRA_TENANT_ID or an authority.",
                 id="accounts.W001",
+            )
+        )
+    if config.enabled and config.multi_tenant and not config.trusted_tenants:
+        messages.append(
+            checks.Error(
+                "ENTRA_TENANT_ID (or the authority) is multi-tenant (common/organizations/consumers) but "
+                "ENTRA_ALLOWED_TENANTS is empty: any Entra tenant's accounts could sign in. List the tenant "
+                "ids to trust in ENTRA_ALLOWED_TENANTS.",
+                id="accounts.E004",
             )
         )
     if config.certificate_path and not Path(config.certificate_path).is_file():

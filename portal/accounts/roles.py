@@ -205,3 +205,31 @@ def visible_applications(user: Any, queryset: models.QuerySet) -> models.QuerySe
     if Capability.APPS_READ in capabilities_of(user):
         return queryset
     return queryset.filter(pk__in=owned_application_ids(user))
+
+
+def readable_principals(
+    user: Any, application: Application | None, queryset: models.QuerySet
+) -> models.QuerySet:
+    """The directory users (or groups) of ``queryset`` the user may read while working on ``application``.
+
+    Everything with directory.read (Global, Application and Cloud Application Administrators). An owner
+    reads only the principals assigned to an app they own: groups assigned to it, users assigned directly
+    or through one of those groups (direct membership, as entitlement works) -- enough to test its
+    mappings, not a window onto the whole directory.
+    """
+    if Capability.DIRECTORY_READ in capabilities_of(user):
+        return queryset
+    if application is None or application.pk not in owned_application_ids(user):
+        return queryset.none()
+    from portal.applications.models import AppRoleAssignment
+    from portal.directory.models import DirectoryUser, GroupMembership
+
+    assigned = AppRoleAssignment.objects.filter(application_id=application.pk)
+    assigned_groups = assigned.filter(group__isnull=False).values("group_id")
+    if queryset.model is DirectoryUser:
+        members = GroupMembership.objects.filter(group_id__in=assigned_groups, user__isnull=False)
+        return queryset.filter(
+            models.Q(pk__in=assigned.filter(user__isnull=False).values("user_id"))
+            | models.Q(pk__in=members.values("user_id"))
+        )
+    return queryset.filter(pk__in=assigned_groups)

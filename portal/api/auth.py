@@ -136,8 +136,12 @@ def user_from_entra_token(token: str) -> Any:
         unverified = jwt.decode(token, options={"verify_signature": False})
         tenant = str(unverified.get("tid") or config.tenant_id)
         expected_tenant = config.tenant_id.lower()
-        single_tenant = expected_tenant and expected_tenant not in ("common", "organizations", "consumers")
-        if single_tenant and tenant.lower() != expected_tenant:
+        if config.multi_tenant:
+            if tenant.lower() not in config.trusted_tenants:
+                raise unauthorized(
+                    "Access token validation failure: the token is from a tenant this portal does not trust."
+                )
+        elif expected_tenant and tenant.lower() != expected_tenant:
             raise unauthorized("Access token validation failure: the token is from another tenant.")
         issuers, jwks_uri = issuers_and_jwks(config, tenant)
         key = signing_key(token, jwks_uri, config)
@@ -160,6 +164,10 @@ def user_from_entra_token(token: str) -> Any:
         ) from None
     if claims.get("iss") not in issuers:
         raise unauthorized("Access token validation failure: the issuer is not this portal's tenant.")
+    try:
+        msal_auth.check_tenant(claims, config)
+    except msal_auth.SignInError as exc:
+        raise unauthorized(f"Access token validation failure: {exc.message}") from None
     if not (claims.get("oid") or claims.get("sub")):
         raise unauthorized("Access token validation failure: the token names no user.")
     roles = msal_auth.roles_from_claims(claims, config)

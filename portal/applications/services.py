@@ -322,20 +322,31 @@ def principal_token(principal: Principal) -> str:
     return f"{principal.object_kind.lower()}:{principal.object_id}"
 
 
-def search_principals(term: str, limit: int = 10) -> list[Principal]:
-    """Users (by name, UPN or mail) and groups (by name) whose text starts with ``term``: the picker."""
+def search_principals(
+    term: str,
+    limit: int = 10,
+    *,
+    users: QuerySet[DirectoryUser] | None = None,
+    groups: QuerySet[DirectoryGroup] | None = None,
+) -> list[Principal]:
+    """Users (by name, UPN or mail) and groups (by name) whose text starts with ``term``: the picker.
+
+    ``users`` and ``groups`` narrow the search (default: every active one).
+    """
     term = search_term(term)
     if not term:
         return []
-    users = DirectoryUser.objects.active().filter(
+    users = DirectoryUser.objects.active() if users is None else users
+    groups = DirectoryGroup.objects.active() if groups is None else groups
+    found_users = users.filter(
         Q(display_name__istartswith=term)
         | Q(user_principal_name__istartswith=term)
         | Q(mail__istartswith=term)
         | Q(given_name__istartswith=term)
         | Q(surname__istartswith=term)
     )[:limit]
-    groups = DirectoryGroup.objects.active().filter(display_name__istartswith=term)[:limit]
-    return [*groups, *users]
+    found_groups = groups.filter(display_name__istartswith=term)[:limit]
+    return [*found_groups, *found_users]
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,22 @@
 A plan is computed from the stored file twice: once for the preview, and again right before writing, so
 what is written is checked against the directory as it is at that moment. Planning runs in chunks of
 ``CHUNK`` rows (one lookup query per chunk) and reports progress; applying is a single transaction.
+
+The file is streamed everywhere: the upload is decoded and stored in parts, and planning and writing
+read it again part by part, a chunk of rows at a time. What a plan keeps for the whole file is a small
+record per row (``RowRef``: row number, manager, existing user) for the checks that span rows
+(duplicates, managers, reporting loops), not the rows themselves. Between chunks the running import
+looks at its status, so an admin's Cancel stops it; a cancelled import writes nothing.
 """
 
+import codecs
 import csv
 import io
 import logging
+import sys
 import uuid
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +42,7 @@ from portal.directory.models import (
     ChangeKind,
     DirectoryGroup,
     DirectoryImport,
+    DirectoryImportPart,
     DirectoryUser,
     GroupMembership,
     ImportKind,
@@ -46,7 +56,15 @@ CHUNK = 1000
 MAX_STORED_ERRORS = 10_000
 SAMPLE_ROWS = 200
 STATISTICS_AFTER_ROWS = 1000  # an import this large refreshes the planner's statistics
+PART_CHARS = 1 << 20  # characters per stored part of an uploaded file
+READ_BYTES = 1 << 16  # bytes decoded at a time
 Progress = Callable[[int], None]
+Source = str | Iterable[str]  # the file's text, or its lines
+
+
+class ImportCancelled(Exception):
+    """The admin cancelled the import while it ran."""
+
 
 # Entra attribute name (the CSV header) → model field.
 USER_COLUMNS: dict[str, str] = {
@@ -110,52 +128,76 @@ class UserRow:
     diff: list[tuple[str, Any, Any]] = field(default_factory=list)  # (column, old, new) of an update
 
 
+class ErrorLog:
+    """A plan's row errors: every one counted (and its row remembered), the first ``MAX_STORED_ERRORS`` kept."""
+
+    def __init__(self) -> None:
+        self.kept: list[RowError] = []
+        self.count = 0
+        self.rows: set[int] = set()
+
+    def append(self, error: RowError) -> None:
+        self.count += 1
+        self.rows.add(error.row)
+        if len(self.kept) < MAX_STORED_ERRORS:
+            self.kept.append(error)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[RowError]:
+        return iter(self.kept)
+
+    def sort(self) -> None:
+        self.kept.sort(key=lambda e: (e.row, e.column))
+
+
+@dataclass(slots=True)
+class RowRef:
+    """What a plan keeps of one valid row for the checks that span the file."""
+
+    row: int
+    manager: str | None  # as in UserRow (interned: many rows share a manager)
+    existing_pk: int | None
+    changed: bool
+
+
 @dataclass
 class UserImportPlan:
     total_rows: int = 0
-    creates: list[UserRow] = field(default_factory=list)
-    updates: list[UserRow] = field(default_factory=list)
+    refs: dict[str, RowRef] = field(default_factory=dict)  # lower UPN → its row
+    to_create: int = 0
+    to_update: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: ErrorLog = field(default_factory=ErrorLog)
     manager_ids: dict[str, int] = field(default_factory=dict)  # existing managers: lower UPN → pk
+    create_sample: list[dict[str, Any]] = field(default_factory=list)
+    update_sample: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
-            "to_create": len(self.creates),
-            "to_update": len(self.updates),
+            "to_create": self.to_create,
+            "to_update": self.to_update,
             "unchanged": self.unchanged,
-            "create_sample": [
-                {"row": r.row, "upn": r.upn, "display_name": r.values.get("display_name", "")}
-                for r in self.creates[:SAMPLE_ROWS]
-            ],
-            "update_sample": [
-                {
-                    "row": r.row,
-                    "upn": r.upn,
-                    "changes": r.changed,
-                    "diff": [{"column": c, "old": _shown(o), "new": _shown(n)} for c, o, n in r.diff],
-                }
-                for r in self.updates[:SAMPLE_ROWS]
-            ],
+            "create_sample": self.create_sample[:SAMPLE_ROWS],
+            "update_sample": self.update_sample[:SAMPLE_ROWS],
         }
 
 
 @dataclass
 class MembershipImportPlan:
     total_rows: int = 0
-    adds: list[tuple[int, DirectoryGroup, DirectoryUser]] = field(default_factory=list)
+    adds: list[tuple[int, int, int, uuid.UUID]] = field(default_factory=list)  # row, group, user pk, id
+    groups: dict[int, DirectoryGroup] = field(default_factory=dict)
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: ErrorLog = field(default_factory=ErrorLog)
+    add_sample: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "to_add": len(self.adds),
-            "unchanged": self.unchanged,
-            "add_sample": [
-                {"row": row, "group": g.display_name, "member": u.user_principal_name}
-                for row, g, u in self.adds[:SAMPLE_ROWS]
-            ],
-        }
+        return {"to_add": len(self.adds), "unchanged": self.unchanged, "add_sample": self.add_sample}
 
 
 def _shown(value: Any) -> str:
@@ -167,26 +209,108 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _read(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (row number, cells) of every non-blank data row."""
-    reader = csv.reader(io.StringIO(text))
+def _lines(pieces: Iterable[str]) -> Iterator[str]:
+    """Lines (with their ``\n``) of text that arrives in pieces; only ``\n`` ends a line, as for a file."""
+    carry = ""
+    for piece in pieces:
+        parts = (carry + piece).split("\n")
+        carry = parts.pop()
+        for part in parts:
+            yield part + "\n"
+    if carry:
+        yield carry
+
+
+def _reader(source: Source) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Header and an iterator of (row number, cells) over the non-blank data rows."""
+    reader = csv.reader(io.StringIO(source) if isinstance(source, str) else iter(source))
     header = [h.strip() for h in next(reader, [])]
-    rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
+    rows = ((reader.line_num, cells) for cells in reader if any(c.strip() for c in cells))
     return header, rows
 
 
-def count_rows(text: str) -> int:
+def _chunks(rows: Iterator[tuple[int, list[str]]]) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def count_rows(source: Source) -> int:
     """Data rows in a CSV file (blank lines excluded), to choose between an inline and a background run."""
     try:
-        return len(_read(text)[1])
+        return sum(1 for _ in _reader(source)[1])
     except csv.Error:
         return 0
+
+
+# --- storing an upload ----------------------------------------------------------------------------------
+
+
+def decoded(chunks: Iterable[bytes]) -> Iterator[str]:
+    """UTF-8 text (a BOM from Excel is dropped) of a byte stream; ``UnicodeDecodeError.start`` is
+    the offset in the whole stream."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    for chunk in chunks:
+        for start in range(0, len(chunk), READ_BYTES):  # a small upload comes as one chunk
+            piece = chunk[start : start + READ_BYTES]
+            try:
+                text = decoder.decode(piece)
+            except UnicodeDecodeError as exc:
+                exc.start += offset
+                raise
+            offset += len(piece)
+            if text:
+                yield text
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def store_upload(imp: DirectoryImport, chunks: Iterable[bytes]) -> None:
+    """Save a (checked) upload's text in parts and count its rows, in one pass over the bytes."""
+    pending: list[str] = []
+    size = 0
+    seq = 0
+
+    def flush() -> None:
+        nonlocal pending, size, seq
+        if pending:
+            DirectoryImportPart.objects.create(directory_import=imp, seq=seq, text="".join(pending))
+            seq, pending, size = seq + 1, [], 0
+
+    def pieces() -> Iterator[str]:
+        nonlocal size
+        for text in decoded(chunks):
+            pending.append(text)
+            size += len(text)
+            if size >= PART_CHARS:
+                flush()
+            yield text
+
+    imp.total_rows = count_rows(_lines(pieces()))
+    flush()
+    imp.save(update_fields=["total_rows"])
+
+
+def stored_lines(imp: DirectoryImport) -> Iterator[str]:
+    """The stored file's lines, reading one part at a time."""
+    part_ids = list(imp.parts.order_by("seq").values_list("pk", flat=True))
+    if not part_ids:
+        return _lines([imp.content])
+    texts = (DirectoryImportPart.objects.values_list("text", flat=True).get(pk=pk) for pk in part_ids)
+    return _lines(texts)
 
 
 # --- users ----------------------------------------------------------------------------------------------
 
 
-def _user_header(header: list[str], errors: list[RowError]) -> list[str | None]:
+def _user_header(header: list[str], errors: ErrorLog) -> list[str | None]:
     """Canonical column names (case-insensitive match), recording unknown, duplicate and missing ones."""
     by_lower = {name.lower(): name for name in USER_COLUMNS}
     columns: list[str | None] = []
@@ -253,58 +377,82 @@ def _parse_user_cell(column: str, raw: str, row: UserRow) -> None:
         row.values[target] = value
 
 
-def plan_user_import(text: str, progress: Progress | None = None) -> UserImportPlan:
+def plan_user_import(source: Source, progress: Progress | None = None) -> UserImportPlan:
     """Everything a users CSV would do, and every row-level error, without writing anything."""
     plan = UserImportPlan()
     try:
-        header, rows = _read(text)
+        _plan_users(plan, source, progress)
     except csv.Error as exc:
         plan.errors.append(RowError(0, "", f"The file is not valid CSV: {exc}"))
-        return plan
-    plan.total_rows = len(rows)
+    return plan
+
+
+def _plan_users(plan: UserImportPlan, source: Source, progress: Progress | None) -> None:
+    header, rows = _reader(source)
     columns = _user_header(header, plan.errors)
     if plan.errors:
-        return plan
-    parsed: list[UserRow] = []
-    first_row_of: dict[str, int] = {}
-    for start in range(0, len(rows), CHUNK):
+        plan.total_rows = sum(1 for _ in rows)
+        return
+    refs = plan.refs
+    samples: list[UserRow] = []  # candidates for the preview's samples, a bounded few
+    for chunk_rows in _chunks(rows):
+        plan.total_rows += len(chunk_rows)
         chunk: list[UserRow] = []
-        for number, cells in rows[start : start + CHUNK]:
+        for number, cells in chunk_rows:
             row = _parse_user_row(number, cells, columns, plan.errors)
             if row is None:
                 continue
             key = row.upn.lower()
-            if key in first_row_of:
+            if key in refs:
                 plan.errors.append(
-                    RowError(number, "userPrincipalName", f"{row.upn} is also on row {first_row_of[key]}.")
+                    RowError(number, "userPrincipalName", f"{row.upn} is also on row {refs[key].row}.")
                 )
                 continue
-            first_row_of[key] = number
+            manager = sys.intern(row.manager) if row.manager else row.manager
+            refs[key] = RowRef(row.row, manager, None, False)
             chunk.append(row)
         _compare_with_directory(chunk, plan.errors)
-        parsed.extend(chunk)
+        for row in chunk:
+            ref = refs[row.upn.lower()]
+            ref.existing_pk, ref.changed = row.existing_pk, bool(row.changed)
+            if len(samples) < 4 * SAMPLE_ROWS and (row.existing_pk is None or row.changed):
+                samples.append(row)
         if progress:
-            progress(min(start + CHUNK, len(rows)))
-    failed = {e.row for e in plan.errors}
-    in_file = {r.upn.lower() for r in parsed if r.row not in failed}
-    _resolve_managers(parsed, in_file, plan)
-    _check_manager_cycles(parsed, plan)
-    bad_rows = {e.row for e in plan.errors}
-    for row in parsed:
+            progress(plan.total_rows)
+    failed = plan.errors.rows
+    in_file = {key for key, ref in refs.items() if ref.row not in failed}
+    _resolve_managers(refs, in_file, plan)
+    _check_manager_cycles(refs, plan)
+    bad_rows = plan.errors.rows
+    for ref in refs.values():
+        if ref.row in bad_rows:
+            continue
+        if ref.existing_pk is None:
+            plan.to_create += 1
+        elif ref.changed:
+            plan.to_update += 1
+        else:
+            plan.unchanged += 1
+    for row in samples:
         if row.row in bad_rows:
             continue
         if row.existing_pk is None:
-            plan.creates.append(row)
-        elif row.changed:
-            plan.updates.append(row)
+            entry = {"row": row.row, "upn": row.upn, "display_name": row.values.get("display_name", "")}
+            plan.create_sample.append(entry)
         else:
-            plan.unchanged += 1
-    plan.errors.sort(key=lambda e: (e.row, e.column))
-    return plan
+            plan.update_sample.append(
+                {
+                    "row": row.row,
+                    "upn": row.upn,
+                    "changes": row.changed,
+                    "diff": [{"column": c, "old": _shown(o), "new": _shown(n)} for c, o, n in row.diff],
+                }
+            )
+    plan.errors.sort()
 
 
 def _parse_user_row(
-    number: int, cells: list[str], columns: list[str | None], errors: list[RowError]
+    number: int, cells: list[str], columns: list[str | None], errors: ErrorLog
 ) -> UserRow | None:
     if len(cells) != len(columns):
         errors.append(
@@ -322,7 +470,7 @@ def _parse_user_row(
     return None if failed else row
 
 
-def _compare_with_directory(chunk: list[UserRow], errors: list[RowError]) -> None:
+def _compare_with_directory(chunk: list[UserRow], errors: ErrorLog) -> None:
     """Mark each row new or existing (one query for the chunk) and list the columns that would change."""
     if not chunk:
         return
@@ -362,12 +510,9 @@ def _compare_with_directory(chunk: list[UserRow], errors: list[RowError]) -> Non
         row.changed = [column for column, _old, _new in row.diff]
 
 
-def _resolve_managers(rows: list[UserRow], in_file: set[str], plan: UserImportPlan) -> None:
-    failed_rows = {r.upn.lower(): r.row for r in rows if r.upn.lower() not in in_file}
-    existing_in_file = {
-        r.upn.lower(): r.existing_pk for r in rows if r.existing_pk and r.upn.lower() in in_file
-    }
-    wanted = sorted({r.manager for r in rows if r.manager} - in_file)
+def _resolve_managers(refs: dict[str, RowRef], in_file: set[str], plan: UserImportPlan) -> None:
+    failed_rows = {key: ref.row for key, ref in refs.items() if key not in in_file}
+    wanted = sorted({ref.manager for ref in refs.values() if ref.manager} - in_file)
     found: dict[str, tuple[int, bool]] = {}
     for start in range(0, len(wanted), CHUNK):
         for pk, upn, deleted_at in (
@@ -376,34 +521,36 @@ def _resolve_managers(rows: list[UserRow], in_file: set[str], plan: UserImportPl
             .values_list("pk", "_upn", "deleted_at")
         ):
             found[upn] = (pk, deleted_at is not None)
-    for row in rows:
-        if not row.manager:
+    for key, ref in refs.items():
+        manager = ref.manager
+        if not manager:
             continue
-        if row.manager == row.upn.lower():
-            plan.errors.append(RowError(row.row, "manager", "A user cannot be their own manager."))
-        elif row.manager in in_file:
-            if row.manager in existing_in_file:  # an existing user the file also updates
-                plan.manager_ids[row.manager] = existing_in_file[row.manager]
-        elif row.manager not in found and row.manager in failed_rows:
-            message = f"The row for {row.manager} (row {failed_rows[row.manager]}) has errors."
-            plan.errors.append(RowError(row.row, "manager", message))
-        elif row.manager not in found:
+        if manager == key:
+            plan.errors.append(RowError(ref.row, "manager", "A user cannot be their own manager."))
+        elif manager in in_file:
+            existing = refs[manager].existing_pk
+            if existing:  # an existing user the file also updates
+                plan.manager_ids[manager] = existing
+        elif manager not in found and manager in failed_rows:
+            message = f"The row for {manager} (row {failed_rows[manager]}) has errors."
+            plan.errors.append(RowError(ref.row, "manager", message))
+        elif manager not in found:
             plan.errors.append(
-                RowError(row.row, "manager", f"No user {row.manager} in the directory or in this file.")
+                RowError(ref.row, "manager", f"No user {manager} in the directory or in this file.")
             )
-        elif found[row.manager][1]:
-            plan.errors.append(RowError(row.row, "manager", f"{row.manager} is in the recycle bin."))
+        elif found[manager][1]:
+            plan.errors.append(RowError(ref.row, "manager", f"{manager} is in the recycle bin."))
         else:
-            plan.manager_ids[row.manager] = found[row.manager][0]
+            plan.manager_ids[manager] = found[manager][0]
 
 
-def _check_manager_cycles(rows: list[UserRow], plan: UserImportPlan) -> None:
+def _check_manager_cycles(refs: dict[str, RowRef], plan: UserImportPlan) -> None:
     """Reject rows whose new manager would make the reporting lines loop.
 
     The directory itself has no cycle, so a loop must pass through a row of this file. Managers outside
     the file are read level by level (one query per level of the chain above the file's users).
     """
-    new_manager = {r.upn.lower(): r.manager for r in rows if r.manager is not None}
+    new_manager = {key: ref.manager for key, ref in refs.items() if ref.manager is not None}
     if not any(new_manager.values()):
         return
     # Self-management is reported by _resolve_managers already: leave it out of the walk.
@@ -424,7 +571,6 @@ def _check_manager_cycles(rows: list[UserRow], plan: UserImportPlan) -> None:
             )
         chain_of.update(above)
         frontier = {m for m in above.values() if m not in new_manager and m not in seen}
-    row_of = {r.upn.lower(): r for r in rows}
     state: dict[str, int] = {}  # 1 = on the current path, 2 = known to end without a loop
     for start_upn in new_manager:
         path: list[str] = []
@@ -437,68 +583,126 @@ def _check_manager_cycles(rows: list[UserRow], plan: UserImportPlan) -> None:
             loop = path[path.index(node) :]
             shown = " → ".join([*loop, node])
             for member in loop:
-                if member in row_of:
+                if member in refs:
                     plan.errors.append(
-                        RowError(row_of[member].row, "manager", f"Reporting lines would loop: {shown}.")
+                        RowError(refs[member].row, "manager", f"Reporting lines would loop: {shown}.")
                     )
         for visited in path:
             state[visited] = 2
 
 
-def apply_user_import(plan: UserImportPlan) -> dict[str, int]:
-    """Write a checked plan in one transaction; changes are recorded in bulk, once per batch."""
+def apply_user_import(
+    plan: UserImportPlan, source: Source, progress: Progress | None = None
+) -> dict[str, int]:
+    """Write a checked plan in one transaction, reading the file again a chunk at a time.
+
+    Users are created and updated chunk by chunk; a manager who is a new user of this file may come
+    later in it, so those links are set once every user exists. Changes are recorded in bulk per chunk.
+    """
+    created = updated = done = 0
+    later: list[tuple[str, str]] = []  # (user, new manager in this file), both lower-case UPNs
     with transaction.atomic():
-        new_users: dict[str, DirectoryUser] = {}
-        for row in plan.creates:
-            user = DirectoryUser(
-                **row.values, extension_attributes={k: v for k, v in row.extensions.items() if v}
+        header, rows = _reader(source)
+        columns = _user_header(header, ErrorLog())
+        for chunk_rows in _chunks(rows):
+            errors = ErrorLog()
+            chunk = [
+                r for number, cells in chunk_rows if (r := _parse_user_row(number, cells, columns, errors))
+            ]
+            _compare_with_directory(chunk, errors)
+            if errors:
+                raise services.DirectoryError(
+                    f"Row {next(iter(errors)).row} no longer matches the checked file."
+                )
+            new_users = {
+                row.upn.lower(): DirectoryUser(
+                    **row.values, extension_attributes={k: v for k, v in row.extensions.items() if v}
+                )
+                for row in chunk
+                if row.existing_pk is None
+            }
+            manager_pk = ChainMap(_new_managers_written(chunk, plan.manager_ids, new_users), plan.manager_ids)
+            for row in chunk:
+                manager = row.manager or ""
+                if manager in new_users:  # a new user of this chunk: linked when inserted
+                    if row.existing_pk is None:
+                        new_users[row.upn.lower()].manager = new_users[manager]
+                    else:
+                        later.append((row.upn.lower(), manager))
+                elif manager and manager not in manager_pk:  # a new user further down the file
+                    later.append((row.upn.lower(), manager))
+                elif row.existing_pk is None:
+                    new_users[row.upn.lower()].manager_id = manager_pk.get(manager)
+            changes = [
+                (row, _changed_values(row, manager_pk.get(row.manager or "")))
+                for row in chunk
+                if row.existing_pk and row.changed
+            ]
+            services.bulk_create_users(list(new_users.values()))
+            services.update_users_in_bulk([(row.existing_pk, values) for row, values in changes if values])
+            record_changes(
+                Change(ObjectKind.USER, row.existing_object_id, ChangeKind.UPDATED) for row, _ in changes
             )
-            new_users[row.upn.lower()] = user
-        for row in plan.creates:
-            if row.manager:
-                user = new_users[row.upn.lower()]
-                if row.manager in new_users:
-                    user.manager = new_users[row.manager]
-                else:
-                    user.manager_id = plan.manager_ids[row.manager]
-        services.bulk_create_users(list(new_users.values()))
+            created, updated, done = created + len(new_users), updated + len(changes), done + len(chunk_rows)
+            if progress:
+                progress(done)
+        _link_new_managers(later)
+    return {"created": created, "updated": updated, "unchanged": plan.unchanged}
 
-        services.update_users_in_bulk(
-            [(row.existing_pk, _changed_values(row, new_users, plan.manager_ids)) for row in plan.updates]
+
+def _new_managers_written(
+    chunk: list[UserRow], known: dict[str, int], new_users: dict[str, DirectoryUser]
+) -> dict[str, int]:
+    """Primary keys of the managers that are new users of an earlier chunk (written already)."""
+    wanted = {r.manager for r in chunk if r.manager and r.manager not in known and r.manager not in new_users}
+    if not wanted:
+        return {}
+    return dict(
+        DirectoryUser.objects.annotate(_upn=Lower("user_principal_name"))
+        .filter(_upn__in=wanted)
+        .values_list("_upn", "pk")
+    )
+
+
+def _link_new_managers(pairs: list[tuple[str, str]]) -> None:
+    """Set the managers that are new users of the file, now that every user has its primary key."""
+    for start in range(0, len(pairs), CHUNK):
+        batch = pairs[start : start + CHUNK]
+        pk_of = dict(
+            DirectoryUser.objects.annotate(_upn=Lower("user_principal_name"))
+            .filter(_upn__in={u for pair in batch for u in pair})
+            .values_list("_upn", "pk")
         )
-        record_changes(
-            Change(ObjectKind.USER, r.existing_object_id, ChangeKind.UPDATED) for r in plan.updates
-        )
-    return {"created": len(new_users), "updated": len(plan.updates), "unchanged": plan.unchanged}
+        services.update_users_in_bulk([(pk_of[user], {"manager": pk_of[manager]}) for user, manager in batch])
 
 
-def _changed_values(
-    row: UserRow, new_users: dict[str, DirectoryUser], manager_ids: dict[str, int]
-) -> dict[str, Any]:
-    """The model fields an update row changes, with their new values."""
+def _changed_values(row: UserRow, manager_pk: int | None) -> dict[str, Any]:
+    """The model fields an update row changes, with their new values (a manager new in the file: later)."""
     changed = set(row.changed)
     values = {name: value for name, value in row.values.items() if COLUMN_OF[name] in changed}
     if changed & set(row.extensions):
         merged = {**row.current_extensions, **row.extensions}
         values["extension_attributes"] = {k: v for k, v in merged.items() if v}
-    if "manager" in changed:
-        target = new_users.get(row.manager or "")
-        values["manager"] = None if not row.manager else target.pk if target else manager_ids[row.manager]
+    if "manager" in changed and (not row.manager or manager_pk is not None):
+        values["manager"] = manager_pk if row.manager else None
     return values
 
 
 # --- memberships ----------------------------------------------------------------------------------------
 
 
-def plan_membership_import(text: str, progress: Progress | None = None) -> MembershipImportPlan:
+def plan_membership_import(source: Source, progress: Progress | None = None) -> MembershipImportPlan:
     """Memberships a CSV (groupDisplayName, memberUserPrincipalName) would add, and every row-level error."""
     plan = MembershipImportPlan()
     try:
-        header, rows = _read(text)
+        _plan_memberships(plan, source, progress)
     except csv.Error as exc:
         plan.errors.append(RowError(0, "", f"The file is not valid CSV: {exc}"))
-        return plan
-    plan.total_rows = len(rows)
+    return plan
+
+
+def _plan_memberships(plan: MembershipImportPlan, source: Source, progress: Progress | None) -> None:
+    header, rows = _reader(source)
     lowered = [h.lower() for h in header]
     for column in MEMBERSHIP_COLUMNS:
         if column.lower() not in lowered:
@@ -507,15 +711,16 @@ def plan_membership_import(text: str, progress: Progress | None = None) -> Membe
         if raw.lower() not in {c.lower() for c in MEMBERSHIP_COLUMNS}:
             plan.errors.append(RowError(1, raw or "(blank)", "Unknown column."))
     if plan.errors:
-        return plan
+        plan.total_rows = sum(1 for _ in rows)
+        return
     group_col, user_col = (lowered.index(c.lower()) for c in MEMBERSHIP_COLUMNS)
 
     groups_by_name: dict[str, list[DirectoryGroup]] = {}
     for group in DirectoryGroup.objects.only("pk", "object_id", "display_name", "deleted_at"):
         groups_by_name.setdefault(group.display_name.casefold(), []).append(group)
     seen: set[tuple[int, int]] = set()
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    for chunk in _chunks(rows):
+        plan.total_rows += len(chunk)
         upns = {cells[user_col].strip().lower() for _, cells in chunk if len(cells) == len(header)}
         users = {
             u._upn: u
@@ -545,15 +750,18 @@ def plan_membership_import(text: str, progress: Progress | None = None) -> Membe
                 plan.unchanged += 1
             else:
                 seen.add(pair)
-                plan.adds.append((number, group, user))
+                plan.groups[group.pk] = group
+                plan.adds.append((number, group.pk, user.pk, user.object_id))
+                if len(plan.add_sample) < SAMPLE_ROWS:
+                    entry = {"row": number, "group": group.display_name, "member": user.user_principal_name}
+                    plan.add_sample.append(entry)
         if progress:
-            progress(min(start + CHUNK, len(rows)))
-    plan.errors.sort(key=lambda e: (e.row, e.column))
-    return plan
+            progress(plan.total_rows)
+    plan.errors.sort()
 
 
 def _one_group(
-    number: int, name: str, groups_by_name: dict[str, list[DirectoryGroup]], errors: list[RowError]
+    number: int, name: str, groups_by_name: dict[str, list[DirectoryGroup]], errors: ErrorLog
 ) -> DirectoryGroup | None:
     matches = groups_by_name.get(name.casefold(), [])
     active = [g for g in matches if not g.is_deleted]
@@ -573,7 +781,7 @@ def _one_group(
 
 
 def _one_member(
-    number: int, upn: str, users: dict[str, DirectoryUser], errors: list[RowError]
+    number: int, upn: str, users: dict[str, DirectoryUser], errors: ErrorLog
 ) -> DirectoryUser | None:
     user = users.get(upn.lower())
     if not upn:
@@ -587,8 +795,16 @@ def _one_member(
     return None
 
 
-def apply_membership_import(plan: MembershipImportPlan) -> dict[str, int]:
-    added = services.add_memberships_in_bulk([(g, u) for _, g, u in plan.adds])
+def apply_membership_import(plan: MembershipImportPlan, progress: Progress | None = None) -> dict[str, int]:
+    added = 0
+    with transaction.atomic():
+        for start in range(0, len(plan.adds), CHUNK):
+            batch = plan.adds[start : start + CHUNK]
+            added += services.add_memberships_in_bulk(
+                [(plan.groups[g], DirectoryUser(pk=pk, object_id=oid)) for _, g, pk, oid in batch]
+            )
+            if progress:
+                progress(batch[-1][0])
     return {"added": added, "unchanged": plan.unchanged}
 
 
@@ -601,20 +817,48 @@ def async_threshold() -> int:
 
 def _plan(imp: DirectoryImport, progress: Progress) -> UserImportPlan | MembershipImportPlan:
     if imp.kind == ImportKind.USERS:
-        return plan_user_import(imp.content, progress)
-    return plan_membership_import(imp.content, progress)
+        return plan_user_import(stored_lines(imp), progress)
+    return plan_membership_import(stored_lines(imp), progress)
 
 
-def _progress_writer(imp: DirectoryImport) -> Progress:
+def _status(imp: DirectoryImport) -> str | None:
+    return DirectoryImport.objects.filter(pk=imp.pk).values_list("status", flat=True).first()
+
+
+def _progress_writer(imp: DirectoryImport, expected: str) -> Progress:
+    """Record rows done, and stop (``ImportCancelled``) once the import is no longer ``expected``."""
+
     def report(done: int) -> None:
-        DirectoryImport.objects.filter(pk=imp.pk).update(processed_rows=done)
+        if not DirectoryImport.objects.filter(pk=imp.pk, status=expected).update(processed_rows=done):
+            raise ImportCancelled
 
     return report
 
 
-def _store_errors(imp: DirectoryImport, errors: list[RowError]) -> None:
-    imp.errors = [[e.row, e.column, e.message] for e in errors[:MAX_STORED_ERRORS]]
+def _cancel_check(imp: DirectoryImport) -> Progress:
+    """While writing (inside the transaction), only look: updating the row would lock it until commit,
+    and Cancel could not get through."""
+
+    def check(done: int) -> None:
+        if _status(imp) != ImportStatus.APPLYING:
+            raise ImportCancelled
+
+    return check
+
+
+def _store_errors(imp: DirectoryImport, errors: ErrorLog) -> None:
+    imp.errors = [[e.row, e.column, e.message] for e in errors]
     imp.summary = {**imp.summary, "error_count": len(errors)}
+
+
+def create_import(
+    kind: str, file_name: str, chunks: Iterable[bytes], created_by: Any = None
+) -> DirectoryImport:
+    """A new import of an uploaded (already checked) file, stored part by part."""
+    with transaction.atomic():
+        imp = DirectoryImport.objects.create(kind=kind, file_name=file_name, created_by=created_by)
+        store_upload(imp, chunks)
+    return imp
 
 
 def start_preview(imp: DirectoryImport) -> None:
@@ -628,19 +872,37 @@ def start_preview(imp: DirectoryImport) -> None:
 
 
 def run_preview(imp: DirectoryImport) -> None:
+    if imp.status != ImportStatus.VALIDATING:
+        return  # cancelled before it started, or a redelivered task
     try:
-        plan = _plan(imp, _progress_writer(imp))
+        plan = _plan(imp, _progress_writer(imp, ImportStatus.VALIDATING))
+    except ImportCancelled:
+        return
     except Exception:
         logger.exception("Validating import %s failed", imp.pk)
         _finish(
             imp,
             ImportStatus.FAILED,
+            ImportStatus.VALIDATING,
             message="Validation stopped on an unexpected error; nothing was written.",
         )
         return
     imp.summary = plan.summary()
     _store_errors(imp, plan.errors)
-    _finish(imp, ImportStatus.INVALID if plan.errors else ImportStatus.READY, total=plan.total_rows)
+    status = ImportStatus.INVALID if plan.errors else ImportStatus.READY
+    _finish(imp, status, ImportStatus.VALIDATING, total=plan.total_rows)
+
+
+def cancel_import(imp: DirectoryImport) -> bool:
+    """Ask a running import to stop; False when it is not running (any more)."""
+    cancelled = DirectoryImport.objects.filter(
+        pk=imp.pk, status__in=[ImportStatus.VALIDATING, ImportStatus.APPLYING]
+    ).update(
+        status=ImportStatus.CANCELLED,
+        message="Cancelled; nothing was written.",
+        finished_at=timezone.now(),
+    )
+    return bool(cancelled)
 
 
 def start_apply(imp: DirectoryImport) -> bool:
@@ -663,33 +925,42 @@ def start_apply(imp: DirectoryImport) -> bool:
 def run_apply(imp: DirectoryImport) -> None:
     """Re-check the file against the directory as it is now, then write everything or nothing."""
     if imp.status != ImportStatus.APPLYING:
-        return  # already done: a redelivered task does nothing
+        return  # already done or cancelled: a redelivered task does nothing
     try:
-        plan = _plan(imp, _progress_writer(imp))
+        plan = _plan(imp, _progress_writer(imp, ImportStatus.APPLYING))
         if plan.errors:
             imp.summary = plan.summary()
             _store_errors(imp, plan.errors)
             _finish(
                 imp,
                 ImportStatus.INVALID,
+                ImportStatus.APPLYING,
                 message="The directory changed since the preview; nothing was written.",
             )
             return
-        DirectoryImport.objects.filter(pk=imp.pk).update(message="Writing changes…")
+        DirectoryImport.objects.filter(pk=imp.pk, status=ImportStatus.APPLYING).update(
+            message="Writing changes…"
+        )
+        if isinstance(plan, UserImportPlan):
+            plan.refs = {}  # checked; writing needs only the managers' keys
         with transaction.atomic():
             if isinstance(plan, UserImportPlan):
-                result = apply_user_import(plan)
+                result = apply_user_import(plan, stored_lines(imp), _cancel_check(imp))
             else:
-                result = apply_membership_import(plan)
+                result = apply_membership_import(plan, _cancel_check(imp))
             imp.summary = {**plan.summary(), "result": result}
-            _finish(imp, ImportStatus.DONE, total=plan.total_rows)
+            if not _finish(imp, ImportStatus.DONE, ImportStatus.APPLYING, total=plan.total_rows):
+                raise ImportCancelled  # cancelled after the last check: roll everything back
         if sum(v for k, v in result.items() if k != "unchanged") >= STATISTICS_AFTER_ROWS:
             services.refresh_statistics()
+    except ImportCancelled:
+        logger.info("Import %s was cancelled; nothing was written", imp.pk)
     except IntegrityError:
         logger.warning("Import %s conflicted with a concurrent change", imp.pk, exc_info=True)
         _finish(
             imp,
             ImportStatus.FAILED,
+            ImportStatus.APPLYING,
             message="The directory changed while importing; nothing was written. Try again.",
         )
     except Exception:
@@ -697,25 +968,26 @@ def run_apply(imp: DirectoryImport) -> None:
         _finish(
             imp,
             ImportStatus.FAILED,
+            ImportStatus.APPLYING,
             message="The import stopped on an unexpected error; nothing was written.",
         )
 
 
-def _finish(imp: DirectoryImport, status: str, *, message: str = "", total: int | None = None) -> None:
-    imp.status = status
-    imp.message = message
-    imp.finished_at = timezone.now()
+def _finish(
+    imp: DirectoryImport, status: str, expected: str, *, message: str = "", total: int | None = None
+) -> bool:
+    """Record the outcome, unless the import left ``expected`` meanwhile (cancelled): then False."""
+    values: dict[str, Any] = {
+        "status": status,
+        "message": message,
+        "finished_at": timezone.now(),
+        "summary": imp.summary,
+        "errors": imp.errors,
+    }
     if total is not None:
-        imp.total_rows = total
-        imp.processed_rows = total
-    imp.save(
-        update_fields=[
-            "status",
-            "message",
-            "finished_at",
-            "total_rows",
-            "processed_rows",
-            "summary",
-            "errors",
-        ]
-    )
+        values["total_rows"] = values["processed_rows"] = total
+    if not DirectoryImport.objects.filter(pk=imp.pk, status=expected).update(**values):
+        return False
+    for name, value in values.items():
+        setattr(imp, name, value)
+    return True

@@ -197,22 +197,26 @@ class DirectoryImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.kind = kind
 
-    def clean_file(self) -> str:
-        """The file's text: UTF-8 (a BOM from Excel is fine), within the size limit, not empty."""
+    def clean_file(self) -> Any:
+        """The upload, once read through (a chunk at a time): UTF-8 (a BOM from Excel is fine), within
+        the size limit, not empty."""
+        from portal.directory.csv_import import decoded
+
         upload = self.cleaned_data["file"]
         limit = int(getattr(settings, "DIRECTORY_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
         if upload.size > limit:
             raise ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB.")
-        raw = upload.read()
+        blank = True
         try:
-            text = raw.decode("utf-8-sig")
+            for text in decoded(upload.chunks()):
+                if "\x00" in text:
+                    raise ValidationError("The file looks binary, not like a CSV text file.")
+                blank = blank and not text.strip()
         except UnicodeDecodeError as exc:
             raise ValidationError(
                 f"The file is not UTF-8 text (byte {exc.start}). In Excel, save as “CSV UTF-8”."
             ) from exc
-        if "\x00" in text:
-            raise ValidationError("The file looks binary, not like a CSV text file.")
-        if not text.strip():
+        if blank:
             raise ValidationError("The file is empty.")
         self.file_name = upload.name[:256]
-        return text
+        return upload

@@ -226,6 +226,7 @@ class ImportStatus(models.TextChoices):
     APPLYING = "applying", "Importing"
     DONE = "done", "Imported"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
     @property
     def badge(self) -> str:
@@ -236,20 +237,23 @@ class ImportStatus(models.TextChoices):
             "applying": "info",
             "done": "success",
             "failed": "danger",
+            "cancelled": "warning",
         }[self.value]
 
 
 class DirectoryImport(models.Model):
     """An uploaded CSV between preview and confirm, and the progress of its validation and import.
 
-    The file's text lives in the row (not on a local disk) so that a worker on another host can read it.
+    The file's text lives in the database (not on a local disk) so that a worker on another host can read
+    it: in ``parts`` of about a mebibyte each, read one at a time, so no process holds the whole file.
+    (``content`` is where imports uploaded before that kept it.)
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=ImportKind.choices)
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.VALIDATING)
     file_name = models.CharField(max_length=256)
-    content = models.TextField()
+    content = models.TextField(blank=True)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)  # counts and sample rows of the preview / result
@@ -280,3 +284,19 @@ class DirectoryImport(models.Model):
         if not self.total_rows:
             return 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class DirectoryImportPart(models.Model):
+    """One piece of an uploaded CSV's text, in upload order (``seq``)."""
+
+    directory_import = models.ForeignKey(DirectoryImport, on_delete=models.CASCADE, related_name="parts")
+    seq = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["directory_import", "seq"], name="directory_import_part_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.seq} of {self.directory_import_id}"

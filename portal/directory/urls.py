@@ -55,5 +55,6 @@ urlpatterns = [
     path("deleted/", views.deleted_items, name="deleted_items"),
     path("imports/<uuid:import_id>/", views.import_detail, name="import_detail"),
     path("imports/<uuid:import_id>/confirm/", views.import_confirm, name="import_confirm"),
+    path("imports/<uuid:import_id>/cancel/", views.import_cancel, name="import_cancel"),
     path("imports/<uuid:import_id>/errors.csv", views.import_errors_csv, name="import_errors_csv"),
 ]

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
@@ -414,12 +414,10 @@ def deleted_items(request: HttpRequest) -> HttpResponse:
 def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
     form = DirectoryImportForm(request.POST or None, request.FILES or None, kind=kind)
     if request.method == "POST" and form.is_valid():
-        text = form.cleaned_data["file"]
-        imp = DirectoryImport.objects.create(
-            kind=kind,
-            file_name=form.file_name,
-            content=text,
-            total_rows=csv_import.count_rows(text),
+        imp = csv_import.create_import(
+            kind,
+            form.file_name,
+            form.cleaned_data["file"].chunks(),
             created_by=request.user if request.user.is_authenticated else None,
         )
         csv_import.start_preview(imp)
@@ -487,6 +485,19 @@ def import_confirm(request: HttpRequest, import_id: str) -> HttpResponse:
             + [(name, "", count) for name, count in counts.items()],
             category="UserManagement" if imp.kind == ImportKind.USERS else "GroupManagement",
         )
+    return _done(request, reverse("directory:import_detail", args=[imp.pk]))
+
+
+@require_POST
+def import_cancel(request: HttpRequest, import_id: str) -> HttpResponse:
+    """Stop a running validation or import; what it checked or wrote so far is dropped."""
+    imp = get_object_or_404(DirectoryImport.objects.defer("content"), pk=import_id)
+    try:
+        cancelled = csv_import.cancel_import(imp)
+    except OperationalError:  # SQLite: the import holds the write lock while it writes
+        cancelled = False
+    if not cancelled:
+        messages.error(request, "This import can't be cancelled now: it is not running, or it is finishing.")
     return _done(request, reverse("directory:import_detail", args=[imp.pk]))
 
 

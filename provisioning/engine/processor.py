@@ -31,7 +31,7 @@ from provisioning.engine.target import (
 )
 from provisioning.expressions import EvaluationContext, ExpressionError
 from provisioning.mapping import evaluate_all
-from provisioning.scoping import in_scope
+from provisioning.scoping import ScopingError, in_scope
 
 BULK_BATCH = 50  # operations per SCIM Bulk request (the connector caps it at the target's maxOperations)
 Resolver = Callable[[str, list[str]], dict[str, str]]  # (kind, source ids) -> target ids of active links
@@ -158,7 +158,20 @@ class PageProcessor:
             self._stage_deprovision(mapping, work, hard_delete=True, reason="permanently deleted")
             return work
         outcome.step("Import", "success", f"Retrieved {obj.display_name or obj.id} from the directory.")
-        reason = self._out_of_scope_reason(mapping, obj)
+        try:
+            reason = self._out_of_scope_reason(mapping, obj)
+        except ScopingError as exc:  # e.g. a REGEX MATCH clause over its time budget: this object fails
+            outcome.fail(
+                TargetError(
+                    "ScopingFilterEvaluationFailed",
+                    ErrorCategory.REJECTED,
+                    f"A scoping filter could not be evaluated: {exc}",
+                    recommended_action="Fix the scoping filter, then restart provisioning.",
+                ),
+                step="Scoping",
+            )
+            outcome.action = "Other"
+            return work
         if reason:
             outcome.step("Scoping", "skipped", f"Not in scope: {reason}.", reason=reason)
             self._stage_deprovision(mapping, work, hard_delete=False, reason=reason)

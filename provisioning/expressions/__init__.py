@@ -7,6 +7,7 @@
 would refuse; ``compile_expression(text)`` returns a reusable, cached ``CompiledExpression``.
 """
 
+from .budget import Budget, ExpressionBudgetError, Limits
 from .context import EvaluationContext
 from .dotnet_regex import compile_regex
 from .errors import (
@@ -35,14 +36,17 @@ __all__ = [
     "AppRoleList",
     "ArgumentCountError",
     "ArgumentTypeError",
+    "Budget",
     "CompiledExpression",
     "EvaluationContext",
+    "ExpressionBudgetError",
     "ExpressionError",
     "ExpressionEvaluationError",
     "ExpressionSyntaxError",
     "FunctionSpec",
     "InvalidDateError",
     "InvalidRegexError",
+    "Limits",
     "UniqueValueUnavailableError",
     "UnknownFunctionError",
     "compile_expression",

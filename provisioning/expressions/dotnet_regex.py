@@ -1,9 +1,12 @@
-""".NET regular expressions on Python's ``re``: pattern and replacement-string translation.
+""".NET regular expressions on the ``regex`` package: pattern and replacement-string translation.
 
 Entra documents its regexes in .NET syntax (``(?<isdCode>\\d* )``, ``${phoneNumber}``), and admins
 paste patterns from those docs into Replace and into REGEX MATCH scoping clauses. Python's ``re``
 spells a few constructs differently; this module rewrites those and reports what it can't express.
 Compiled patterns are cached: the same few patterns run for every user in a cycle.
+
+Patterns run on the ``regex`` package (in its ``re``-compatible VERSION0 mode) because it can stop a
+match after a timeout: ``search`` and ``sub`` here spend the current evaluation's budget.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+import regex as timed_re
+
+from .budget import current
 from .errors import InvalidRegexError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
@@ -85,29 +91,58 @@ def translate_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+Pattern = timed_re.Pattern
+Match = timed_re.Match
+
+
 @lru_cache(maxsize=512)
-def compile_regex(pattern: str) -> re.Pattern[str]:
+def compile_regex(pattern: str) -> Pattern:
     """Compile a .NET-syntax pattern (case-sensitive, like Entra) or raise ``InvalidRegexError``."""
+    translated = translate_pattern(pattern)
     try:
-        return re.compile(translate_pattern(pattern))
-    except (re.error, OverflowError, RecursionError) as error:
+        re.compile(translated)  # the standard library's messages point at the problem best
+        return timed_re.compile(translated, timed_re.VERSION0)
+    except (re.error, timed_re.error, OverflowError, RecursionError, ValueError) as error:
         raise InvalidRegexError(f"Invalid regular expression {pattern!r}: {error}") from None
 
 
-Expander = Callable[[re.Match[str]], str]
+def search(regex: Pattern, text: str) -> Match | None:
+    """``regex.search(text)`` within the evaluation's regex time budget."""
+    return current().run_regex(regex.search, text)
+
+
+def sub(regex: Pattern, expand: Callable[[Match], str], text: str) -> str:
+    """``regex.sub(expand, text)`` within the time budget, refusing a result over the size cap."""
+    budget = current()
+    room = budget.limits.max_value_length - len(text)
+    if room < 0:
+        raise budget.too_long()
+
+    def counted(match: Match) -> str:
+        nonlocal room
+        out = expand(match)
+        room -= len(out) - (match.end() - match.start())
+        if room < 0:  # stop now: one substitution with $_ could otherwise build gigabytes
+            raise budget.too_long()
+        return out
+
+    return budget.run_regex(regex.sub, counted, text)
+
+
+Expander = Callable[[Match], str]
 
 
 @lru_cache(maxsize=512)
-def compile_replacement(replacement: str, regex: re.Pattern[str]) -> Expander:
+def compile_replacement(replacement: str, regex: Pattern) -> Expander:
     r""".NET substitutions: ``$1``, ``${name}``, ``$$``, ``$&``, ``$0``, ``$` ``, ``$'``, ``$+``, ``$_``.
 
     References to groups the pattern does not have are left as written, as .NET does.
     """
-    pieces: list[str | Callable[[re.Match[str]], str]] = []
+    pieces: list[str | Callable[[Match], str]] = []
     literal: list[str] = []
     i, n = 0, len(replacement)
 
-    def group_ref(key: int | str) -> Callable[[re.Match[str]], str]:
+    def group_ref(key: int | str) -> Callable[[Match], str]:
         return lambda m: m.group(key) or ""
 
     while i < n:
@@ -117,7 +152,7 @@ def compile_replacement(replacement: str, regex: re.Pattern[str]) -> Expander:
             i += 1
             continue
         nxt = replacement[i + 1]
-        piece: Callable[[re.Match[str]], str] | str | None = None
+        piece: Callable[[Match], str] | str | None = None
         consumed = 2
         if nxt == "$":
             piece = "$"

@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from .budget import Budget, spend, spending
 from .context import EvaluationContext
 from .errors import (
     ArgumentTypeError,
@@ -109,7 +110,7 @@ def _wrap(error: ValueError | ArithmeticError, node: Call) -> ExpressionEvaluati
 def _guard(inner: Thunk, node: Call) -> Thunk:
     def guarded(ctx: Any) -> Any:
         try:
-            return inner(ctx)
+            return spend(inner(ctx))
         except ExpressionError as error:
             raise _located(error, node) from None
         except (ValueError, ArithmeticError) as error:
@@ -126,7 +127,7 @@ def _eager(node: Call, impl: Any, args: list[Thunk], needs_context: bool) -> Thu
 
         def call1(ctx: Any) -> Any:
             try:
-                return impl(a(ctx))
+                return spend(impl(a(ctx)))
             except ExpressionError as error:
                 raise _located(error, node) from None
             except (ValueError, ArithmeticError) as error:
@@ -138,7 +139,7 @@ def _eager(node: Call, impl: Any, args: list[Thunk], needs_context: bool) -> Thu
 
         def call2(ctx: Any) -> Any:
             try:
-                return impl(a(ctx), b(ctx))
+                return spend(impl(a(ctx), b(ctx)))
             except ExpressionError as error:
                 raise _located(error, node) from None
             except (ValueError, ArithmeticError) as error:
@@ -150,7 +151,7 @@ def _eager(node: Call, impl: Any, args: list[Thunk], needs_context: bool) -> Thu
 
         def call3(ctx: Any) -> Any:
             try:
-                return impl(a(ctx), b(ctx), c(ctx))
+                return spend(impl(a(ctx), b(ctx), c(ctx)))
             except ExpressionError as error:
                 raise _located(error, node) from None
             except (ValueError, ArithmeticError) as error:
@@ -214,12 +215,16 @@ class CompiledExpression:
     def top_level_function(self) -> str | None:
         return self.tree.name if isinstance(self.tree, Call) else None
 
-    def evaluate(self, context: EvaluationContext | Mapping[str, Any]) -> Any:
-        """The value for this source object: str, bool, int, list, None, or ``IGNORE``."""
+    def evaluate(self, context: EvaluationContext | Mapping[str, Any], budget: Budget | None = None) -> Any:
+        """The value for this source object: str, bool, int, list, None, or ``IGNORE``.
+
+        Each evaluation gets a fresh ``Budget`` (regex time, value size, steps) unless one is given.
+        """
         if not isinstance(context, EvaluationContext):
             context = EvaluationContext(source=context)
         try:
-            value = self._root(context)
+            with spending(budget or Budget()):
+                value = self._root(context)
         except IgnoreFlow:
             return IGNORE
         except ExpressionError as error:

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from . import dotnet_regex
+from .budget import current
 from .diacritics import normalize_diacritics
-from .dotnet_regex import compile_regex, compile_replacement
+from .dotnet_regex import Match, Pattern, compile_regex, compile_replacement
 from .errors import ArgumentTypeError, InvalidRegexError
 from .nodes import Call, Empty
 from .registry import Thunk, check_literal, function, int_params, literal_text
@@ -28,8 +30,19 @@ def map_text(value: Any, transform: Callable[[str], Any]) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
+        current().step(len(value))  # a multi-valued source is one transform per value
         return [transform(to_text(v)) for v in value if v is not None]
     return transform(to_text(value))
+
+
+def replace_all(text: str, find: str, replacement: str) -> str:
+    """``text.replace(find, replacement)``, refused before it is built when it would exceed the size cap."""
+    if len(replacement) > len(find):
+        budget = current()
+        grown = len(text) + text.count(find) * (len(replacement) - len(find))
+        if grown > budget.limits.max_value_length:
+            raise budget.too_long()
+    return text.replace(find, replacement)
 
 
 def each(transform: Callable[..., Any]) -> Callable[..., Any]:
@@ -343,11 +356,11 @@ def _check_replace(call: Call) -> None:
             raise ArgumentTypeError(f'Replace: the pattern has no group named "{group}"', call.args[3].pos)
 
 
-def _has_group(regex: re.Pattern[str], group: str) -> bool:
+def _has_group(regex: Pattern, group: str) -> bool:
     return group in regex.groupindex or (group.isdigit() and int(group) <= regex.groups)
 
 
-def _group_key(regex: re.Pattern[str], group: str) -> int | str:
+def _group_key(regex: Pattern, group: str) -> int | str:
     if group in regex.groupindex:
         return group
     if group.isdigit() and int(group) <= regex.groups:
@@ -355,7 +368,7 @@ def _group_key(regex: re.Pattern[str], group: str) -> int | str:
     raise InvalidRegexError(f'Replace: the pattern has no group named "{group}"')
 
 
-def _regex_of(value: Any) -> re.Pattern[str]:
+def _regex_of(value: Any) -> Pattern:
     return compile_regex(to_text(first(value)))
 
 
@@ -370,7 +383,7 @@ def build_replace(call: Call, args: list[Thunk]) -> Thunk:
             if not find:
                 return source(ctx)
             replacement = to_text(first(value(ctx)))
-            return map_text(source(ctx), lambda text: text.replace(find, replacement))
+            return map_text(source(ctx), lambda text: replace_all(text, find, replacement))
 
         return literal
 
@@ -382,7 +395,7 @@ def build_replace(call: Call, args: list[Thunk]) -> Thunk:
             if text is None or form is None:
                 return None
             find = to_text(first(old(ctx)))
-            return form.replace(find, text) if find else form
+            return replace_all(form, find, text) if find else form
 
         return templated
 
@@ -391,7 +404,7 @@ def build_replace(call: Call, args: list[Thunk]) -> Thunk:
         def regex_replace(ctx: Any) -> Any:
             regex = _regex_of(pattern(ctx))
             expand = compile_replacement(to_text(first(value(ctx))), regex)
-            return map_text(source(ctx), lambda text: regex.sub(expand, text))
+            return map_text(source(ctx), lambda text: dotnet_regex.sub(regex, expand, text))
 
         return regex_replace
 
@@ -402,7 +415,7 @@ def build_replace(call: Call, args: list[Thunk]) -> Thunk:
             key = _group_key(regex, to_text(first(group(ctx))))
             replacement = to_text(first(value(ctx)))
 
-            def swap(match: re.Match[str]) -> str:
+            def swap(match: Match) -> str:
                 start, end = match.span(key)
                 if start < 0:
                     return match.group(0)
@@ -410,7 +423,7 @@ def build_replace(call: Call, args: list[Thunk]) -> Thunk:
                 whole = match.group(0)
                 return whole[: start - offset] + replacement + whole[end - offset :]
 
-            return map_text(source(ctx), lambda text: regex.sub(swap, text))
+            return map_text(source(ctx), lambda text: dotnet_regex.sub(regex, swap, text))
 
         return group_replace
 
@@ -422,7 +435,7 @@ def build_replace(call: Call, args: list[Thunk]) -> Thunk:
         if other is None:
             return None
         regex = _regex_of(pattern(ctx))
-        match = regex.search(other)
+        match = dotnet_regex.search(regex, other)
         if match is None:
             return None
         return match.group(_group_key(regex, to_text(first(group(ctx)))))

@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.accounts.middleware import forbidden
 from portal.applications.services import restore_default_mappings
 from portal.applications.views import blade_context
 from provisioning.forms_mappings import (
@@ -25,6 +27,7 @@ from provisioning.forms_mappings import (
     ObjectMappingSettingsForm,
     ScopingFiltersForm,
     TargetAttributesForm,
+    TesterObject,
     delete_attribute_mapping,
     find_test_object,
     function_list,
@@ -33,10 +36,15 @@ from provisioning.forms_mappings import (
     source_attribute_names,
     table_errors,
     target_attributes,
+    tester_principals,
 )
 from provisioning.models import ObjectMapping
 
 SAVED = "Saved. The next provisioning cycle is an initial cycle, as after any mapping change."
+NOT_TESTABLE = (
+    "You can test this mapping only with the users and groups assigned to this application; "
+    "the one you picked is not one of them."
+)
 
 
 def _object_mapping(object_id: Any, key: str) -> ObjectMapping:
@@ -136,18 +144,30 @@ def mapping(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
 # ---------------------------------------------------------------------------------- Edit Attribute
 
 
+def _hidden(principals: QuerySet, selected: str, picked: TesterObject | None) -> bool:
+    """True when the picked object exists but the user may not read it (an owner: not assigned to the app)."""
+    if not selected or picked is not None:
+        return False
+    return find_test_object(principals.model.objects.active(), selected) is not None
+
+
 def _attribute_editor(request: HttpRequest, om: ObjectMapping, index: int | None) -> HttpResponse:
     """Ok saves (the whole table is checked); Test and Search redraw with what was typed, saving nothing."""
     if index is not None and index >= len(om.attribute_mappings or []):
         raise Http404("No such attribute mapping")
     action = request.POST.get("action", "save") if request.method == "POST" else ""
+    principals = tester_principals(om, request.user)
+    selected = request.POST.get("test_object", "")
+    picked = find_test_object(principals, selected) if selected else None
+    if action in ("test", "search") and _hidden(principals, selected, picked):
+        return forbidden(request, NOT_TESTABLE)
     tester = None
     if action in ("test", "search"):  # redraw with what was typed; judge nothing, save nothing
         form = AttributeMappingForm(
             object_mapping=om, index=index, initial=AttributeMappingForm.initial_from(request.POST)
         )
         if action == "test":
-            tester = run_test(om, request.POST)
+            tester = run_test(om, request.POST, principals)
     elif request.method == "POST":
         form = AttributeMappingForm(request.POST, object_mapping=om, index=index)
         if form.is_valid() and form.save(actor=request.user):
@@ -155,9 +175,7 @@ def _attribute_editor(request: HttpRequest, om: ObjectMapping, index: int | None
     else:
         form = AttributeMappingForm(object_mapping=om, index=index)
     test_q = request.POST.get("test_q", "").strip()
-    selected = request.POST.get("test_object", "")
-    candidates = search_test_objects(om.source_object, test_q) if test_q else []
-    picked = find_test_object(om.source_object, selected) if selected else None
+    candidates = search_test_objects(principals, test_q) if test_q else []
     if picked and picked not in candidates:
         candidates.insert(0, picked)
     if len(candidates) == 1 and not selected:
@@ -211,9 +229,12 @@ def attribute_delete(request: HttpRequest, object_id: Any, key: str, index: int)
 def test_objects(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
     """The tester's search-as-you-type results: directory users (or groups) to pick from."""
     om = _object_mapping(object_id, key)
+    principals = tester_principals(om, request.user)
     term = request.GET.get("test_q", "").strip()
-    candidates = search_test_objects(om.source_object, term) if term else []
+    candidates = search_test_objects(principals, term) if term else []
     selected = request.GET.get("test_object", "")
+    if _hidden(principals, selected, find_test_object(principals, selected) if selected else None):
+        return forbidden(request, NOT_TESTABLE)
     if len(candidates) == 1 and not selected:
         selected = candidates[0].id
     context = {"test_objects": candidates, "selected": selected, "test_q": term, "object_mapping": om}

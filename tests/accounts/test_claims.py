@@ -99,9 +99,81 @@ def test_bad_id_tokens_are_refused(claims, message):
         msal_auth.validate_claims(claims, _config())
 
 
-def test_multi_tenant_configurations_accept_any_tenant():
-    config = EntraConfig(tenant_id="organizations", client_id="client-1", client_secret="s")
-    msal_auth.validate_claims(_claims(tid="11111111-2222-3333-4444-555555555555"), config)
+OTHER_TENANT = "11111111-2222-3333-4444-555555555555"
+GLOBAL_ADMIN_WID = "62e90394-69f5-4237-9190-012177145e10"
+
+
+def _from_other_tenant(**extra):
+    return _claims(tid=OTHER_TENANT, iss=f"https://login.microsoftonline.com/{OTHER_TENANT}/v2.0", **extra)
+
+
+@pytest.mark.parametrize("authority", ["organizations", "common"])
+def test_a_multi_tenant_authority_trusts_only_the_allowed_tenants(authority):
+    config = EntraConfig(
+        tenant_id=authority, client_id="client-1", client_secret="s", allowed_tenants=(TENANT,)
+    )
+    msal_auth.validate_claims(_claims(), config)
+    with pytest.raises(SignInError, match="tenant this portal does not trust"):
+        msal_auth.validate_claims(_from_other_tenant(), config)
+    # without an allow-list nobody is trusted (and the system check refuses to start, see below)
+    with pytest.raises(SignInError, match="needs ENTRA_ALLOWED_TENANTS"):
+        msal_auth.validate_claims(_claims(), EntraConfig(tenant_id=authority, client_id="client-1"))
+
+
+def test_a_multi_tenant_authority_url_counts_as_multi_tenant():
+    config = EntraConfig(client_id="client-1", authority="https://login.microsoftonline.com/common")
+    assert config.multi_tenant
+    with pytest.raises(SignInError, match="needs ENTRA_ALLOWED_TENANTS"):
+        msal_auth.validate_claims(_claims(), config)
+
+
+def test_the_issuer_must_be_the_tokens_own_tenant():
+    config = EntraConfig(
+        tenant_id="organizations", client_id="client-1", allowed_tenants=(TENANT, OTHER_TENANT)
+    )
+    # tid says an allowed tenant, iss another one: not a token Entra issues
+    with pytest.raises(SignInError, match="issuer is not its tenant"):
+        msal_auth.validate_claims(
+            _claims(iss=f"https://login.microsoftonline.com/{OTHER_TENANT}/v2.0"), config
+        )
+    # the discovered issuer of a multi-tenant authority is a template: filled with the token's tid
+    template = "https://login.microsoftonline.com/{tenantid}/v2.0"
+    msal_auth.validate_claims(_claims(), config, issuer=template)
+    with pytest.raises(SignInError, match="issued by another tenant or provider"):
+        msal_auth.validate_claims(_claims(iss="https://evil.example/v2.0"), config, issuer=template)
+
+
+def test_wids_count_only_from_the_home_tenant():
+    allowed = (TENANT, OTHER_TENANT)
+    config = EntraConfig(tenant_id="organizations", client_id="client-1", allowed_tenants=allowed)
+    # multi-tenant without ENTRA_HOME_TENANT_ID: no tenant's directory roles count
+    assert msal_auth.roles_from_claims(_claims(wids=[GLOBAL_ADMIN_WID]), config) == set()
+    config = EntraConfig(
+        tenant_id="organizations", client_id="client-1", allowed_tenants=allowed, home_tenant=TENANT
+    )
+    assert msal_auth.roles_from_claims(_claims(wids=[GLOBAL_ADMIN_WID]), config) == {R.GLOBAL_ADMINISTRATOR}
+    msal_auth.validate_claims(_from_other_tenant(), config)  # an allowed tenant signs in...
+    assert (
+        msal_auth.roles_from_claims(_from_other_tenant(wids=[GLOBAL_ADMIN_WID]), config) == set()
+    )  # ...as nobody
+    # single tenant: the tenant is home
+    assert msal_auth.roles_from_claims(_claims(wids=[GLOBAL_ADMIN_WID]), _config()) == {
+        R.GLOBAL_ADMINISTRATOR
+    }
+
+
+def test_a_multi_tenant_authority_without_an_allow_list_fails_the_system_check(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    settings.ENTRA_TENANT_ID = "common"
+    settings.ENTRA_CLIENT_ID = "client-1"
+    settings.ENTRA_CLIENT_SECRET = "s"
+    settings.ENTRA_ALLOWED_TENANTS = []
+    with pytest.raises(SystemCheckError, match=r"accounts\.E004.*ENTRA_ALLOWED_TENANTS"):
+        call_command("check")
+    settings.ENTRA_ALLOWED_TENANTS = [TENANT]
+    call_command("check")
 
 
 # ---- users from claims -----------------------------------------------------------------------------

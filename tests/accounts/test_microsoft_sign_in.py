@@ -301,3 +301,33 @@ def test_a_user_disabled_in_the_portal_cannot_sign_in_with_microsoft(
     response = _callback(client, browser.authorize(_start(client), person))
     assert response.status_code == 403 and b"disabled in the portal" in response.content
     assert _signed_in_user(client) is None
+
+
+# ---- a multi-tenant authority trusts only the allowed tenants -----------------------------------------
+
+ENTRA_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def test_a_multi_tenant_authority_refuses_a_tenant_not_on_the_allow_list(
+    configured, oidc_provider, make_person, client
+):
+    """The local provider's accounts are a tenant of their own (no ``tid``: its issuer is the tenant)."""
+    configured.ENTRA_TENANT_ID = "organizations"
+    configured.ENTRA_ALLOWED_TENANTS = [ENTRA_TENANT]  # some other tenant, not the provider's
+    person = make_person("portal-app-admins")
+    response = _callback(client, ProviderBrowser(oidc_provider).authorize(_start(client), person))
+    assert response.status_code == 400
+    assert b"tenant this portal does not trust" in response.content
+    assert _signed_in_user(client) is None
+    assert not ExternalIdentity.objects.exists() and not get_user_model().objects.exists()
+
+
+def test_a_multi_tenant_authority_signs_in_an_allowed_tenant(configured, oidc_provider, make_person, client):
+    configured.ENTRA_TENANT_ID = "organizations"
+    configured.ENTRA_ALLOWED_TENANTS = [ENTRA_TENANT, oidc_provider.origin]
+    person = make_person("portal-app-admins")
+    response = _callback(client, ProviderBrowser(oidc_provider).authorize(_start(client), person))
+    assert response.status_code == 302
+    user = _signed_in_user(client)
+    assert user.username == person.upn
+    assert RoleAssignment.objects.filter(user=user, role=PortalRole.APPLICATION_ADMINISTRATOR).exists()

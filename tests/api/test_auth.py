@@ -342,3 +342,26 @@ def test_api_token_command_refuses_unknown_users_and_bad_expiry(django_user_mode
     django_user_model.objects.create_user("plain")
     with pytest.raises(CommandError, match="no portal role"):
         call_command("api_token", "--user", "plain")
+
+
+OTHER_TENANT = "22222222-3333-4444-5555-666666666666"
+
+
+def test_a_multi_tenant_portal_refuses_tokens_of_tenants_not_allowed(client, entra, settings):
+    settings.ENTRA_TENANT_ID = "organizations"
+    settings.ENTRA_ALLOWED_TENANTS = [TENANT]
+    foreign = entra(tid=OTHER_TENANT, iss=f"https://login.microsoftonline.com/{OTHER_TENANT}/v2.0")
+    error = assert_graph_error(ApiClient(client, foreign).get("/users"), 401)
+    assert "tenant this portal does not trust" in error["message"]
+    assert not ExternalIdentity.objects.exists()
+
+
+def test_wids_of_an_allowed_tenant_that_is_not_home_grant_nothing(client, entra, settings):
+    settings.ENTRA_TENANT_ID = "organizations"
+    settings.ENTRA_ALLOWED_TENANTS = [TENANT, OTHER_TENANT]
+    settings.ENTRA_HOME_TENANT_ID = TENANT
+    guest_admin = entra(tid=OTHER_TENANT, iss=f"https://login.microsoftonline.com/{OTHER_TENANT}/v2.0")
+    assert_graph_error(ApiClient(client, guest_admin).get("/users"), 403)  # a Global Admin over there
+    assert not RoleAssignment.objects.filter(user__external_identities__issuer=OTHER_TENANT).exists()
+    home_admin = entra(oid="12121212-3434-5656-7878-909090909090")
+    assert ApiClient(client, home_admin).get("/users").status_code == 200

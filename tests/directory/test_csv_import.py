@@ -277,7 +277,7 @@ def test_progress_is_reported_per_chunk(monkeypatch, db):
     seen: list[int] = []
     text = "userPrincipalName,displayName\n" + "".join(f"p{i}@contoso.example,P {i}\n" for i in range(10))
     plan = csv_import.plan_user_import(text, seen.append)
-    assert seen == [4, 8, 10] and len(plan.creates) == 10
+    assert seen == [4, 8, 10] and plan.to_create == 10
 
 
 # --- group memberships ----------------------------------------------------------------------------------
@@ -395,3 +395,34 @@ def test_the_clear_marker_is_documented_and_refused_where_it_cannot_apply(signed
     )
     assert imp.status == ImportStatus.INVALID
     assert imp.errors == [[2, "displayName", "displayName cannot be cleared."]]
+
+
+def test_managers_anywhere_in_a_long_file_are_linked(signed_in_client, make_user, monkeypatch):
+    """The write pass reads the file a chunk at a time: managers may sit in an earlier chunk, the same
+    one, or a later one, for new users and for updated ones."""
+    monkeypatch.setattr(csv_import, "CHUNK", 2)
+    old = make_user("Old Timer", user_principal_name="old@contoso.example")
+    text = (
+        "userPrincipalName,displayName,manager\n"
+        "a@contoso.example,A,\n"
+        "b@contoso.example,B,a@contoso.example\n"  # same chunk
+        "c@contoso.example,C,a@contoso.example\n"  # earlier chunk
+        "old@contoso.example,Old Timer,e@contoso.example\n"  # an update, manager further down
+        "d@contoso.example,D,e@contoso.example\n"  # later chunk
+        "e@contoso.example,E,c@contoso.example\n"
+    )
+    imp = _import(_upload(signed_in_client, text))
+    assert imp.status == ImportStatus.READY, imp.errors
+    signed_in_client.post(reverse("directory:import_confirm", args=[imp.pk]))
+    imp.refresh_from_db()
+    assert imp.status == ImportStatus.DONE and imp.summary["result"]["created"] == 5
+    managers = dict(DirectoryUser.objects.values_list("user_principal_name", "manager__user_principal_name"))
+    assert managers == {
+        "a@contoso.example": None,
+        "b@contoso.example": "a@contoso.example",
+        "c@contoso.example": "a@contoso.example",
+        "d@contoso.example": "e@contoso.example",
+        "e@contoso.example": "c@contoso.example",
+        "old@contoso.example": "e@contoso.example",
+    }
+    assert old.pk == DirectoryUser.objects.get(user_principal_name="old@contoso.example").pk
