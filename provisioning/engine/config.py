@@ -63,6 +63,8 @@ class EngineConfig:
     skip_out_of_scope_deletions: bool = False
     concurrency: int = 4
     match_batch_size: int = 1  # values per `or` filter; 1 = Entra's one GET per object
+    # consecutive connection failures (or 401/403 once something worked) before a page stops sending
+    failure_threshold: int = 5
     extra: dict[str, Any] = field(default_factory=dict)
 
     def mapping_for(self, kind: str) -> ObjectMappingConfig | None:
