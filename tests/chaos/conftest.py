@@ -205,7 +205,7 @@ class Stack:
             "CONN_MAX_AGE": "0",
             "CELERY_BROKER_URL": self.redis.url,
             "CACHE_URL": "locmemcache://",
-            "EMAIL_URL": f"filemail://{self.mail_dir}",
+            "EMAIL_URL": f"filemail:///{self.mail_dir}",  # the path after the third slash
             "SECRET_KEY": settings.SECRET_KEY,
             "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
             "PORTAL_VAR_DIR": str(self.tmp / "var"),
@@ -312,26 +312,33 @@ def _wait_for_sessions_to_end(database: str, timeout: float = 15) -> None:
             time.sleep(0.1)
 
 
-@pytest.fixture
-def chaos(transactional_db):
-    """A fresh stack per drill (torn down before the test database is flushed)."""
+@pytest.fixture(scope="module")
+def chaos_stack(django_db_setup, django_db_blocker):
+    """One stack for the drills of a module: starting worker processes costs seconds each."""
     from django.db import connection
 
-    tmp = Path(tempfile.mkdtemp(prefix="chaos-"))
-    redis = RedisServer(tmp)
-    redis.start()
-    db = connection.settings_dict
-    pg = TcpProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)).start()
-    stack = Stack(tmp, redis, pg, db["NAME"])
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
-        pg.stop()
-        redis.stop()
-        _wait_for_sessions_to_end(db["NAME"])
-        if os.environ.get("CHAOS_KEEP_LOGS"):
-            print(f"chaos logs kept in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+        tmp = Path(tempfile.mkdtemp(prefix="chaos-"))
+        redis = RedisServer(tmp)
+        redis.start()
+        pg = TcpProxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)).start()
+        stack = Stack(tmp, redis, pg, db["NAME"])
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
+            pg.stop()
+            redis.stop()
+            _wait_for_sessions_to_end(db["NAME"])
+            if os.environ.get("CHAOS_KEEP_LOGS"):
+                print(f"chaos logs kept in {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def chaos(chaos_stack, transactional_db):
+    """The module's stack, with an empty database for this drill."""
+    yield chaos_stack
