@@ -8,6 +8,7 @@ Runs where CI runs it (PostgreSQL + Redis, see ``.ci/run``); elsewhere it skips 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -172,6 +173,8 @@ class TcpProxy:
     def cut(self) -> None:
         """The database goes away: no new connection, every open one reset."""
         if self._listener is not None:
+            with contextlib.suppress(OSError):  # shutdown wakes the blocked accept(): the port is free
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
@@ -197,6 +200,9 @@ class Stack:
         self.database = database
         self.workers: dict[str, subprocess.Popen] = {}
         self.beat: subprocess.Popen | None = None
+        self.killed: set[str] = set()
+        self.restarts: list[str] = []
+        self._stopping = threading.Event()
 
     def env(self) -> dict[str, str]:
         return {
@@ -228,20 +234,22 @@ class Stack:
         }
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = (self.tmp / f"{name}.log").open("w")
+        log = (self.tmp / f"{name}.log").open("a")
         return subprocess.Popen(
             [str(Path(sys.executable).parent / "celery"), "-A", "portal", *args],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=settings.BASE_DIR,
+            start_new_session=True,  # its own process group: kill -9 takes the pool processes too
         )
 
     def start_worker(self, name: str) -> None:
         self.workers[name] = self._spawn(
             name,
             [
-                *("worker", "-P", "threads", "-c", "3", "-n", f"{name}@%h", "-Q", "realtime,celery,pages"),
+                # prefork, as in production (the threads pool dies on a broker restart: a Celery bug)
+                *("worker", "-P", "prefork", "-c", "2", "-n", f"{name}@%h", "-Q", "realtime,celery,pages"),
                 *("-l", "INFO", "--without-mingle", "--without-gossip"),
             ],
         )
@@ -257,6 +265,19 @@ class Stack:
             ],
         )
         self.wait_ready(*self.workers)
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _supervise(self) -> None:
+        """Restart a worker that died on its own, as the production stack's restart policy does.
+
+        (Celery's worker exits on a Redis restart: kombu fails to ack on the closed connection,
+        "Unrecoverable error: AttributeError". The drill shows that work survives it.)
+        """
+        while not self._stopping.wait(0.5):
+            for name, process in list(self.workers.items()):
+                if process.poll() is not None and name not in self.killed:
+                    self.restarts.append(name)
+                    self.start_worker(name)
 
     def wait_ready(self, *names: str, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -270,7 +291,9 @@ class Stack:
         return (self.tmp / f"{name}.log").read_text()
 
     def kill9(self, name: str) -> None:
-        self.workers[name].send_signal(signal.SIGKILL)
+        """The worker's machine dies: its main process and every pool process, at once."""
+        self.killed.add(name)  # stays dead: the other worker, the broker and the reaper recover its pages
+        os.killpg(self.workers[name].pid, signal.SIGKILL)
         self.workers[name].wait(timeout=10)
 
     def send(self, task, *args) -> None:
@@ -284,6 +307,7 @@ class Stack:
         return [p.read_text() for p in sorted(self.mail_dir.glob("*"))]
 
     def stop(self) -> None:
+        self._stopping.set()
         processes = [p for p in [*self.workers.values(), self.beat] if p is not None]
         for p in processes:
             if p.poll() is None:
@@ -292,7 +316,7 @@ class Stack:
             try:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
 
 
