@@ -320,7 +320,7 @@ class Stack:
                 p.wait()
 
 
-def _wait_for_sessions_to_end(database: str, timeout: float = 15) -> None:
+def _wait_for_sessions_to_end(database: str, timeout: float = 5) -> None:
     """The killed worker's sessions end when PostgreSQL notices the reset: before the database is dropped."""
     from django.db import connection
 
@@ -334,6 +334,11 @@ def _wait_for_sessions_to_end(database: str, timeout: float = 15) -> None:
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.1)
+        # sessions of the killed worker that PostgreSQL has not noticed yet: ours (the test database)
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database],
+        )
 
 
 @pytest.fixture(scope="module")
