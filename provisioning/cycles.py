@@ -436,12 +436,11 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
     base = getattr(settings, "PROVISIONING_TARGET_BACKOFF", 30.0)
     delay = 0.0 if give_up else min(base * 2 ** (pauses - 1), 900.0)
     with transaction.atomic():
-        _save_page(page, stop.outcomes, worker, rest=rest, rest_delay=None if give_up else delay)
+        # A cycle that stops is closed before the page is saved, so its unfinished page is not queued.
         if credentials:
             Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
                 status=CycleStatus.FAILED, finished_at=timezone.now(), error=stop.error.reason
             )
-            quarantine.enter(job, "EncounteredQuarantineException", stop.error.reason, error=stop.error)
         elif give_up:
             Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
                 status=CycleStatus.FAILED,
@@ -458,6 +457,9 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
                 len(rest),
                 delay,
             )
+        _save_page(page, stop.outcomes, worker, rest=rest, rest_delay=None if give_up else delay)
+        if credentials:
+            quarantine.enter(job, "EncounteredQuarantineException", stop.error.reason, error=stop.error)
 
 
 def fail_page(page_id: int, reason: str) -> bool:
