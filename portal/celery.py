@@ -5,7 +5,10 @@ import os
 from celery import Celery
 from celery.signals import task_postrun
 
+from portal import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+broker.install()  # the embedded broker without kombu's half-written messages
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

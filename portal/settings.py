@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from kombu import Queue
 
 from portal.local_secrets import check_fernet_keys, read_or_create_fernet_key, read_or_create_secret_key
 
@@ -238,10 +239,64 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,  # the default 1 s poll would add a second to every task hop
     }
+# Provisioning engine: the page knobs are read here because the broker options below depend on them.
+PROVISIONING_PAGE_SIZE = env.int("PROVISIONING_PAGE_SIZE", default=500)
+# SCIM requests in flight per worker
+PROVISIONING_CONCURRENCY = env.int("PROVISIONING_CONCURRENCY", default=4)
+PROVISIONING_REQUEST_TIMEOUT = env.float("PROVISIONING_REQUEST_TIMEOUT", default=30.0)
+PROVISIONING_RETRY_BASE_DELAY = env.float("PROVISIONING_RETRY_BASE_DELAY", default=0.5)
+# Page tasks: soft limit (the page fails with a clear error), hard limit (the process is killed and the
+# page comes back). The longest page: page size / concurrency x (request timeout x retries), far below
+# these for healthy targets; the defaults fit 500 objects against a slow target.
+PROVISIONING_PAGE_SOFT_TIME_LIMIT = env.int("PROVISIONING_PAGE_SOFT_TIME_LIMIT", default=20 * 60)
+PROVISIONING_PAGE_TIME_LIMIT = env.int(
+    "PROVISIONING_PAGE_TIME_LIMIT", default=PROVISIONING_PAGE_SOFT_TIME_LIMIT + 60
+)
+# A page pending or running without a sign of life (a worker's heartbeat) for this long is queued again
+# by the reaper (beat, every PROVISIONING_REAPER_INTERVAL s); after PROVISIONING_PAGE_MAX_ATTEMPTS runs
+# it is marked failed and the cycle finishes as failed instead of running forever.
+PROVISIONING_PAGE_STALE_SECONDS = env.int("PROVISIONING_PAGE_STALE_SECONDS", default=180)
+PROVISIONING_REAPER_INTERVAL = env.float("PROVISIONING_REAPER_INTERVAL", default=60.0)
+PROVISIONING_PAGE_MAX_ATTEMPTS = env.int("PROVISIONING_PAGE_MAX_ATTEMPTS", default=5)
+# Database or broker errors in a page: retried after 2, 4, 8... s (capped) up to the attempts above.
+PROVISIONING_PAGE_RETRY_DELAY = env.float("PROVISIONING_PAGE_RETRY_DELAY", default=2.0)
+# A dead target: after this many consecutive connection failures (or 401/403) a page stops sending and
+# its remaining objects wait (back off PROVISIONING_TARGET_BACKOFF s, doubling); after
+# PROVISIONING_TARGET_MAX_PAUSES pauses in a row the cycle ends as failed and the next cycle resumes them.
+PROVISIONING_TARGET_FAILURE_THRESHOLD = env.int("PROVISIONING_TARGET_FAILURE_THRESHOLD", default=5)
+PROVISIONING_TARGET_BACKOFF = env.float("PROVISIONING_TARGET_BACKOFF", default=30.0)
+PROVISIONING_TARGET_MAX_PAUSES = env.int("PROVISIONING_TARGET_MAX_PAUSES", default=6)
+
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # ... at once when a pool process dies (prefork)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged task to another worker after the visibility timeout: it must exceed
+    # the longest page (its hard time limit), or a page still running would be delivered twice; it
+    # bounds how long the page of a killed worker waits (the reaper usually re-queues it sooner).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int(
+            "CELERY_VISIBILITY_TIMEOUT", default=int(PROVISIONING_PAGE_TIME_LIMIT * 1.25)
+        ),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+    }
+# Fairness: provision on demand and near-real-time cycles go ahead of bulk pages, and starting a cycle
+# never waits behind another app's thousands of pages. Workers consume all three, in this order.
+# A worker consumes every queue below (``-Q realtime,celery,pages`` says so explicitly); pages of small
+# cycles (one page per phase) go to ``realtime`` and each cycle keeps at most PROVISIONING_PAGES_IN_FLIGHT
+# pages queued at once, so a 5,000-user cycle never stands between a 12-user app and a worker.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("realtime"), Queue("celery"), Queue("pages")]
+CELERY_TASK_ROUTES = {
+    "provisioning.tasks.process_page": {"queue": "pages"},
+    "provisioning.tasks.run_cycle": {"queue": "realtime"},
+    "provisioning.tasks.near_real_time": {"queue": "realtime"},
+}
+PROVISIONING_PAGES_IN_FLIGHT = env.int("PROVISIONING_PAGES_IN_FLIGHT", default=4)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
@@ -257,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
     },
     "provisioning-purge-logs": {"task": "provisioning.tasks_retention.purge_logs", "schedule": 24 * 3600.0},
+    "provisioning-reap-pages": {
+        "task": "provisioning.tasks.reap_pages",
+        "schedule": PROVISIONING_REAPER_INTERVAL,
+    },
 }
 CELERY_IMPORTS = ["provisioning.tasks_retention"]  # autodiscovery only finds modules named tasks
 
@@ -272,11 +331,7 @@ LOGGING = {
     },
 }
 
-# Provisioning engine
-PROVISIONING_PAGE_SIZE = env.int("PROVISIONING_PAGE_SIZE", default=500)
-# SCIM requests in flight per worker
-PROVISIONING_CONCURRENCY = env.int("PROVISIONING_CONCURRENCY", default=4)
-PROVISIONING_REQUEST_TIMEOUT = env.float("PROVISIONING_REQUEST_TIMEOUT", default=30.0)
+# Provisioning engine (page size, concurrency, timeouts and page reliability: see the Celery section)
 # SCIM Bulk for creates when the target advertises it
 PROVISIONING_USE_BULK = env.bool("PROVISIONING_USE_BULK", default=True)
 # Values per matching GET (`userName eq "a" or userName eq "b"`): worth raising only for targets that

@@ -9,14 +9,18 @@ conditional UPDATE, so a page redelivered after a crash is never counted twice a
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from portal.directory.changes import changes_since, current_watermark
 from provisioning import escrow, quarantine
@@ -25,6 +29,7 @@ from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.source import EscrowRecord
+from provisioning.engine.target import ErrorCategory
 from provisioning.models import (
     Cycle,
     CycleKind,
@@ -42,6 +47,8 @@ from provisioning.targets import target_for
 log = logging.getLogger(__name__)
 
 PHASES = ("users", "references", "groups", "deprovision")
+# Errors of the infrastructure, not of the page: the task retries them with a back-off.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, BrokerError)
 PHASE_KIND = {"users": "User", "references": "User", "groups": "Group"}
 
 
@@ -72,6 +79,7 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
         match_batch_size=_match_batch_size(job),
         record_value_limit=escrow.record_value_limit(),
+        failure_threshold=getattr(settings, "PROVISIONING_TARGET_FAILURE_THRESHOLD", 5),
     )
 
 
@@ -145,15 +153,25 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
 
 
 def _failed_last_cycle(job: ProvisioningJob) -> dict[str, set[str]]:
+    """Objects the last cycle failed, or never reached because it stopped (target down, credentials)."""
     failed: dict[str, set[str]] = {"User": set(), "Group": set()}
     last = (
         Cycle.objects.filter(job=job).exclude(kind=CycleKind.ON_DEMAND).order_by("-started_at", "-pk").first()
     )
-    if last is None or not last.failed:
+    if last is None:
         return failed
-    rows = ProvisioningLog.objects.filter(job=job, cycle_id=last.cycle_id, status=LogStatus.FAILURE)
-    for kind, source_id in rows.values_list("object_kind", "source_id"):
-        failed[kind].add(source_id)
+    if last.failed:
+        rows = ProvisioningLog.objects.filter(job=job, cycle_id=last.cycle_id, status=LogStatus.FAILURE)
+        for kind, source_id in rows.values_list("object_kind", "source_id"):
+            failed[kind].add(source_id)
+    if last.status != CycleStatus.COMPLETED:
+        unfinished = CyclePage.objects.filter(cycle=last, status=PageStatus.PENDING)
+        for phase, items in unfinished.values_list("phase", "items"):
+            for item in items:
+                if isinstance(item, dict):  # a staged disable or delete: evaluated again
+                    failed[item["kind"]].add(item["source_id"])
+                else:
+                    failed[PHASE_KIND[phase]].add(item)
     return failed
 
 
@@ -182,12 +200,7 @@ def _advance(cycle_id: int) -> None:
         return
     start = PHASES.index(cycle.phase)
     for phase in PHASES[start:]:
-        pending = list(
-            CyclePage.objects.filter(cycle=cycle, phase=phase, status=PageStatus.PENDING).values_list(
-                "pk", flat=True
-            )
-        )
-        if not pending:
+        if not CyclePage.objects.filter(cycle=cycle, phase=phase, status=PageStatus.PENDING).exists():
             continue
         if phase == "deprovision" and not _deletions_allowed(cycle):
             return
@@ -195,15 +208,48 @@ def _advance(cycle_id: int) -> None:
             phase=phase
         ):
             return  # another worker advanced it already
-        _queue_pages(pending)
+        cycle.phase = phase
+        _dispatch(cycle)
         return
     _finish(cycle)
 
 
-def _queue_pages(page_ids: list[int]) -> None:
+def _dispatch(cycle: Cycle) -> None:
+    """Queue the next pages of the cycle's phase, at most PROVISIONING_PAGES_IN_FLIGHT at a time.
+
+    A cycle never floods the queue: one app's 5,000 users wait their turn behind a handful of pages,
+    not in front of every other app. Called inside the transaction that changed the cycle.
+    """
+    limit = max(1, getattr(settings, "PROVISIONING_PAGES_IN_FLIGHT", 4))
+    pending = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING)
+    slots = limit - pending.filter(queued_at__isnull=False).count()
+    if slots <= 0:
+        return
+    ids = list(pending.filter(queued_at__isnull=True).order_by("index").values_list("pk", flat=True)[:slots])
+    if ids:
+        CyclePage.objects.filter(pk__in=ids).update(queued_at=timezone.now(), claimed_by="")
+        _publish(ids, queue=_queue_for(cycle))
+
+
+def _queue_for(cycle: Cycle) -> str:
+    """Small cycles (one page) go ahead of bulk pages: a near-real-time change is not stuck behind them."""
+    return "realtime" if cycle.total <= page_size() else "pages"
+
+
+def _publish(page_ids: list[int], *, queue: str, countdown: float = 0) -> None:
+    """Hand pages to the broker once the transaction commits. A broker that is down loses nothing: the
+    pages stay pending and the reaper queues them again."""
     from provisioning.tasks import process_page
 
-    transaction.on_commit(lambda: [process_page.delay(pk) for pk in page_ids])
+    def send() -> None:
+        for pk in page_ids:
+            try:
+                process_page.apply_async((pk,), queue=queue, countdown=countdown or None)
+            except Exception:  # the broker is unreachable: logged, and the reaper re-queues the page
+                log.exception("Could not queue page %s; the reaper will queue it again", pk)
+                return
+
+    transaction.on_commit(send)
 
 
 def _deletions_allowed(cycle: Cycle) -> bool:
@@ -229,8 +275,18 @@ def _deletions_allowed(cycle: Cycle) -> bool:
 
 
 def _finish(cycle: Cycle) -> None:
+    failed_pages = CyclePage.objects.filter(cycle=cycle, status=PageStatus.FAILED)
+    status, error = CycleStatus.COMPLETED, ""
+    if failed_pages.exists():
+        first = failed_pages.order_by("index").first()
+        objects = sum(len(items) for items in failed_pages.values_list("items", flat=True))
+        status = CycleStatus.FAILED
+        error = (
+            f"{failed_pages.count()} page(s) of the cycle failed after repeated errors ({first.error}); "
+            f"their {objects} object(s) are logged as failed and retried in the next cycle."
+        )
     if not Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
-        status=CycleStatus.COMPLETED, finished_at=timezone.now()
+        status=status, finished_at=timezone.now(), error=error
     ):
         return  # finished by someone else
     cycle.refresh_from_db()
@@ -268,15 +324,106 @@ def _chain_if_behind(job_id: int) -> None:
 # -- pages ----------------------------------------------------------------------------------------
 
 
-def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: str = "") -> None:
+class PageBusy(Exception):
+    """Another delivery of this page holds it and is alive: this one does nothing."""
+
+
+def _stale_seconds() -> float:
+    return float(getattr(settings, "PROVISIONING_PAGE_STALE_SECONDS", 180))
+
+
+def _heartbeat_interval() -> float:
+    return max(0.5, _stale_seconds() / 6)
+
+
+def _claim(page: CyclePage, token: str) -> bool:
+    """Take the page for this delivery: free, abandoned (no heartbeat for a while), or ours before.
+
+    A redelivery of the same task (worker killed, task retried) takes it back once its old run has
+    stopped beating; anything else waits for the page to go stale, so one page never runs twice at once.
+    """
+    now = timezone.now()
+    free = Q(claimed_by="") | Q(heartbeat_at__isnull=True)
+    free |= Q(heartbeat_at__lt=now - timedelta(seconds=_stale_seconds()))
+    free |= Q(claimed_by=token, heartbeat_at__lt=now - timedelta(seconds=2 * _heartbeat_interval()))
+    return bool(
+        CyclePage.objects.filter(free, pk=page.pk, status=PageStatus.PENDING).update(
+            claimed_by=token, heartbeat_at=now, attempts=F("attempts") + 1
+        )
+    )
+
+
+class _Heartbeat:
+    """Touches the page's heartbeat while a worker runs it, so the reaper leaves a live page alone."""
+
+    def __init__(self, page_id: int, token: str):
+        self.page_id, self.token = page_id, token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"page-heartbeat-{page_id}", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(_heartbeat_interval()):
+                with contextlib.suppress(DatabaseError):  # the database is away: the page will notice
+                    CyclePage.objects.filter(pk=self.page_id, claimed_by=self.token).update(
+                        heartbeat_at=timezone.now()
+                    )
+        finally:
+            connection.close()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def run_page(
+    page_id: int, *, processor: PageProcessor | None = None, worker: str = "", task_id: str = ""
+) -> None:
+    """Run one page. Database and broker errors propagate (the task retries them); any other error
+    fails the page visibly. Raises :class:`PageBusy` when another live delivery holds the page."""
     page = CyclePage.objects.select_related("cycle__job").filter(pk=page_id).first()
-    if page is None or page.status == PageStatus.DONE:
+    if page is None or page.status != PageStatus.PENDING:
         return  # redelivered after it was saved: nothing to do
     cycle, job = page.cycle, page.cycle.job
     if cycle.status != CycleStatus.RUNNING:
         return  # paused or stopped: the page stays pending and is queued again on resume
+    token = task_id or uuid.uuid4().hex
+    if not _claim(page, token):
+        raise PageBusy(page_id)
+    page.refresh_from_db(fields=["attempts"])
+    if page.attempts > _max_attempts():
+        fail_page(page_id, f"it was started {page.attempts - 1} times without finishing")
+        return
+    try:
+        with _Heartbeat(page.pk, token):
+            _process(page, job, processor, worker)
+    except INFRASTRUCTURE_ERRORS:
+        _release(page.pk, token)
+        raise
+    except Exception as exc:  # a bug or a time limit: the page fails visibly, never hangs
+        log.exception("Page %s of cycle %s failed", page.pk, cycle.cycle_id)
+        fail_page(page_id, f"{type(exc).__name__}: {exc}"[:500] if str(exc) else type(exc).__name__)
+
+
+def _max_attempts() -> int:
+    return max(1, getattr(settings, "PROVISIONING_PAGE_MAX_ATTEMPTS", 5))
+
+
+def _release(page_id: int, token: str) -> None:
+    with contextlib.suppress(DatabaseError):  # else the heartbeat stops: the page goes stale, taken back
+        CyclePage.objects.filter(pk=page_id, claimed_by=token).update(claimed_by="")
+
+
+def _process(page: CyclePage, job: ProvisioningJob, processor: PageProcessor | None, worker: str) -> None:
     objects: dict = {}
     try:
+        # inside the try: a secret no key decrypts stops the cycle like refused credentials
         processor = processor or PageProcessor(engine_config(job), target_for(job), escrow.resolver(job.pk))
         if page.phase == "deprovision":
             outcomes = _run_deprovision(job, processor, page.items)
@@ -287,8 +434,29 @@ def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: st
                 kind, [objects[i] for i in page.items], escrow.load(job.pk, kind, page.items)
             )
     except StopCycle as stop:
-        trace = _stopped_on(page, stop, objects)
-        with transaction.atomic():
+        _stopped(page, job, stop, worker, objects)
+        return
+    _save_page(page, outcomes, worker)
+
+
+def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str, objects: dict) -> None:
+    """The target stopped working mid-page: keep what finished, put the rest in a page of its own.
+
+    Credentials refused: the cycle fails and the job is quarantined (the next cycle resumes the rest).
+    Unreachable: the rest waits and is tried again after a back-off that doubles each time; after
+    PROVISIONING_TARGET_MAX_PAUSES pauses in a row the cycle fails and the next cycle resumes it.
+    """
+    cycle = page.cycle
+    wanted = set(stop.resume)
+    rest = [i for i in page.items if (i["source_id"] if isinstance(i, dict) else i) in wanted]
+    credentials = stop.error.category is ErrorCategory.UNAUTHORIZED
+    pauses = Cycle.objects.filter(pk=cycle.pk).values_list("target_pauses", flat=True).get() + 1
+    give_up = credentials or pauses > getattr(settings, "PROVISIONING_TARGET_MAX_PAUSES", 6)
+    base = getattr(settings, "PROVISIONING_TARGET_BACKOFF", 30.0)
+    delay = 0.0 if give_up else min(base * 2 ** (pauses - 1), 900.0)
+    with transaction.atomic():
+        # A cycle that stops is closed before the page is saved, so its unfinished page is not queued.
+        if credentials:
             stopped = Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
                 status=CycleStatus.FAILED,
                 finished_at=timezone.now(),
@@ -296,10 +464,80 @@ def run_page(page_id: int, *, processor: PageProcessor | None = None, worker: st
                 failed=F("failed") + 1,
             )
             if stopped:  # one trace per cycle, even when several pages hit the refusal at once
-                escrow.save(job, cycle.cycle_id, [trace])
+                escrow.save(job, cycle.cycle_id, [_stopped_on(page, stop, objects)])
+        elif give_up:
+            Cycle.objects.filter(pk=cycle.pk, status=CycleStatus.RUNNING).update(
+                status=CycleStatus.FAILED,
+                finished_at=timezone.now(),
+                error=f"The application stayed unreachable ({stop.error.reason}); the objects not yet "
+                "provisioned are resumed by the next cycle.",
+            )
+        else:
+            Cycle.objects.filter(pk=cycle.pk).update(target_pauses=pauses)
+            log.warning(
+                "Cycle %s: the application is unreachable (%s); %s object(s) wait %.0f s",
+                cycle.cycle_id,
+                stop.error.code,
+                len(rest),
+                delay,
+            )
+        _save_page(page, stop.outcomes, worker, rest=rest, rest_delay=None if give_up else delay)
+        if credentials:
             quarantine.enter(job, "EncounteredQuarantineException", stop.error.reason, error=stop.error)
-        return
-    _save_page(page, outcomes, worker)
+
+
+def fail_page(page_id: int, reason: str) -> bool:
+    """Give up on a page: each of its objects gets a failed log row (so the next cycle retries it),
+    the cycle counts them as failed and goes on; it finishes as failed. False if it was finished."""
+    from provisioning.engine.target import TargetError
+
+    page = CyclePage.objects.select_related("cycle__job").get(pk=page_id)
+    cycle = page.cycle
+    message = f"The page could not be processed: {reason}."
+    error = TargetError(
+        "PageFailed",
+        ErrorCategory.TRANSIENT,
+        message,
+        recommended_action="The object is retried in the next cycle. If this repeats, check the workers' "
+        "logs, the database and the broker.",
+    )
+    outcomes = []
+    for item in page.items:
+        if isinstance(item, dict):
+            outcome = Outcome(kind=item["kind"], source_id=item["source_id"], source_name=item["source_name"])
+            outcome.action = item["action"]
+        else:
+            outcome = Outcome(kind=PHASE_KIND[page.phase], source_id=item, action="Other")
+        outcome.fail(error, step="Processing")
+        outcomes.append(outcome)
+    with transaction.atomic():
+        Cycle.objects.select_for_update().filter(pk=cycle.pk).values_list("pk", flat=True).get()
+        if not CyclePage.objects.filter(pk=page.pk, status=PageStatus.PENDING).update(
+            status=PageStatus.FAILED, finished_at=timezone.now(), error=reason[:2000], claimed_by=""
+        ):
+            return False
+        escrow.write_logs(cycle.job, cycle.cycle_id, outcomes)
+        processed = len(outcomes) if page.phase in ("users", "groups") else 0
+        Cycle.objects.filter(pk=cycle.pk).update(
+            processed=F("processed") + processed,
+            pages_done=F("pages_done") + 1,
+            failed=F("failed") + len(outcomes),
+            progress_at=timezone.now(),
+            stall_reported_at=None,
+        )
+        log.error("Cycle %s: page %s failed: %s", cycle.cycle_id, page.index, reason)
+        _after_page(cycle, page.phase)
+    return True
+
+
+def _after_page(cycle: Cycle, phase: str) -> None:
+    """A page of ``phase`` just finished: advance the phase when it was the last, else queue the next."""
+    if not CyclePage.objects.filter(cycle=cycle, phase=phase, status=PageStatus.PENDING).exists():
+        _advance(cycle.pk)
+    else:
+        current = Cycle.objects.get(pk=cycle.pk)
+        if current.status == CycleStatus.RUNNING and current.phase == phase:
+            _dispatch(current)
 
 
 def _stopped_on(page: CyclePage, stop: StopCycle, objects: dict) -> Outcome:
@@ -345,7 +583,16 @@ def _run_deprovision(job: ProvisioningJob, processor: PageProcessor, items: list
     return outcomes
 
 
-def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> None:
+def _save_page(
+    page: CyclePage,
+    outcomes: list[Outcome],
+    worker: str = "",
+    *,
+    rest: list | None = None,
+    rest_delay: float | None = None,
+) -> None:
+    """Save a page's outcomes; ``rest`` (objects not reached) becomes a new page of the same phase,
+    queued after ``rest_delay`` seconds (None: left pending for the next cycle)."""
     cycle = page.cycle
     staging = page.phase != "deprovision"
     staged = [o for o in outcomes if staging and o.pending]
@@ -361,12 +608,17 @@ def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> No
         # other still pending (READ COMMITTED) and nobody would advance the phase.
         Cycle.objects.select_for_update().filter(pk=cycle.pk).values_list("pk", flat=True).get()
         if not CyclePage.objects.filter(pk=page.pk, status=PageStatus.PENDING).update(
-            status=PageStatus.DONE, finished_at=timezone.now(), processed_by=worker
+            status=PageStatus.DONE, finished_at=timezone.now(), processed_by=worker, claimed_by=""
         ):
             return  # another delivery of this page saved first
         escrow.save(cycle.job, cycle.cycle_id, finished)
         extra: list[CyclePage] = []
         next_index = CyclePage.objects.filter(cycle=cycle).count()
+        resumed = _make_pages(cycle, page.phase, rest or [], start=next_index)
+        for resumed_page in resumed if rest_delay is not None else []:
+            resumed_page.queued_at = timezone.now() + timedelta(seconds=rest_delay)
+        extra += resumed
+        next_index += len(resumed)
         if deferred:
             extra += _make_pages(cycle, "references", deferred, start=next_index)
         if staged:
@@ -390,13 +642,13 @@ def _save_page(page: CyclePage, outcomes: list[Outcome], worker: str = "") -> No
             pages_total=F("pages_total") + len(extra),
             progress_at=timezone.now(),
             stall_reported_at=None,
+            **({} if rest else {"target_pauses": 0}),
             **{name: F(name) + value for name, value in counts.items() if value},
         )
-        phase_done = not CyclePage.objects.filter(
-            cycle=cycle, phase=page.phase, status=PageStatus.PENDING
-        ).exists()
-        if phase_done:
-            _advance(cycle.pk)
+        if resumed and rest_delay is not None:
+            ids = CyclePage.objects.filter(cycle=cycle, index__in=[p.index for p in resumed])
+            _publish(list(ids.values_list("pk", flat=True)), queue=_queue_for(cycle), countdown=rest_delay)
+        _after_page(cycle, page.phase)
 
 
 def _count(outcomes: list[Outcome]) -> dict[str, int]:
@@ -426,18 +678,58 @@ def resume(job: ProvisioningJob) -> bool:
         if cycle is None:
             return False
         cycle.status = CycleStatus.RUNNING
+        cycle.target_pauses = 0
         cycle.progress_at = timezone.now()  # the time it spent paused is not a stall
-        cycle.save(update_fields=["status", "progress_at"])
-        pending = list(
-            CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING).values_list(
-                "pk", flat=True
-            )
-        )
-        if pending:
-            _queue_pages(pending)
+        cycle.save(update_fields=["status", "target_pauses", "progress_at"])
+        pending = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING)
+        if pending.exists():
+            # the tasks queued before the pause have returned without running: queue them afresh
+            pending.update(queued_at=None, claimed_by="")
+            _dispatch(cycle)
         else:
             _advance(cycle.pk)
     return True
+
+
+def reap() -> dict[str, int]:
+    """Beat's safety net: pages of running cycles that nobody runs are queued again; past
+    PROVISIONING_PAGE_MAX_ATTEMPTS runs they fail (and the cycle finishes as failed).
+
+    A page is lost when it was queued more than PROVISIONING_PAGE_STALE_SECONDS ago and no live worker
+    holds it (no heartbeat for that long): the broker restarted or was purged, its worker was killed, or
+    a database error outlived the task's retries. Running a page twice is safe: its escrow and the
+    re-match find what an earlier run created.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=_stale_seconds())
+    counts = {"requeued": 0, "failed": 0, "advanced": 0}
+    for cycle_id in Cycle.objects.filter(status=CycleStatus.RUNNING).values_list("pk", flat=True):
+        to_fail: list[int] = []
+        with transaction.atomic():
+            cycle = Cycle.objects.select_for_update().filter(pk=cycle_id, status=CycleStatus.RUNNING).first()
+            if cycle is None:
+                continue
+            pending = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING)
+            if not pending.exists():
+                _advance(cycle.pk)  # the phase's last page was saved but the cycle never moved on
+                counts["advanced"] += 1
+                continue
+            lost = pending.filter(queued_at__lt=stale).filter(
+                Q(claimed_by="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+            )
+            requeue = []
+            for pk, attempts in lost.values_list("pk", "attempts"):
+                (to_fail if attempts >= _max_attempts() else requeue).append(pk)
+            if requeue:
+                CyclePage.objects.filter(pk__in=requeue).update(queued_at=now, claimed_by="")
+                _publish(requeue, queue=_queue_for(cycle))
+                counts["requeued"] += len(requeue)
+                log.warning("Cycle %s: %s lost page(s) queued again", cycle.cycle_id, len(requeue))
+            _dispatch(cycle)  # pages still waiting for a free slot
+        for pk in to_fail:
+            if fail_page(pk, f"it was started {_max_attempts()} times without finishing"):
+                counts["failed"] += 1
+    return counts
 
 
 def close_open_cycles(job: ProvisioningJob, status: str = CycleStatus.FAILED, error: str = "") -> None:
@@ -446,4 +738,4 @@ def close_open_cycles(job: ProvisioningJob, status: str = CycleStatus.FAILED, er
     )
 
 
-__all__ = ["EscrowRecord", "pause", "resume", "run_page", "start_cycle"]
+__all__ = ["EscrowRecord", "PageBusy", "fail_page", "pause", "reap", "resume", "run_page", "start_cycle"]

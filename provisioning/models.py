@@ -221,6 +221,7 @@ class Cycle(models.Model):
     requests = models.PositiveIntegerField(default=0)
     pages_total = models.PositiveIntegerField(default=0)
     pages_done = models.PositiveIntegerField(default=0)
+    target_pauses = models.PositiveSmallIntegerField(default=0)  # consecutive back-offs on a dead target
     error = models.TextField(blank=True)
     # When progress was last observed (start, a page saved, resume): older than PROVISIONING_STALL_AFTER
     # while running means stalled (provisioning/stalls.py). stall_reported_at: that stall was reported.
@@ -247,6 +248,7 @@ class Cycle(models.Model):
 class PageStatus(models.TextChoices):
     PENDING = "pending"
     DONE = "done"
+    FAILED = "failed"  # gave up after repeated errors: its objects are logged as failed, retried next cycle
 
 
 class CyclePage(models.Model):
@@ -259,6 +261,14 @@ class CyclePage(models.Model):
     status = models.CharField(max_length=8, choices=PageStatus.choices, default=PageStatus.PENDING)
     finished_at = models.DateTimeField(null=True, blank=True)
     processed_by = models.CharField(max_length=200, blank=True)  # the worker that saved it
+    # Delivery bookkeeping, so that no page is ever lost (see cycles.reap): when it was last handed to
+    # the broker (or is due, after a back-off), which task runs it and its last sign of life, how many
+    # runs it took, and why it failed.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["index"]

@@ -7,6 +7,7 @@ import os
 import threading
 
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
@@ -17,9 +18,41 @@ from provisioning.models import JobState, ProvisioningJob, ProvisioningMode
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="provisioning.tasks.process_page", acks_late=True, bind=True)
+@shared_task(
+    name="provisioning.tasks.process_page",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    bind=True,
+    soft_time_limit=settings.PROVISIONING_PAGE_SOFT_TIME_LIMIT,
+    time_limit=settings.PROVISIONING_PAGE_TIME_LIMIT,
+)
 def process_page(self, page_id: int) -> None:
-    cycles.run_page(page_id, worker=_worker_identity(self.request.hostname))
+    """Run a page; database and broker errors are retried with a back-off, then the page fails.
+
+    Whatever this task cannot do (the broker is gone too, the worker dies), the reaper picks up.
+    """
+    try:
+        cycles.run_page(page_id, worker=_worker_identity(self.request.hostname), task_id=self.request.id)
+    except cycles.PageBusy:
+        return  # another live delivery runs it
+    except cycles.INFRASTRUCTURE_ERRORS as exc:
+        retries = self.request.retries
+        if retries + 1 >= settings.PROVISIONING_PAGE_MAX_ATTEMPTS:
+            log.error("Page %s: giving up after %s attempts (%s)", page_id, retries + 1, exc)
+            try:
+                cycles.fail_page(page_id, f"{type(exc).__name__}: {exc}".strip()[:500])
+            except cycles.INFRASTRUCTURE_ERRORS:
+                log.exception("Page %s could not be marked failed; the reaper will", page_id)
+            return
+        delay = min(settings.PROVISIONING_PAGE_RETRY_DELAY * 2**retries, 300)
+        log.warning("Page %s: %s; retrying in %.0f s", page_id, exc, delay)
+        raise self.retry(exc=exc, countdown=delay, max_retries=None) from exc
+
+
+@shared_task(name="provisioning.tasks.reap_pages")
+def reap_pages() -> dict[str, int]:
+    """Beat: queue lost pages again, fail those that never finish (see cycles.reap)."""
+    return cycles.reap()
 
 
 def _worker_identity(hostname: str | None) -> str:

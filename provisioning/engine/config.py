@@ -68,6 +68,8 @@ class EngineConfig:
     concurrency: int = 4
     match_batch_size: int = 1  # values per `or` filter; 1 = Entra's one GET per object
     record_value_limit: int = 4096  # larger values are kept as a digest in the escrow record (bounded.py)
+    # consecutive connection failures (or 401/403 once something worked) before a page stops sending
+    failure_threshold: int = 5
     extra: dict[str, Any] = field(default_factory=dict)
 
     def mapping_for(self, kind: str) -> ObjectMappingConfig | None:

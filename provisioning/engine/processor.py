@@ -8,6 +8,8 @@ accidental-deletion threshold before any is sent; :func:`deprovision` sends them
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,11 +40,95 @@ Resolver = Callable[[str, list[str]], dict[str, str]]  # (kind, source ids) -> t
 
 
 class StopCycle(Exception):
-    """Nothing else can work (the target refuses our credentials): stop and quarantine."""
+    """The target stopped working mid-page: it refuses our credentials, or it is unreachable.
 
-    def __init__(self, error: TargetError):
+    ``outcomes`` are the objects finished before the stop (save them: some were written), ``resume``
+    the source ids (or deprovision items) that were not finished and must run again later: they are
+    neither logged nor counted as failed. ``error.category`` tells a credentials failure (quarantine)
+    from an outage (back off).
+    """
+
+    def __init__(self, error: TargetError, outcomes: list[Outcome] | None = None, resume: list | None = None):
         super().__init__(error.reason)
         self.error = error
+        self.outcomes = outcomes or []
+        self.resume = resume or []
+
+
+class _Paused(Exception):
+    """Raised instead of a target call once the breaker has tripped: nothing more is sent."""
+
+
+# Failures that say the target itself is gone, not that it refused one object.
+_OUTAGE_CODES = frozenset({"ConnectionFailed", "Timeout", "WebExceptionProtocolError"})
+
+
+def is_outage(error: TargetError) -> bool:
+    if error.category is ErrorCategory.UNAUTHORIZED:
+        return True
+    return error.code in _OUTAGE_CODES or (
+        error.code == "InternalServerError" and error.http_status in (502, 503, 504)
+    )
+
+
+class _Breaker:
+    """Counts consecutive outage failures; trips at the threshold, or at once on a 401/403 before any
+    call succeeded (the credentials are wrong: every other request would be refused too)."""
+
+    def __init__(self, threshold: int):
+        self.threshold = max(1, threshold)
+        self.consecutive = 0
+        self.succeeded = False
+        self.tripped: TargetError | None = None
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.tripped is not None:
+            raise _Paused
+
+    def success(self) -> None:
+        with self._lock:
+            self.consecutive, self.succeeded = 0, True
+
+    def failure(self, error: TargetError) -> None:
+        with self._lock:
+            if not is_outage(error):
+                self.consecutive = 0  # it answered: alive
+                return
+            self.consecutive += 1
+            early_401 = error.category is ErrorCategory.UNAUTHORIZED and not self.succeeded
+            if self.tripped is None and (early_401 or self.consecutive >= self.threshold):
+                self.tripped = error
+
+
+class _GuardedTarget:
+    """The target seen through the breaker: each call first checks it, then reports how it went."""
+
+    _GUARDED = frozenset(
+        {"find", "find_many", "create", "bulk_create", "update", "add_members", "remove_members"}
+        | {"delete", "set_active"}
+    )
+
+    def __init__(self, target: Target, breaker: _Breaker):
+        self._target = target
+        self._breaker = breaker
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if name not in self._GUARDED:
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._breaker.check()
+            try:
+                result = attribute(*args, **kwargs)
+            except TargetError as error:
+                self._breaker.failure(error)
+                raise
+            self._breaker.success()
+            return result
+
+        return call
 
 
 @dataclass
@@ -59,7 +145,8 @@ class _Work:
 class PageProcessor:
     def __init__(self, config: EngineConfig, target: Target, resolve: Resolver, *, dry_run: bool = False):
         self.config = config
-        self.target = target
+        self.breaker = _Breaker(config.failure_threshold)
+        self.target = _GuardedTarget(target, self.breaker)
         self.resolve = resolve
         self.dry_run = dry_run
         self._types: dict[str, Callable[[str], AttributeType | None]] = {}
@@ -102,6 +189,9 @@ class PageProcessor:
         work = [self._import_and_scope(mapping, obj, escrow.get(obj.id)) for obj in objects]
         exporting = [w for w in work if w.outcome.status == "pending"]
         self._match(kind, mapping, [w for w in exporting if w.entry is None])
+        # An object whose existence check failed is a failure of this cycle, never a create: the
+        # target may hold it already (retried next cycle, matched again).
+        exporting = [w for w in exporting if w.outcome.status == "pending"]
         self._resolve_references(kind, mapping, exporting)
         bulk = (
             [w for w in exporting if w.entry is None and w.match is None]
@@ -116,14 +206,13 @@ class PageProcessor:
                 *(partial(self._bulk_export, kind, mapping, b) for b in batches),
             ]
         )
-        self._stop_if_unauthorized(w.outcome for w in exporting)
         # Members go in after every create of the page, one group per thread: a group's member PATCHes
         # are sequential, but groups created in one Bulk request need not wait for each other.
         self._parallel([partial(self._add_members_of_created, w) for w in exporting if w.members_to_add])
-        self._stop_if_unauthorized(w.outcome for w in exporting)
         redacted = {m.target for m in mapping.value_mappings if m.redacted}  # compiled once per page
         for w in work:
             self._redact(redacted, w)
+        self._stop_if_tripped([(w.outcome, w.obj.id) for w in work])
         return [w.outcome for w in work]
 
     @staticmethod
@@ -141,6 +230,20 @@ class PageProcessor:
             request = step.details.get("request")
             if isinstance(request, dict) and "body" in request:
                 step.details["request"] = {**request, "body": redact_secrets(request["body"], values)}
+
+    def _stop_if_tripped(self, items: list[tuple[Outcome, Any]]) -> None:
+        """After a trip: keep what finished, hand back what did not (and what failed on the outage)."""
+        error = self.breaker.tripped
+        if error is None:
+            return
+        done: list[Outcome] = []
+        resume: list[Any] = []
+        for outcome, key in items:
+            unfinished = outcome.status == "pending" or (
+                outcome.status == "failure" and outcome.error is not None and is_outage(outcome.error)
+            )
+            (resume if unfinished else done).append(key if unfinished else outcome)
+        raise StopCycle(error, done, resume)
 
     def _import_and_scope(
         self, mapping: ObjectMappingConfig, obj: SourceObject, entry: EscrowRecord | None
@@ -293,8 +396,6 @@ class PageProcessor:
     def _fail_all(self, works: list[_Work], error: TargetError, step: str) -> None:
         for w in works:
             w.outcome.fail(error, step)
-        if error.category is ErrorCategory.UNAUTHORIZED:
-            raise StopCycle(error)
 
     # -- references -----------------------------------------------------------------------------
 
@@ -329,6 +430,7 @@ class PageProcessor:
     # -- export ---------------------------------------------------------------------------------
 
     def _parallel(self, calls: list[Callable[[], None]]) -> None:
+        calls = [partial(_unless_paused, call) for call in calls]
         if self.config.concurrency <= 1 or len(calls) <= 1:
             for call in calls:
                 call()
@@ -336,11 +438,6 @@ class PageProcessor:
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
             for future in [pool.submit(call) for call in calls]:
                 future.result()
-
-    def _stop_if_unauthorized(self, outcomes: Iterable[Outcome]) -> None:
-        for outcome in outcomes:
-            if outcome.error and outcome.error.category is ErrorCategory.UNAUTHORIZED:
-                raise StopCycle(outcome.error)
 
     def _bulk_creates(self, mapping: ObjectMappingConfig) -> bool:
         """Creates go in SCIM Bulk requests when the target advertises Bulk (fewer round trips)."""
@@ -470,6 +567,9 @@ class PageProcessor:
         outcome = w.outcome
         try:
             self.target.add_members(outcome.target_id, w.members_to_add)
+        except _Paused:
+            # The group exists (keep its record); its members are added when it is retried.
+            outcome.fail(self.breaker.tripped or TargetError("Paused", ErrorCategory.TRANSIENT, "Paused."))
         except TargetError as error:
             outcome.fail(error)
         else:
@@ -631,6 +731,9 @@ class PageProcessor:
                     )
                 outcome.status = "success"
                 outcome.step("Export", "success", f"{outcome.pending}d in the target.")
+            except _Paused:
+                outcome.status = "pending"  # not sent: resumed with the rest
+                return
             except TargetError as error:
                 if error.category is ErrorCategory.NOT_FOUND:
                     outcome.status, outcome.escrow = "success", FORGET
@@ -640,7 +743,7 @@ class PageProcessor:
             outcome.duration_ms += int((time.perf_counter() - started) * 1000)
 
         self._parallel([partial(send, item) for item in staged])
-        self._stop_if_unauthorized(o for o, _ in staged)
+        self._stop_if_tripped([(o, o.source_id) for o, _ in staged])
         return [o for o, _ in staged]
 
 
@@ -652,3 +755,9 @@ def _same(current: Any, desired: Any) -> bool:
     if isinstance(desired, bool) and isinstance(current, str):
         return current.strip().lower() == str(desired).lower()
     return current == desired
+
+
+def _unless_paused(call: Callable[[], None]) -> None:
+    """Run one unit of work; once the breaker tripped it stays unfinished (resumed later)."""
+    with contextlib.suppress(_Paused):
+        call()

@@ -35,6 +35,10 @@ def child_environment(base: Mapping[str, str], *, port: int, debug: bool) -> dic
     return env
 
 
+# Every queue, most urgent first (see CELERY_TASK_QUEUES): near-real-time, housekeeping, bulk pages.
+WORKER_QUEUES = "realtime,celery,pages"
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo data, then run web, worker, beat and the demo SCIM target."
 
@@ -69,7 +73,9 @@ class Command(BaseCommand):
             f"{bin_dir / 'gunicorn'} portal.wsgi -b 127.0.0.1:{port} -w 2 --threads 4 --access-logfile -",
             env=env,
         )
-        manager.add_process("worker", f"{bin_dir / 'celery'} -A portal worker -l INFO -c 2", env=env)
+        manager.add_process(
+            "worker", f"{bin_dir / 'celery'} -A portal worker -l INFO -c 2 -Q {WORKER_QUEUES}", env=env
+        )
         manager.add_process("beat", f"{bin_dir / 'celery'} -A portal beat -l INFO", env=env)
         manager.add_process("scim", f"{python} {manage} demo_scim_target --port {scim_port}", env=env)
         threading.Thread(target=self._announce_when_ready, args=(port, scim_port), daemon=True).start()
