@@ -97,10 +97,15 @@ def test_migration_turns_the_legacy_box_into_its_switches():
     )
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(after)
-    new_job = executor.loader.project_state(after).apps.get_model("provisioning", "ProvisioningJob")
-    assert Compatibility.from_dict(new_job.objects.get(pk=legacy.pk).compatibility) == LEGACY
-    assert new_job.objects.get(pk=modern.pk).compatibility == {}
+    try:
+        executor.migrate(after)
+        new_job = executor.loader.project_state(after).apps.get_model("provisioning", "ProvisioningJob")
+        assert Compatibility.from_dict(new_job.objects.get(pk=legacy.pk).compatibility) == LEGACY
+        assert new_job.objects.get(pk=modern.pk).compatibility == {}
+    finally:  # the tests after this one need every migration, the later ones included
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_a_slack_job_turned_on_earlier_fails_its_cycles_visibly_and_sends_nothing(scim_server):
