@@ -228,6 +228,9 @@ class Stack:
             "PROVISIONING_TARGET_FAILURE_THRESHOLD": "3",
             "PROVISIONING_TARGET_BACKOFF": "1",
             "PROVISIONING_TARGET_MAX_PAUSES": "8",
+            # a page stuck past these fails and is retried, as in production (where they are minutes)
+            "PROVISIONING_PAGE_SOFT_TIME_LIMIT": "30",
+            "PROVISIONING_PAGE_TIME_LIMIT": "35",
             "CELERY_VISIBILITY_TIMEOUT": "6",
             "CELERY_UNACKED_RESTORE_INTERVAL": "1",
             "PYTHONUNBUFFERED": "1",
