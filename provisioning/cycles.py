@@ -124,7 +124,8 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
             changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
             retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
             users = sorted(changed["User"] | retry["User"])
-            groups = sorted(changed["Group"] | retry["Group"])
+            # A retried user may exist only after its groups were exported without it: they go again.
+            groups = sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"]))
         config = engine_config(job)
         if config.mapping_for("User") is None:
             users = []

@@ -202,6 +202,18 @@ class DirectorySource:
             )
         return {"User": users, "Group": groups}
 
+    def groups_of(self, user_ids: Iterable[str]) -> set[str]:
+        """The groups these users are direct members of: retried users' memberships go in with them."""
+        ids = [uuid.UUID(u) for u in user_ids]
+        if not ids:
+            return set()
+        return {
+            str(o)
+            for o in GroupMembership.objects.filter(
+                user__object_id__in=ids, group__deleted_at__isnull=True
+            ).values_list("group__object_id", flat=True)
+        }
+
 
 def _role(assignment: AppRoleAssignment) -> dict[str, str]:
     role = assignment.app_role

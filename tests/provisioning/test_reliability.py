@@ -211,3 +211,22 @@ def test_a_live_page_is_not_taken_by_a_second_delivery(scim_server):
     with pytest.raises(cycles.PageBusy):
         cycles.run_page(page.pk, task_id="this-task")
     assert scim_server.users() == []
+
+
+def test_a_user_retried_in_a_later_cycle_joins_the_groups_exported_without_it(scim_server, settings):
+    settings.PROVISIONING_USE_BULK = False
+    settings.PROVISIONING_CONCURRENCY = 1
+    with FaultProxy(scim_server.base_url) as proxy:
+        app = make_app(proxy.base_url, scim_server.token)
+        users = make_users(3)
+        app.assign(make_group("Crew", users))
+        proxy.fail_next("error", method="POST", path="/Users", status=400)  # one user refused, once
+
+        first = run_pending(cycles.start_cycle(app.job.pk))
+        assert first.failed == 1 and len(scim_server.users()) == 2
+        assert len(scim_server.groups()[0].get("members") or []) == 2
+
+        second = run_pending(cycles.start_cycle(app.job.pk))  # incremental: nothing changed but the retry
+    assert second.status == "completed" and second.failed == 0 and len(scim_server.users()) == 3
+    members = {m["value"] for m in scim_server.groups()[0].get("members") or []}
+    assert members == {u["id"] for u in scim_server.users()}
