@@ -132,6 +132,9 @@ def task_queue(monkeypatch, settings):
     """The task queue /healthz inspects, used only by these tests: a session worker may consume the real one."""
     name = f"healthz-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(health, "queue_names", lambda: {name})
+    # Redis's delivered-but-unacked set is shared by every worker test before this one: use our own.
+    options = {**(celery_app.conf.broker_transport_options or {}), "unacked_key": f"unacked-{name}"}
+    monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
     with Connection(
         settings.CELERY_BROKER_URL, transport_options=celery_app.conf.broker_transport_options
     ) as conn:
