@@ -29,10 +29,7 @@ from provisioning.forms.mappings import (
     normalise_expression,
     resolve_source_attribute,
 )
-from provisioning.mappings.evaluation import (
-    MAPPING_TYPES,
-    AttributeMapping,
-)
+from provisioning.mappings.evaluation import MAPPING_TYPES, AttributeMapping
 from provisioning.mappings.evaluation import evaluate as evaluate_mapping
 from provisioning.models import ObjectMapping, Scope
 from provisioning.sync.directory_source import DirectorySource

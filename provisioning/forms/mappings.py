@@ -27,11 +27,7 @@ from django.db import transaction
 from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
 from portal.audit import Activity, record_audit
 from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
-from provisioning.expressions import (
-    FUNCTIONS,
-    ExpressionError,
-    compile_expression,
-)
+from provisioning.expressions import FUNCTIONS, ExpressionError, compile_expression
 from provisioning.mappings.evaluation import (
     APPLY_MODES,
     MAPPING_TYPES,

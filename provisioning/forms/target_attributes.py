@@ -25,10 +25,7 @@ from provisioning.forms.mappings import (
     row_label,
     to_target_attribute,
 )
-from provisioning.mappings.evaluation import (
-    ATTRIBUTE_TYPES,
-    TargetAttribute,
-)
+from provisioning.mappings.evaluation import ATTRIBUTE_TYPES, TargetAttribute
 from provisioning.models import ObjectMapping
 
 

@@ -20,11 +20,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, Router, Status
+from ninja import Body, Path, Router, Status
 
+from portal.accounts.roles import Capability
 from portal.api import odata
+from portal.api.auth import requires
 from portal.api.common import DUMP, caller, iso_duration, no_content, responses
-from portal.api.errors import bad_request, conflict
+from portal.api.errors import bad_request, conflict, not_found
 from portal.api.schemas import (
     CreateJobRequest,
     RestartRequest,
@@ -33,14 +35,10 @@ from portal.api.schemas import (
     SynchronizationTemplateCollection,
 )
 from portal.api.service_principals import get_application
-from portal.api.sync_schema import (
-    template_key,
-    template_schema,
-)
-from portal.api.synchronization.common import JOB_ID, READ, WRITE, audit, get_job, jobs_set, sync_set
+from portal.api.sync_schema import template_key, template_schema
 from portal.applications import services
 from portal.applications.models import Application
-from portal.audit import Activity
+from portal.audit import Activity, record_audit
 from provisioning.forms.configuration import set_status, unsupported_reason
 from provisioning.models import (
     Cycle,
@@ -54,11 +52,13 @@ from provisioning.models import (
     Scope,
 )
 from provisioning.sync import control, cycles, quarantine, stalls
-from provisioning.sync.credentials import (
-    credentials_tested,
-)
+from provisioning.sync.credentials import credentials_tested
 
 router = Router(tags=["synchronization"])
+C = Capability
+JOB_ID = Path(..., alias="jobId", description="The job id, e.g. scimgeneric.<hex>.<hex>")
+READ = requires(C.PROVISIONING_READ, app=True)
+WRITE = requires(C.PROVISIONING_WRITE, app=True)
 NEVER = datetime(1, 1, 1, tzinfo=UTC)  # Graph's "not yet" for the steady-state times
 OPTIONAL_BODY = Body(None)  # restart may be posted without a body
 
@@ -80,6 +80,37 @@ RESET_SCOPES = {
 
 
 # --- the job ------------------------------------------------------------------------------------------
+
+
+def get_job(request: HttpRequest, sp_id: str, job_id: str) -> ProvisioningJob:
+    application = get_application(request, sp_id)
+    job = ProvisioningJob.objects.select_related("application").filter(application=application).first()
+    if job is None or job.job_id != job_id:  # compared here: the id is never sent to the database
+        raise not_found("jobId", job_id[:200])
+    return job
+
+
+def audit(
+    request: HttpRequest, job: ProvisioningJob, activity: str, changes: list[tuple[str, Any, Any]]
+) -> None:
+    application = job.application
+    record_audit(
+        caller(request),
+        activity,
+        target_type="Application",
+        target_id=application.app_id,
+        target_name=application.display_name,
+        application=application,
+        changes=changes,
+    )
+
+
+def sync_set(application: Application, name: str) -> str:
+    return f"servicePrincipals('{application.service_principal_id}')/synchronization/{name}"
+
+
+def jobs_set(application: Application) -> str:
+    return sync_set(application, "jobs")
 
 
 def _execution(cycle: Cycle | None) -> dict[str, Any] | None:

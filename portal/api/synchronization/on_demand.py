@@ -10,20 +10,12 @@ from ninja import Router
 
 from portal.api.common import DUMP, parse_object_id, responses
 from portal.api.errors import ApiError, bad_request, conflict, not_found
-from portal.api.schemas import (
-    OnDemandResult,
-    ProvisionOnDemandRequest,
-)
-from portal.api.synchronization.common import JOB_ID, WRITE, get_job
+from portal.api.schemas import OnDemandResult, ProvisionOnDemandRequest
+from portal.api.synchronization.jobs import JOB_ID, WRITE, get_job
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.engine.target_protocol import TargetError
-from provisioning.models import (
-    ProvisioningJob,
-    ProvisioningLog,
-)
-from provisioning.sync.credentials import (
-    Credentials,
-)
+from provisioning.models import ProvisioningJob, ProvisioningLog
+from provisioning.sync.credentials import Credentials
 
 router = Router(tags=["synchronization"])
 

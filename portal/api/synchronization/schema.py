@@ -13,15 +13,9 @@ from ninja import Router
 from portal.api import odata
 from portal.api.common import DUMP, caller, no_content, responses
 from portal.api.errors import bad_request, conflict
-from portal.api.schemas import (
-    SynchronizationSchema,
-)
-from portal.api.sync_schema import (
-    save_schema,
-    synchronization_schema,
-    template_key,
-)
-from portal.api.synchronization.common import JOB_ID, READ, WRITE, audit, get_job, jobs_set
+from portal.api.schemas import SynchronizationSchema
+from portal.api.sync_schema import save_schema, synchronization_schema, template_key
+from portal.api.synchronization.jobs import JOB_ID, READ, WRITE, audit, get_job, jobs_set
 from portal.applications import services
 from portal.audit import Activity
 

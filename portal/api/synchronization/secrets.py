@@ -19,12 +19,9 @@ from ninja import Router
 
 from portal.api.common import caller, no_content, responses
 from portal.api.errors import ApiError, bad_request, conflict
-from portal.api.schemas import (
-    SecretsRequest,
-    ValidateCredentialsRequest,
-)
+from portal.api.schemas import SecretsRequest, ValidateCredentialsRequest
 from portal.api.service_principals import get_application
-from portal.api.synchronization.common import JOB_ID, WRITE, audit, get_job
+from portal.api.synchronization.jobs import JOB_ID, WRITE, audit, get_job
 from portal.audit import Activity
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
 from provisioning.forms.configuration import THRESHOLD_MAX
