@@ -251,8 +251,7 @@ def test_a_cycle_with_a_revoked_grant_stops_and_says_why(
     taskize, oidc_provider, admin_client, request, celery_worker
 ):
     from provisioning.models import JobState
-    from tests.provisioning.conftest import ProvisionedApp, make_users
-    from tests.provisioning.test_engine_cycles import run
+    from tests.fixtures.provisioning import ProvisionedApp, make_users, run
 
     person = request.getfixturevalue("make_person")()
     _authorize(admin_client, taskize, oidc_provider, person)

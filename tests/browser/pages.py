@@ -13,7 +13,7 @@ from django.utils import timezone
 from portal.audit import Activity, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob, ProvisioningLog
-from tests.provisioning.conftest import make_app
+from tests.fixtures.provisioning import make_app
 
 
 def build_tenant(scim_base_url: str, token: str, actor) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from provisioning.connectors.scim import RetryPolicy, ScimTarget
+from tests.fixtures.clock import FakeClock
 
 if TYPE_CHECKING:  # imported by pytest as a plugin below, so that its asserts are rewritten
     from tests.fixtures.scim_server import ScimTenant
@@ -21,26 +22,6 @@ if TYPE_CHECKING:  # imported by pytest as a plugin below, so that its asserts a
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.import_plugin("tests.fixtures.scim_server")
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps: retries cost no wall time."""
-
-    def __init__(self) -> None:
-        self.time = 1000.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.time
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.time += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

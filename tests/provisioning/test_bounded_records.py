@@ -7,8 +7,7 @@ import pytest
 
 from portal.directory.models import DirectoryUser
 from provisioning.models import EscrowEntry, ObjectMapping, ProvisioningLog
-from tests.provisioning.conftest import make_app
-from tests.provisioning.test_engine_cycles import by_username, run
+from tests.fixtures.provisioning import by_username, make_app, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

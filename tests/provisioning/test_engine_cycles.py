@@ -5,7 +5,7 @@ import pytest
 from portal.directory.models import DirectoryUser, GroupMembership
 from provisioning.models import EscrowEntry, ProvisioningLog
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_group, make_users, run
+from tests.fixtures.provisioning import make_app, make_group, make_users, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -4,9 +4,7 @@ import pytest
 
 from provisioning.models import EscrowEntry, ProvisioningLog
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app
-from tests.provisioning.test_engine_cycles import run
-from tests.provisioning.test_engine_scale import bulk_users
+from tests.fixtures.provisioning import bulk_users, make_app, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -65,7 +63,7 @@ def test_flaky_target_converges_without_duplicates(celery_worker, scim_server, s
 def test_refused_member_patch_keeps_the_new_group_and_the_next_cycle_adds_its_members(
     celery_worker, scim_server
 ):
-    from tests.provisioning.conftest import make_group, make_users
+    from tests.fixtures.provisioning import make_group, make_users
 
     with FaultProxy(scim_server.base_url) as proxy:
         app = make_app(proxy.base_url, scim_server.token)

@@ -9,8 +9,7 @@ from portal.directory.models import DirectoryUser, GroupMembership
 from provisioning import control
 from provisioning.models import Cycle, CyclePage, EscrowEntry, ProvisioningJob
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_group, make_users, wait_for_cycle
-from tests.provisioning.test_engine_cycles import run
+from tests.fixtures.provisioning import make_app, make_group, make_users, run, wait_for_cycle
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,7 @@ from portal.api.models import ApiToken
 from provisioning.models import ProvisioningLog
 from tests.api.conftest import ApiClient
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_users
-from tests.provisioning.test_engine_cycles import run
+from tests.fixtures.provisioning import make_app, make_users, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

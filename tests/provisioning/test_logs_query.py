@@ -22,7 +22,7 @@ from provisioning.logs_query import (
     keyset_page,
 )
 from provisioning.models import ProvisioningJob, ProvisioningLog
-from tests.provisioning.conftest import make_app
+from tests.fixtures.provisioning import make_app
 
 pytestmark = pytest.mark.django_db
 

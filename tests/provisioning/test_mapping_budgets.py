@@ -8,8 +8,7 @@ import pytest
 from portal.applications import services
 from portal.directory.models import DirectoryUser
 from provisioning.models import ObjectMapping, ProvisioningLog
-from tests.provisioning.conftest import make_app, make_users
-from tests.provisioning.test_engine_cycles import by_username, run
+from tests.fixtures.provisioning import by_username, make_app, make_users, run
 from tests.provisioning.test_expression_budgets import HOSTILE_ADDRESS, REDOS
 from tests.provisioning.test_mappings_pages import row, save_row
 from tests.provisioning.test_mappings_tester import test as run_tester

@@ -7,7 +7,7 @@ from portal.accounts.models import ApplicationOwner, RoleAssignment
 from portal.accounts.roles import PortalRole
 from portal.applications import services
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
-from tests.provisioning.conftest import ProvisionedApp
+from tests.fixtures.provisioning import ProvisionedApp
 from tests.provisioning.test_mappings_tester import test as run_tester
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from provisioning.models import Cycle, ProvisioningJob, ProvisioningLog
-from tests.provisioning.conftest import make_app, make_users, wait_for_cycle, wait_for_mail
-from tests.provisioning.test_engine_cycles import run
-from tests.provisioning.test_engine_scale import bulk_users
+from tests.fixtures.provisioning import bulk_users, make_app, make_users, run, wait_for_cycle, wait_for_mail
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -186,7 +184,7 @@ def test_a_credential_failure_leaves_a_failed_cycle_and_a_log_entry_to_filter_fo
 
 
 def test_group_on_demand_takes_up_to_five_chosen_members(scim_server, signed_in_client):
-    from tests.provisioning.conftest import make_group
+    from tests.fixtures.provisioning import make_group
 
     app = make_app(scim_server.base_url, scim_server.token)
     people = make_users(7, prefix="member")

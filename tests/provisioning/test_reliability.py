@@ -15,7 +15,7 @@ from provisioning import cycles
 from provisioning.directory_source import DirectorySource
 from provisioning.models import Cycle, CyclePage, ProvisioningJob, ProvisioningLog
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_group, make_users
+from tests.fixtures.provisioning import make_app, make_group, make_users
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from provisioning.connectors.scim.compat import Compatibility
 from provisioning.connectors.scim.target import ScimTarget
 from provisioning.engine.attribute_types import AttributeType, ValueTypeError, canonical
 from provisioning.models import ProvisioningLog
+from tests.fixtures.provisioning import make_app, make_users, run
 from tests.fixtures.strict_types import StrictBooleans
-from tests.provisioning.conftest import make_app, make_users, run
 
 ACTIVE_PATHS = ("active",)
 
