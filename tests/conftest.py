@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.listener",
     "tests.fixtures.provisioning",
     "tests.fixtures.clock",
+    "tests.fixtures.stub_server",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

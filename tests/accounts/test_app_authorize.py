@@ -26,9 +26,8 @@ from portal.api.models import ApiToken
 from portal.applications.services import instantiate
 from provisioning.models import ProvisioningJob
 from provisioning.targets import oauth_for
-from tests.accounts.conftest import Provider
-from tests.accounts.test_microsoft_sign_in import ProviderBrowser, make_person  # noqa: F401 (fixture)
-from tests.api.conftest import ApiClient
+from tests.fixtures.api_client import ApiClient
+from tests.fixtures.oidc import Provider, ProviderBrowser
 
 pytestmark = pytest.mark.django_db
 

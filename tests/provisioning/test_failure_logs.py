@@ -10,7 +10,7 @@ from portal.accounts.models import RoleAssignment
 from portal.accounts.roles import PortalRole
 from portal.api.models import ApiToken
 from provisioning.models import ProvisioningLog
-from tests.api.conftest import ApiClient
+from tests.fixtures.api_client import ApiClient
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.fixtures.provisioning import cycle_here, make_app, make_users
 

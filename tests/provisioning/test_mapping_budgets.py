@@ -8,10 +8,9 @@ import pytest
 from portal.applications import services
 from portal.directory.models import DirectoryUser
 from provisioning.models import ObjectMapping, ProvisioningLog
+from tests.fixtures.expressions import HOSTILE_ADDRESS, REDOS
+from tests.fixtures.mappings import row, save_row, try_expression
 from tests.fixtures.provisioning import by_username, cycle_here, make_app, make_users
-from tests.provisioning.test_expression_budgets import HOSTILE_ADDRESS, REDOS
-from tests.provisioning.test_mappings_pages import row, save_row
-from tests.provisioning.test_mappings_tester import test as run_tester
 
 STREET = 'addresses[type eq "work"].streetAddress'
 
@@ -38,7 +37,7 @@ def test_the_tester_answers_a_catastrophic_regex_with_the_budget_error(signed_in
     assert response.status_code == 302  # a valid expression: Save only checks it, nothing runs
     assert row(app, STREET)[1]["expression"] == REDOS
 
-    html = run_tester(signed_in_client, app, REDOS, hostile_user())
+    html = try_expression(signed_in_client, app, REDOS, hostile_user())
 
     assert 'data-testid="test-error"' in html
     assert "The regular expression took longer than 250 ms" in html
