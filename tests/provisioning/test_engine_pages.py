@@ -11,8 +11,8 @@ from django.core import mail
 from django.urls import reverse
 
 from portal.directory.models import DirectoryUser, GroupMembership
-from provisioning import control, cycles
 from provisioning.models import Cycle, CyclePage, EscrowEntry, ProvisioningJob, ProvisioningLog
+from provisioning.sync import control, cycles
 from tests.fixtures.memory_target import MemoryTarget
 from tests.fixtures.provisioning import (
     MEMORY_URL,

@@ -11,7 +11,7 @@ from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import FORGET
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.source import EscrowRecord, SourceObject
-from provisioning.engine.target import ErrorCategory
+from provisioning.engine.target_protocol import ErrorCategory
 from tests.fixtures.memory_target import MemoryTarget
 
 MANAGER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
