@@ -171,8 +171,10 @@ def test_access_tokens_are_refreshed_as_they_expire_and_the_rotated_refresh_toke
     assert oauth.token() == first and oauth.fetch_count == 1  # cached while valid
     now[0] += 3600  # the access token's lifetime has passed (on the connector's clock)
     # The provider's JWTs have a one-second iat: a refresh within the same second would mint the very
-    # string it just revoked, so let the provider's own clock move on first.
-    time.sleep(1.1)
+    # string it just revoked, so wait until the provider's own clock has moved to the next second.
+    issued_in = int(time.time())
+    while int(time.time()) == issued_in:
+        time.sleep(0.01)
     second = oauth.token()
     assert oauth.fetch_count == 2 and userinfo(second) == 200  # refreshed from the refresh token
     # Canaille rotates refresh tokens: the new one is stored (encrypted) and the spent one never reused.
