@@ -80,7 +80,7 @@ def test_faulty_target_converges_without_duplicates(celery_worker, scim_server, 
     settings.PROVISIONING_RETRY_BASE_DELAY = 0.02
     with FaultProxy(scim_server.base_url, hang_seconds=1.0) as proxy:
         app = make_app(proxy.base_url, scim_server.token)
-        users = bulk_users(500)
+        users = bulk_users(300)  # six Bulk requests of 50: one fails once, four lose their answer
         for user in users:
             app.assign(user)
         script_faults(proxy)
@@ -92,7 +92,7 @@ def test_faulty_target_converges_without_duplicates(celery_worker, scim_server, 
     assert proxy.injected["error"] == 52 and proxy.injected["throttle"] == 21 and proxy.injected["hang"] == 6
     assert proxy.injected["lose_response"] == 4  # Bulk creates applied by the target whose answer never came
     names = [u["userName"] for u in scim_server.users()]
-    assert len(names) == len(set(names)) == 500  # every user exactly once: no duplicate from a retried POST
+    assert len(names) == len(set(names)) == 300  # every user exactly once: no duplicate from a retried POST
     assert set(names) == {u.user_principal_name for u in users}
     for log in ProvisioningLog.objects.filter(job=app.job, status="failure"):
         assert log.error_code and log.error_reason and log.error_category, log
@@ -109,10 +109,10 @@ def test_faulty_target_converges_without_duplicates(celery_worker, scim_server, 
         .distinct()
         .count()
     )
-    assert provisioned == 500
+    assert provisioned == 300
     # Every user is linked exactly once. A Bulk create whose answer was lost is re-matched and adopted;
     # its values already match, so it is linked without an update.
-    assert EscrowEntry.objects.filter(job=app.job, object_kind="User").count() == 500
+    assert EscrowEntry.objects.filter(job=app.job, object_kind="User").count() == 300
     assert sum(c.created for c in cycles) > 0
 
 
