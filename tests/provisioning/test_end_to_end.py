@@ -19,6 +19,7 @@ from tests.fixtures.provisioning import (
     by_username,
     make_app,
     make_group,
+    make_organisation,
     make_users,
     run,
 )
@@ -31,14 +32,7 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 def test_initial_cycle_creates_users_groups_memberships_and_managers(celery_worker, scim_server, settings):
     settings.PROVISIONING_PAGE_SIZE = 50
     app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
-    bosses = make_users(10, prefix="boss")
-    staff = [u for i, boss in enumerate(bosses) for u in make_users(19, prefix=f"staff{i}-", manager=boss)]
-    groups = [make_group(f"Team {i}", [*staff[i * 9 : i * 9 + 9], bosses[i % 10]]) for i in range(20)]
-    for group in groups:
-        app.assign(group)
-    for boss in bosses:
-        app.assign(boss)
-    outside = make_users(5, prefix="outsider")  # never assigned
+    bosses, staff, groups, outside = make_organisation(app)
 
     cycle = run(app.job, initial=True)
 

@@ -22,6 +22,7 @@ from tests.fixtures.provisioning import (
     cycle_here,
     make_app,
     make_group,
+    make_organisation,
     make_users,
     run_page,
     run_pending,
@@ -44,14 +45,7 @@ def member_names(target: MemoryTarget, group: dict) -> set[str]:
 def test_initial_cycle_creates_users_groups_memberships_and_managers(memory_target, settings):
     settings.PROVISIONING_PAGE_SIZE = 50
     app = make_app(MEMORY_URL, "token", template="scim-generic")
-    bosses = make_users(10, prefix="boss")
-    staff = [u for i, boss in enumerate(bosses) for u in make_users(19, prefix=f"staff{i}-", manager=boss)]
-    groups = [make_group(f"Team {i}", [*staff[i * 9 : i * 9 + 9], bosses[i % 10]]) for i in range(20)]
-    for group in groups:
-        app.assign(group)
-    for boss in bosses:
-        app.assign(boss)
-    outside = make_users(5, prefix="outsider")  # never assigned
+    bosses, staff, groups, outside = make_organisation(app)
 
     cycle = cycle_here(app.job, memory_target, initial=True)
 
