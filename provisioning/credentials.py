@@ -403,8 +403,8 @@ def test_connection_wait(actor_id: Any) -> int:
     A fixed window in the cache (shared by the web servers): PROVISIONING_TEST_CONNECTION_LIMIT tests
     per PROVISIONING_TEST_CONNECTION_WINDOW seconds, so Test Connection can't be used to sweep a network.
     """
-    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
-    window = max(1, int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60)))
+    limit = int(settings.PROVISIONING_TEST_CONNECTION_LIMIT)
+    window = max(1, int(settings.PROVISIONING_TEST_CONNECTION_WINDOW))
     now = time.time()
     slot = int(now // window)
     key = f"provisioning:test-connection:{actor_id}:{slot}"
@@ -424,8 +424,8 @@ test_connection_wait.__test__ = False  # type: ignore[attr-defined]  # not a pyt
 
 def rate_limited_verdict(wait: int) -> TestVerdict:
     """What Test Connection shows over the limit (nothing was sent)."""
-    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
-    window = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60))
+    limit = int(settings.PROVISIONING_TEST_CONNECTION_LIMIT)
+    window = int(settings.PROVISIONING_TEST_CONNECTION_WINDOW)
     return TestVerdict(
         ok=False,
         code="rate_limited",
@@ -449,7 +449,7 @@ def oauth_client(
         return None
     client = importlib.import_module("provisioning.connectors.scim.client")
     common = {
-        "verify": getattr(settings, "PROVISIONING_OAUTH_CA_BUNDLE", "") or True,
+        "verify": settings.PROVISIONING_OAUTH_CA_BUNDLE or True,
         "token_url": credentials.oauth_token_url,
         "client_id": credentials.oauth_client_id,
         "client_secret": credentials.oauth_client_secret,

@@ -53,7 +53,7 @@ PHASE_KIND = {"users": "User", "references": "User", "groups": "Group"}
 
 
 def page_size() -> int:
-    return getattr(settings, "PROVISIONING_PAGE_SIZE", 500)
+    return settings.PROVISIONING_PAGE_SIZE
 
 
 def engine_config(job: ProvisioningJob) -> EngineConfig:
@@ -76,17 +76,17 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         groups=mappings.get("Group"),
         sync_all=job.scope == Scope.ALL,
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
-        concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
+        concurrency=settings.PROVISIONING_CONCURRENCY,
         match_batch_size=_match_batch_size(job),
         record_value_limit=escrow.record_value_limit(),
-        failure_threshold=getattr(settings, "PROVISIONING_TARGET_FAILURE_THRESHOLD", 5),
+        failure_threshold=settings.PROVISIONING_TARGET_FAILURE_THRESHOLD,
     )
 
 
 def _match_batch_size(job: ProvisioningJob) -> int:
     """Values per matching call. Only an app whose matchingOperators switch is eqOr gets them joined
     with ``or`` (20 per query unless PROVISIONING_MATCH_BATCH_SIZE says more); eq sends one per query."""
-    batch = getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1)
+    batch = settings.PROVISIONING_MATCH_BATCH_SIZE
     return (batch if batch > 1 else 20) if job.compat.or_matching else batch
 
 
@@ -221,7 +221,7 @@ def _dispatch(cycle: Cycle) -> None:
     A cycle never floods the queue: one app's 5,000 users wait their turn behind a handful of pages,
     not in front of every other app. Called inside the transaction that changed the cycle.
     """
-    limit = max(1, getattr(settings, "PROVISIONING_PAGES_IN_FLIGHT", 4))
+    limit = max(1, settings.PROVISIONING_PAGES_IN_FLIGHT)
     pending = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING)
     slots = limit - pending.filter(queued_at__isnull=False).count()
     if slots <= 0:
@@ -330,7 +330,7 @@ class PageBusy(Exception):
 
 
 def _stale_seconds() -> float:
-    return float(getattr(settings, "PROVISIONING_PAGE_STALE_SECONDS", 180))
+    return float(settings.PROVISIONING_PAGE_STALE_SECONDS)
 
 
 def _heartbeat_interval() -> float:
@@ -413,7 +413,7 @@ def run_page(
 
 
 def _max_attempts() -> int:
-    return max(1, getattr(settings, "PROVISIONING_PAGE_MAX_ATTEMPTS", 5))
+    return max(1, settings.PROVISIONING_PAGE_MAX_ATTEMPTS)
 
 
 def _release(page_id: int, token: str) -> None:
@@ -452,8 +452,8 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
     rest = [i for i in page.items if (i["source_id"] if isinstance(i, dict) else i) in wanted]
     credentials = stop.error.category is ErrorCategory.UNAUTHORIZED
     pauses = Cycle.objects.filter(pk=cycle.pk).values_list("target_pauses", flat=True).get() + 1
-    give_up = credentials or pauses > getattr(settings, "PROVISIONING_TARGET_MAX_PAUSES", 6)
-    base = getattr(settings, "PROVISIONING_TARGET_BACKOFF", 30.0)
+    give_up = credentials or pauses > settings.PROVISIONING_TARGET_MAX_PAUSES
+    base = settings.PROVISIONING_TARGET_BACKOFF
     delay = 0.0 if give_up else min(base * 2 ** (pauses - 1), 900.0)
     with transaction.atomic():
         # A cycle that stops is closed before the page is saved, so its unfinished page is not queued.

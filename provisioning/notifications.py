@@ -37,7 +37,7 @@ def send_now(job_id: int, kind: NotificationKind | str, subject: str, message: s
         return False
     kind = NotificationKind(kind)
     now = timezone.now()
-    window = now - timedelta(seconds=getattr(settings, "PROVISIONING_NOTIFICATION_INTERVAL", 86400))
+    window = now - timedelta(seconds=settings.PROVISIONING_NOTIFICATION_INTERVAL)
     JobNotification.objects.bulk_create([JobNotification(job=job, kind=kind)], ignore_conflicts=True)
     slot = JobNotification.objects.filter(job=job, kind=kind)
     previous = slot.values_list("last_sent_at", flat=True).first()

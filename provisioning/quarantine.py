@@ -27,17 +27,13 @@ RECOMMENDED_ACTIONS = {
 RETRY_OFFSETS_HOURS = (6, 12, 24)
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def next_attempt(since, now) -> object:
     """6 h, 12 h, 24 h after the first failure, then every 24 h."""
     for hours in RETRY_OFFSETS_HOURS:
-        at = since + timedelta(hours=hours) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+        at = since + timedelta(hours=hours) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
         if at > now:
             return at
-    step = timedelta(hours=24) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    step = timedelta(hours=24) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
     elapsed = now - since
     return since + step * (elapsed // step + 1)
 
@@ -106,9 +102,9 @@ def leave_if(job: ProvisioningJob, reason: str) -> None:
 def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
     """Apply the escrow-proportion rule to a finished cycle; a clean cycle ends a quarantine."""
     failed, total = cycle.failed, cycle.total
-    minimum = _setting("PROVISIONING_QUARANTINE_MIN_FAILURES", 5000)
-    proportion = _setting("PROVISIONING_QUARANTINE_FAILURE_PROPORTION", 0.4)
-    absolute = _setting("PROVISIONING_QUARANTINE_MAX_FAILURES", 40000)
+    minimum = settings.PROVISIONING_QUARANTINE_MIN_FAILURES
+    proportion = settings.PROVISIONING_QUARANTINE_FAILURE_PROPORTION
+    absolute = settings.PROVISIONING_QUARANTINE_MAX_FAILURES
     if failed >= minimum and (failed > proportion * total or failed > absolute):
         enter(
             job,
@@ -128,7 +124,7 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
 
 def expired(job: ProvisioningJob, now=None) -> bool:
     now = now or timezone.now()
-    days = timedelta(days=28) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    days = timedelta(days=28) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
     return bool(job.quarantine_since and now - job.quarantine_since > days)
 
 

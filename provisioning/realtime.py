@@ -12,8 +12,6 @@ from django.core.cache import cache
 from portal.directory.models import DirectoryChange
 from provisioning.models import JobState, ProvisioningJob
 
-DEBOUNCE_SECONDS = 2.0
-
 
 def on_directory_changes(changes: list[DirectoryChange]) -> None:
     if not changes:
@@ -24,7 +22,7 @@ def on_directory_changes(changes: list[DirectoryChange]) -> None:
         jobs = jobs.filter(application_id__in=apps)
     from provisioning.tasks import near_real_time
 
-    delay = getattr(settings, "PROVISIONING_DEBOUNCE_SECONDS", DEBOUNCE_SECONDS)
+    delay = settings.PROVISIONING_DEBOUNCE_SECONDS
     for job_id in jobs.values_list("pk", flat=True):
         if cache.add(f"provisioning:nrt:{job_id}", 1, timeout=max(delay * 5, 10)):
             near_real_time.apply_async((job_id,), countdown=delay)

@@ -62,11 +62,11 @@ def absolute_static(request: HttpRequest, path: str) -> str:
 
 def tenant_id() -> str:
     """The tenant id the API reports: Entra's when sign-in is configured, else a stable one of this portal."""
-    configured = getattr(settings, "ENTRA_TENANT_ID", "")
+    configured = settings.ENTRA_TENANT_ID
     try:
         return str(uuid.UUID(configured))
     except (ValueError, TypeError, AttributeError):
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, getattr(settings, "PORTAL_BASE_URL", "http://localhost")))
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, settings.PORTAL_BASE_URL))
 
 
 def iso_duration(minutes: int) -> str:

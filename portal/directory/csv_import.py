@@ -812,7 +812,7 @@ def apply_membership_import(plan: MembershipImportPlan, progress: Progress | Non
 
 
 def async_threshold() -> int:
-    return int(getattr(settings, "DIRECTORY_IMPORT_ASYNC_ROWS", 5000))
+    return int(settings.DIRECTORY_IMPORT_ASYNC_ROWS)
 
 
 def _plan(imp: DirectoryImport, progress: Progress) -> UserImportPlan | MembershipImportPlan:

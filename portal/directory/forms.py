@@ -203,7 +203,7 @@ class DirectoryImportForm(forms.Form):
         from portal.directory.csv_import import decoded
 
         upload = self.cleaned_data["file"]
-        limit = int(getattr(settings, "DIRECTORY_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+        limit = int(settings.DIRECTORY_IMPORT_MAX_BYTES)
         if upload.size > limit:
             raise ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB.")
         blank = True

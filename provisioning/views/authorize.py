@@ -44,7 +44,7 @@ ERROR_PAGE = "provisioning/authorize_error.html"
 
 def callback_uri(request: HttpRequest) -> str:
     """The redirect URI to register at the application (one for every app of this portal)."""
-    configured = getattr(settings, "PROVISIONING_OAUTH_REDIRECT_URI", "")
+    configured = settings.PROVISIONING_OAUTH_REDIRECT_URI
     return configured or request.build_absolute_uri(reverse("provisioning:oauth_callback"))
 
 

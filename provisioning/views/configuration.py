@@ -48,7 +48,7 @@ def _job(object_id: Any) -> ProvisioningJob:
 
 def _callback_uri() -> str:
     """Authorize's redirect URI as shown on the page (the view builds the absolute one per request)."""
-    return getattr(settings, "PROVISIONING_OAUTH_REDIRECT_URI", "") or reverse("provisioning:oauth_callback")
+    return settings.PROVISIONING_OAUTH_REDIRECT_URI or reverse("provisioning:oauth_callback")
 
 
 def _mapping_link(object_id: Any, key: str) -> str | None:
@@ -126,7 +126,7 @@ def test_connection(request: HttpRequest, object_id: Any) -> HttpResponse:
         if wait := test_connection_wait(request.user.pk):
             verdict = rate_limited_verdict(wait)
         else:
-            timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
+            timeout = settings.PROVISIONING_TEST_CONNECTION_TIMEOUT
             verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk)
             record_test(job, credentials, verdict)
     context = {

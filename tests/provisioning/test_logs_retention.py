@@ -25,10 +25,8 @@ def remaining() -> set[int]:
     return set(ProvisioningLog.objects.values_list("pk", flat=True))
 
 
-def test_default_retention_is_30_days(aged_logs, settings):
-    if hasattr(settings, "PROVISIONING_LOG_RETENTION_DAYS"):
-        del settings.PROVISIONING_LOG_RETENTION_DAYS
-    assert tasks_retention.retention_days() == 30
+def test_default_retention_is_30_days(aged_logs):
+    assert tasks_retention.retention_days() == 30  # settings' default (no PROVISIONING_LOG_RETENTION_DAYS)
     assert tasks_retention.purge_logs() == 2
     assert remaining() == {aged_logs[d] for d in (0, 6, 8, 29)}
 
