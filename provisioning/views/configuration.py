@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
@@ -51,11 +51,8 @@ def _callback_uri() -> str:
     return settings.PROVISIONING_OAUTH_REDIRECT_URI or reverse("provisioning:oauth_callback")
 
 
-def _mapping_link(object_id: Any, key: str) -> str | None:
-    try:
-        return reverse("provisioning:mapping", args=[object_id, key])
-    except NoReverseMatch:  # the mapping editor is another page, maybe not installed
-        return None
+def _mapping_link(object_id: Any, key: str) -> str:
+    return reverse("provisioning:mapping", args=[object_id, key])
 
 
 def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
 from portal.applications.views import blade_context
-from portal.audit import record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning import control
 from provisioning.models import Cycle, CyclePage, CycleStatus, PageStatus
@@ -162,15 +161,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def allow_deletes(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
-    if control.allow_deletes(application.provisioning):
-        record_audit(
-            request.user,
-            "Allow deletes",
-            target_type="ServicePrincipal",
-            target_id=str(application.service_principal_id),
-            target_name=application.display_name,
-            application=application,
-        )
+    if control.allow_deletes(application.provisioning, actor=request.user):
         messages.success(request, "Deletions allowed: the staged disables and deletes are being sent.")
     else:
         messages.warning(request, "No cycle is waiting for approval.")
