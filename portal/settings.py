@@ -321,7 +321,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PROVISIONING_REAPER_INTERVAL,
     },
 }
-CELERY_IMPORTS = ["provisioning.tasks_retention"]  # autodiscovery only finds modules named tasks
 
 LOGGING = {
     "version": 1,
@@ -371,7 +370,7 @@ PROVISIONING_NOTIFICATION_INTERVAL = env.int("PROVISIONING_NOTIFICATION_INTERVAL
 # Provisioning log rows older than this many days are purged (Entra keeps them 30 days)
 PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", default=30)
 # A running cycle with no progress (no page saved) for this many seconds is reported as stalled: on the
-# overview, in the API job status, by one email and by /healthz (provisioning/stalls.py).
+# overview, in the API job status, by one email and by /healthz (provisioning/sync/stalls.py).
 PROVISIONING_STALL_AFTER = env.int("PROVISIONING_STALL_AFTER", default=900)
 # /healthz reports lost work when a running cycle's pending pages have no message in the broker and the
 # cycle has made no progress for this many seconds: longer than a page normally takes, since the

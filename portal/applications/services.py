@@ -19,8 +19,8 @@ from portal.applications.gallery import AppTemplate, get_template
 from portal.applications.models import DEFAULT_ACCESS, Application, AppRole, AppRoleAssignment
 from portal.audit import Activity, audit_application, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
-from provisioning import control
 from provisioning.models import JobState, ObjectMapping, ProvisioningJob, ProvisioningMode
+from provisioning.sync import control
 
 __all__ = [
     "ApplicationError",

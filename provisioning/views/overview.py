@@ -25,9 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from portal.applications.views import blade_context
-from provisioning import control, quarantine, stalls
-from provisioning.charts import CyclePoint, cycle_history_svg, format_duration
-from provisioning.logs_query import cycle_summary_links
+from provisioning.logs.query import cycle_summary_links
 from provisioning.models import (
     Cycle,
     CycleStatus,
@@ -38,6 +36,8 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningMode,
 )
+from provisioning.sync import control, quarantine, stalls
+from provisioning.views.charts import CyclePoint, cycle_history_svg, format_duration
 
 PAGE = "provisioning/overview.html"
 HISTORY_LENGTH = 30

@@ -7,8 +7,8 @@ from django.utils import timezone
 from portal.applications import services
 from portal.audit import Activity
 from portal.models import AuditEntry
-from provisioning.credentials import Credentials
 from provisioning.models import JobState, ProvisioningJob
+from provisioning.sync.credentials import Credentials
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +45,8 @@ class EngineCalls:
 @pytest.fixture
 def control(monkeypatch) -> EngineCalls:
     engine = EngineCalls()
-    monkeypatch.setattr("provisioning.control.start", engine.start)
-    monkeypatch.setattr("provisioning.control.stop", engine.stop)
+    monkeypatch.setattr("provisioning.sync.control.start", engine.start)
+    monkeypatch.setattr("provisioning.sync.control.stop", engine.stop)
     return engine
 
 
@@ -470,7 +470,7 @@ def test_status_shows_when_the_saved_credentials_were_tested(signed_in_client, j
 
 
 def test_saving_does_not_overwrite_what_the_engine_wrote_meanwhile(job):
-    from provisioning.forms import ProvisioningConfigurationForm
+    from provisioning.forms.configuration import ProvisioningConfigurationForm
 
     form = ProvisioningConfigurationForm(form_data(job, notification_email="ops@contoso.test"), job=job)
     assert form.is_valid(), form.errors

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.audit import Activity, audit_application
-from provisioning import cycles, quarantine
-from provisioning.credentials import Credentials, credentials_tested
 from provisioning.models import Cycle, CycleStatus, EscrowEntry, JobState, ProvisioningJob, ProvisioningMode
+from provisioning.sync import cycles, dispatch, quarantine
+from provisioning.sync.credentials import Credentials, credentials_tested
 
 NOT_TESTED = "Select Test Connection and make sure it succeeds before turning provisioning On."
 CHANGED_SINCE_TEST = (
@@ -170,14 +170,12 @@ def allow_deletes(job: ProvisioningJob, *, actor: Any = None) -> bool:
 
 def start(job: ProvisioningJob) -> None:
     """Resume a paused cycle where it left off, or run the next cycle now."""
-    from provisioning.tasks import run_cycle
-
     ProvisioningJob.objects.filter(pk=job.pk).update(
         enabled=True, state=JobState.QUARANTINE if job.state == JobState.QUARANTINE else JobState.ACTIVE
     )
     job.refresh_from_db()
     if not cycles.resume(job):
-        transaction.on_commit(lambda: run_cycle.delay(job.pk))
+        transaction.on_commit(lambda: dispatch.queue_cycle(job.pk))
 
 
 def stop(job: ProvisioningJob) -> None:
@@ -194,8 +192,6 @@ def restart(job: ProvisioningJob, *, reset_scope: str = "") -> None:
 
     ``reset_scope="Full"`` also forgets the source ↔ target links (they are rebuilt by matching).
     """
-    from provisioning.tasks import run_cycle
-
     if reset_scope == "ForceDeletes":  # Graph's API still sends it here
         allow_deletes(job)
         return
@@ -214,4 +210,4 @@ def restart(job: ProvisioningJob, *, reset_scope: str = "") -> None:
         )
         job.refresh_from_db()
         if job.enabled:
-            transaction.on_commit(lambda: run_cycle.delay(job.pk, True))
+            transaction.on_commit(lambda: dispatch.queue_cycle(job.pk, True))

@@ -18,10 +18,10 @@ from typing import Any
 from django import forms
 from django.db import transaction
 
-from provisioning import control
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
-from provisioning.credentials import Credentials, secrets_to_retype, validate_url
 from provisioning.models import AuthMethod, ProvisioningJob, ProvisioningMode, Scope
+from provisioning.sync import control
+from provisioning.sync.credentials import Credentials, secrets_to_retype, validate_url
 
 STATUS_CHOICES = [("on", "On"), ("off", "Off")]
 THRESHOLD_MAX = 1_000_000
@@ -381,4 +381,4 @@ def _initial(job: ProvisioningJob) -> dict[str, Any]:
     return values
 
 
-set_status = control.set_status  # the API's import until it calls provisioning.control itself
+set_status = control.set_status  # the API's import until it calls provisioning.sync.control itself
