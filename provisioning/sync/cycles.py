@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
@@ -515,14 +516,7 @@ def fail_page(page_id: int, reason: str) -> bool:
         ):
             return False
         escrow.write_logs(cycle.job, cycle.cycle_id, outcomes)
-        processed = len(outcomes) if page.phase in ("users", "groups") else 0
-        Cycle.objects.filter(pk=cycle.pk).update(
-            processed=F("processed") + processed,
-            pages_done=F("pages_done") + 1,
-            failed=F("failed") + len(outcomes),
-            progress_at=timezone.now(),
-            stall_reported_at=None,
-        )
+        _count_page(cycle, page.phase, len(outcomes), {"failed": len(outcomes)})
         log.error("Cycle %s: page %s failed: %s", cycle.cycle_id, page.index, reason)
         _after_page(cycle, page.phase)
     return True
@@ -633,20 +627,35 @@ def _save_page(
             extra += _make_pages(cycle, "deprovision", items, start=next_index + len(extra))
         if extra:
             CyclePage.objects.bulk_create(extra)
-        processed = len(outcomes) if page.phase in ("users", "groups") else 0
-        Cycle.objects.filter(pk=cycle.pk).update(
-            processed=F("processed") + processed,
-            pages_done=F("pages_done") + 1,
-            pages_total=F("pages_total") + len(extra),
-            progress_at=timezone.now(),
-            stall_reported_at=None,
+        _count_page(
+            cycle,
+            page.phase,
+            len(outcomes),
+            counts,
+            new_pages=len(extra),
             **({} if rest else {"target_pauses": 0}),
-            **{name: F(name) + value for name, value in counts.items() if value},
         )
         if resumed and rest_delay is not None:
             ids = CyclePage.objects.filter(cycle=cycle, index__in=[p.index for p in resumed])
             _publish(list(ids.values_list("pk", flat=True)), queue=_queue_for(cycle), countdown=rest_delay)
         _after_page(cycle, page.phase)
+
+
+def _count_page(
+    cycle: Cycle, phase: str, objects: int, counts: dict[str, int], *, new_pages: int = 0, **fields: Any
+) -> None:
+    """Add a finished page to its cycle's counters in one UPDATE (the cycle row is locked by the caller):
+    its objects (only the users and groups phases count them as processed), its outcome counts, one page
+    done and ``new_pages`` more to do; progress is seen now."""
+    Cycle.objects.filter(pk=cycle.pk).update(
+        processed=F("processed") + (objects if phase in ("users", "groups") else 0),
+        pages_done=F("pages_done") + 1,
+        pages_total=F("pages_total") + new_pages,
+        progress_at=timezone.now(),
+        stall_reported_at=None,
+        **fields,
+        **{name: F(name) + value for name, value in counts.items() if value},
+    )
 
 
 def _count(outcomes: list[Outcome]) -> dict[str, int]:
