@@ -26,7 +26,7 @@ from django.utils.crypto import salted_hmac
 
 from provisioning.connectors.scim import client as scim_client
 from provisioning.connectors.scim import probe
-from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.models import AuthMethod, ProvisioningJob, QuarantineReason
 from provisioning.redaction import redact
 
 __all__ = [
@@ -514,4 +514,4 @@ def record_test(job: ProvisioningJob, credentials: Credentials, verdict: TestVer
         # The stored credentials work again: a credentials quarantine ends now, as in Entra.
         from provisioning.sync import quarantine
 
-        quarantine.leave_if(job, "EncounteredQuarantineException")
+        quarantine.leave_if(job, QuarantineReason.CREDENTIALS)

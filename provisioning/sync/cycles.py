@@ -33,12 +33,14 @@ from provisioning.models import (
     Cycle,
     CycleKind,
     CyclePage,
+    CyclePhase,
     CycleStatus,
     JobState,
     LogStatus,
     PageStatus,
     ProvisioningJob,
     ProvisioningLog,
+    QuarantineReason,
     Scope,
 )
 from provisioning.sync import dispatch, escrow, quarantine
@@ -47,10 +49,10 @@ from provisioning.sync.directory_source import DirectorySource
 
 log = logging.getLogger(__name__)
 
-PHASES = ("users", "references", "groups", "deprovision")
+PHASES = tuple(CyclePhase)
 # Errors of the infrastructure, not of the page: the task retries them with a back-off.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, BrokerError)
-PHASE_KIND = {"users": "User", "references": "User", "groups": "Group"}
+PHASE_KIND = {CyclePhase.USERS: "User", CyclePhase.REFERENCES: "User", CyclePhase.GROUPS: "Group"}
 
 
 def page_size() -> int:
@@ -142,8 +144,8 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
             )
         except IntegrityError:  # a concurrent start won the race
             return None
-        pages = _make_pages(cycle, "users", users, start=0)
-        pages += _make_pages(cycle, "groups", groups, start=len(pages))
+        pages = _make_pages(cycle, CyclePhase.USERS, users, start=0)
+        pages += _make_pages(cycle, CyclePhase.GROUPS, groups, start=len(pages))
         CyclePage.objects.bulk_create(pages, batch_size=500)
         cycle.pages_total = len(pages)
         cycle.save(update_fields=["pages_total"])
@@ -204,7 +206,7 @@ def _advance(cycle_id: int) -> None:
     for phase in PHASES[start:]:
         if not CyclePage.objects.filter(cycle=cycle, phase=phase, status=PageStatus.PENDING).exists():
             continue
-        if phase == "deprovision" and not _deletions_allowed(cycle):
+        if phase == CyclePhase.DEPROVISION and not _deletions_allowed(cycle):
             return
         if phase != cycle.phase and not Cycle.objects.filter(pk=cycle.pk, phase=cycle.phase).update(
             phase=phase
@@ -257,7 +259,7 @@ def _deletions_allowed(cycle: Cycle) -> bool:
     job = cycle.job
     staged = sum(
         len(items)
-        for items in CyclePage.objects.filter(cycle=cycle, phase="deprovision").values_list(
+        for items in CyclePage.objects.filter(cycle=cycle, phase=CyclePhase.DEPROVISION).values_list(
             "items", flat=True
         )
     )
@@ -265,11 +267,11 @@ def _deletions_allowed(cycle: Cycle) -> bool:
     if not job.prevent_accidental_deletion or cycle.force_deletes or staged <= job.deletion_threshold:
         return True
     Cycle.objects.filter(pk=cycle.pk).update(
-        status=CycleStatus.QUARANTINED, finished_at=timezone.now(), phase="deprovision"
+        status=CycleStatus.QUARANTINED, finished_at=timezone.now(), phase=CyclePhase.DEPROVISION
     )
     quarantine.enter(
         job,
-        "TooManyDeletes",
+        QuarantineReason.TOO_MANY_DELETES,
         f"{staged} deletions and disables were staged; the threshold is {job.deletion_threshold}.",
     )
     return False
@@ -424,7 +426,7 @@ def _process(page: CyclePage, job: ProvisioningJob, processor: PageProcessor | N
     try:
         # inside the try: a secret no key decrypts stops the cycle like refused credentials
         processor = processor or PageProcessor(engine_config(job), target_for(job), escrow.resolver(job.pk))
-        if page.phase == "deprovision":
+        if page.phase == CyclePhase.DEPROVISION:
             outcomes = _run_deprovision(job, processor, page.items)
         else:
             kind = PHASE_KIND[page.phase]
@@ -482,7 +484,7 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
             )
         _save_page(page, stop.outcomes, worker, rest=rest, rest_delay=None if give_up else delay)
         if credentials:
-            quarantine.enter(job, "EncounteredQuarantineException", stop.error.reason, error=stop.error)
+            quarantine.enter(job, QuarantineReason.CREDENTIALS, stop.error.reason, error=stop.error)
 
 
 def fail_page(page_id: int, reason: str) -> bool:
@@ -586,12 +588,12 @@ def _save_page(
     """Save a page's outcomes; ``rest`` (objects not reached) becomes a new page of the same phase,
     queued after ``rest_delay`` seconds (None: left pending for the next cycle)."""
     cycle = page.cycle
-    staging = page.phase != "deprovision"
+    staging = page.phase != CyclePhase.DEPROVISION
     staged = [o for o in outcomes if staging and o.pending]
     finished = [o for o in outcomes if not (staging and o.pending)]
-    deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == "users"]
+    deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == CyclePhase.USERS]
     counts = _count(finished)
-    if page.phase == "references":
+    if page.phase == CyclePhase.REFERENCES:
         # The manager pass revisits users this cycle already counted (created into an empty target, or
         # updated): counting it again reported "Updated 46" for an initial cycle. Only failures count.
         counts = {"failed": counts["failed"]}
@@ -612,7 +614,7 @@ def _save_page(
         extra += resumed
         next_index += len(resumed)
         if deferred:
-            extra += _make_pages(cycle, "references", deferred, start=next_index)
+            extra += _make_pages(cycle, CyclePhase.REFERENCES, deferred, start=next_index)
         if staged:
             items = [
                 {
@@ -624,7 +626,7 @@ def _save_page(
                 }
                 for o in staged
             ]
-            extra += _make_pages(cycle, "deprovision", items, start=next_index + len(extra))
+            extra += _make_pages(cycle, CyclePhase.DEPROVISION, items, start=next_index + len(extra))
         if extra:
             CyclePage.objects.bulk_create(extra)
         _count_page(
@@ -648,7 +650,7 @@ def _count_page(
     its objects (only the users and groups phases count them as processed), its outcome counts, one page
     done and ``new_pages`` more to do; progress is seen now."""
     Cycle.objects.filter(pk=cycle.pk).update(
-        processed=F("processed") + (objects if phase in ("users", "groups") else 0),
+        processed=F("processed") + (objects if phase in (CyclePhase.USERS, CyclePhase.GROUPS) else 0),
         pages_done=F("pages_done") + 1,
         pages_total=F("pages_total") + new_pages,
         progress_at=timezone.now(),

@@ -13,15 +13,15 @@ from django.utils import timezone
 
 from portal.audit import Activity, record_audit
 from provisioning.engine.target_protocol import TargetError
-from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob
+from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob, QuarantineReason
 from provisioning.sync.notifications import notify
 
 RECOMMENDED_ACTIONS = {
-    "EncounteredQuarantineException": "The target refused the admin credentials. Enter a valid secret token, "
+    QuarantineReason.CREDENTIALS: "The target refused the admin credentials. Enter a valid secret token, "
     "test the connection, then save: quarantine ends at once.",
-    "EncounteredEscrowProportionThreshold": "Most objects fail to provision. Open the provisioning logs, fix the "
+    QuarantineReason.ESCROW_PROPORTION: "Most objects fail to provision. Open the provisioning logs, fix the "
     "cause (mappings, target errors), then restart provisioning.",
-    "TooManyDeletes": "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
+    QuarantineReason.TOO_MANY_DELETES: "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
     "them, then choose Allow deletes, or fix the assignments or scoping and restart provisioning.",
 }
 RETRY_OFFSETS_HOURS = (6, 12, 24)
@@ -55,7 +55,9 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
         _audit(job, Activity.QUARANTINE, [("QuarantineReason", "", reason), ("Details", "", details)])
         notify(
             job,
-            NotificationKind.DELETIONS if reason == "TooManyDeletes" else NotificationKind.QUARANTINE,
+            NotificationKind.DELETIONS
+            if reason == QuarantineReason.TOO_MANY_DELETES
+            else NotificationKind.QUARANTINE,
             "Provisioning has been quarantined",
             f"Provisioning was quarantined ({reason}).\n\n{details}\n\nRecommended action: {RECOMMENDED_ACTIONS.get(reason, '')}",
         )
@@ -108,7 +110,7 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
     if failed >= minimum and (failed > proportion * total or failed > absolute):
         enter(
             job,
-            "EncounteredEscrowProportionThreshold",
+            QuarantineReason.ESCROW_PROPORTION,
             f"{failed} of {total} objects failed in the last cycle.",
         )
     elif failed and job.notify_on_failure:
@@ -118,7 +120,11 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
             "Provisioning failures",
             f"{failed} of {total} objects failed to provision in the last cycle.",
         )
-    elif job.state == JobState.QUARANTINE and job.quarantine_reason != "TooManyDeletes" and failed == 0:
+    elif (
+        job.state == JobState.QUARANTINE
+        and job.quarantine_reason != QuarantineReason.TOO_MANY_DELETES
+        and failed == 0
+    ):
         leave(job)
 
 

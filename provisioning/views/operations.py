@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.applications.models import Application
 from portal.applications.views import blade_context
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning.models import Cycle, CyclePage, CycleStatus, PageStatus
+from provisioning.models import Cycle, CyclePage, CyclePhase, CycleStatus, PageStatus
 from provisioning.sync import control
 from provisioning.sync.operations import plan, provision_on_demand
 
@@ -150,7 +150,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     staged = []
     if cycle:
         for items in CyclePage.objects.filter(
-            cycle=cycle, phase="deprovision", status=PageStatus.PENDING
+            cycle=cycle, phase=CyclePhase.DEPROVISION, status=PageStatus.PENDING
         ).values_list("items", flat=True):
             staged.extend(items)
     context = blade_context(application, "deletions", "Staged deletions")

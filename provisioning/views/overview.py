@@ -35,6 +35,7 @@ from provisioning.models import (
     ObjectKind,
     ProvisioningJob,
     ProvisioningMode,
+    QuarantineReason,
 )
 from provisioning.sync import control, quarantine, stalls
 from provisioning.views.charts import CyclePoint, cycle_history_svg, format_duration
@@ -195,7 +196,8 @@ def status_context(job: ProvisioningJob, wait: str | None = None) -> dict[str, A
         "recommended_action": quarantine.recommended_action(job.quarantine_reason)
         if job.state == JobState.QUARANTINE
         else "",
-        "too_many_deletes": job.state == JobState.QUARANTINE and job.quarantine_reason == "TooManyDeletes",
+        "too_many_deletes": job.state == JobState.QUARANTINE
+        and job.quarantine_reason == QuarantineReason.TOO_MANY_DELETES,
         "waiting": waiting,
         "polling": running or waiting,
         "wait": wait if waiting else "",
