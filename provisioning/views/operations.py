@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
+from portal.applications.services import search_principals
 from portal.applications.views import blade_context
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.models import Cycle, CyclePage, CyclePhase, CycleStatus, PageStatus
@@ -34,14 +34,12 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
     context = blade_context(application, "on_demand", "Provision on demand")
     query = request.GET.get("q", "").strip()
-    if query:
-        users = DirectoryUser.objects.filter(
-            Q(display_name__istartswith=query)
-            | Q(user_principal_name__istartswith=query)
-            | Q(mail__istartswith=query)
-        )[:PICKER_LIMIT]
-        groups = DirectoryGroup.objects.filter(display_name__istartswith=query)[:PICKER_LIMIT]
-        context.update(users=users, groups=groups)
+    if query:  # the portal's one principal search: active users and groups, never the recycle bin
+        found = search_principals(query, PICKER_LIMIT)
+        context.update(
+            users=[p for p in found if isinstance(p, DirectoryUser)],
+            groups=[p for p in found if isinstance(p, DirectoryGroup)],
+        )
     context["q"] = query
     if (group_ref := request.GET.get("group")) and request.method != "POST":
         group = _group_or_none(group_ref)
@@ -88,7 +86,7 @@ PLAN_ROWS_PER_ACTION = 500
 
 def _group_or_none(reference: str) -> DirectoryGroup | None:
     try:
-        return DirectoryGroup.objects.filter(object_id=uuid.UUID(reference)).first()
+        return DirectoryGroup.objects.active().filter(object_id=uuid.UUID(reference)).first()
     except ValueError:
         return None
 
