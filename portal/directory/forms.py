@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from portal.directory.models import EXTENSION_ATTRIBUTE_NAMES, DirectoryGroup, DirectoryUser, ImportKind
+from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES
+from portal.directory.models import DirectoryGroup, DirectoryUser, ImportKind
 
 # Entra's rule for the alias part of a UPN, and a plain DNS name for the domain.
 UPN_RE = re.compile(r"^[A-Za-z0-9'._!#^~+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
