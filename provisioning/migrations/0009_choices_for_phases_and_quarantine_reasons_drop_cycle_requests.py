@@ -7,6 +7,7 @@ spaces) that an older build or a hand edit may have left are brought to the cano
 from django.db import migrations, models
 
 PHASES = ["users", "references", "groups", "deprovision"]
+PHASE_CHOICES = [(phase, phase.title()) for phase in PHASES]
 REASONS = ["EncounteredQuarantineException", "EncounteredEscrowProportionThreshold", "TooManyDeletes"]
 
 
@@ -38,12 +39,7 @@ class Migration(migrations.Migration):
             model_name="cycle",
             name="phase",
             field=models.CharField(
-                choices=[
-                    ("users", "Users"),
-                    ("references", "References"),
-                    ("groups", "Groups"),
-                    ("deprovision", "Deprovision"),
-                ],
+                choices=PHASE_CHOICES,
                 default="users",
                 max_length=16,
             ),
@@ -52,12 +48,7 @@ class Migration(migrations.Migration):
             model_name="cyclepage",
             name="phase",
             field=models.CharField(
-                choices=[
-                    ("users", "Users"),
-                    ("references", "References"),
-                    ("groups", "Groups"),
-                    ("deprovision", "Deprovision"),
-                ],
+                choices=PHASE_CHOICES,
                 max_length=16,
             ),
         ),

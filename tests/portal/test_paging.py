@@ -19,11 +19,6 @@ from provisioning.models import ProvisioningLog
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_walking_both_ways_through_ties_sees_every_row_once():
     at = timezone.now()
     AuditEntry.objects.bulk_create(

@@ -106,3 +106,31 @@ def run(job: ProvisioningJob, timeout: float = 60, **kwargs) -> Cycle:
     before = last_cycle_id(job)
     run_cycle.delay(job.pk, **kwargs)
     return wait_for_cycle(job, after=before, timeout=timeout)
+
+
+class Migrator:
+    """Moves the test database to a migration; ``to`` returns the models as they were there."""
+
+    def to(self, *targets: tuple[str, str]):
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)  # a fresh one: the graph of the state just reached
+        executor.migrate(list(targets))
+        return executor.loader.project_state(list(targets)).apps
+
+    def latest(self) -> None:
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    """Data-migration tests: the database goes back to the latest migrations afterwards, as later
+    tests need every migration."""
+    migrations = Migrator()
+    yield migrations
+    migrations.latest()

@@ -19,11 +19,6 @@ from provisioning.sync.credentials import Credentials, credentials_tested
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     job = instantiate("taskize-connect", "One place").provisioning

@@ -21,15 +21,8 @@ def test_phases_and_reasons_are_closed_sets():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_brings_spelling_variants_to_the_choices():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("provisioning", "0008_page_delivery_and_failure")]
-    after = [("provisioning", "0009_choices_for_phases_and_quarantine_reasons_drop_cycle_requests")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
+def test_migration_brings_spelling_variants_to_the_choices(migrator):
+    old = migrator.to(("provisioning", "0008_page_delivery_and_failure"))
     application = old.get_model("applications", "Application")
     job = old.get_model("provisioning", "ProvisioningJob").objects.create(
         application=application.objects.create(display_name="Old", template_id="scim-generic"),
@@ -39,16 +32,8 @@ def test_migration_brings_spelling_variants_to_the_choices():
     cycle = old.get_model("provisioning", "Cycle").objects.create(
         job=job, kind="initial", status="quarantined", phase="Deprovision", requests=3
     )
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    try:
-        executor.migrate(after)
-        new = executor.loader.project_state(after).apps
-        assert new.get_model("provisioning", "ProvisioningJob").objects.get(pk=job.pk).quarantine_reason == (
-            "TooManyDeletes"
-        )
-        assert new.get_model("provisioning", "Cycle").objects.get(pk=cycle.pk).phase == "deprovision"
-    finally:  # the tests after this one need every migration, the later ones included
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    new = migrator.to(("provisioning", "0009_choices_for_phases_and_quarantine_reasons_drop_cycle_requests"))
+    assert new.get_model("provisioning", "ProvisioningJob").objects.get(pk=job.pk).quarantine_reason == (
+        "TooManyDeletes"
+    )
+    assert new.get_model("provisioning", "Cycle").objects.get(pk=cycle.pk).phase == "deprovision"
