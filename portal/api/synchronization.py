@@ -6,7 +6,7 @@ need it from the start). ``POST …/jobs`` therefore hands back that job, 201, w
 and mappings are forgotten; provisioning logs are kept, they are the audit trail).
 
 Everything goes through the same functions as the blade: ``provisioning.sync.control`` and
-``provisioning.forms.configuration.set_status`` to start and stop (with their audit entries), ``provisioning.sync.credentials``
+``provisioning.sync.control`` to start, stop, restart and save (with their audit entries), ``provisioning.sync.credentials``
 to test credentials (a real request to the target) and remember what passed, the mapping editor's
 validators for the schema. Secrets are write-only: no response contains them.
 """
@@ -54,11 +54,11 @@ from portal.api.sync_schema import (
 )
 from portal.applications import services
 from portal.applications.models import Application
-from portal.audit import Activity, record_audit
+from portal.audit import Activity, audit_application
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
 from provisioning.engine.target_protocol import TargetError
-from provisioning.forms.configuration import THRESHOLD_MAX, set_status, unsupported_reason
+from provisioning.forms.configuration import THRESHOLD_MAX
 from provisioning.models import (
     AuthMethod,
     Cycle,
@@ -70,12 +70,12 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningLog,
     ProvisioningMode,
+    QuarantineReason,
     Scope,
 )
-from provisioning.sync import control, cycles, quarantine, stalls
+from provisioning.sync import control, cycles, stalls
 from provisioning.sync.credentials import (
     Credentials,
-    credentials_tested,
     matching_attribute,
     rate_limited_verdict,
     record_test,
@@ -83,6 +83,7 @@ from provisioning.sync.credentials import (
     secrets_to_retype,
     test_connection_wait,
 )
+from provisioning.sync.operations import provision_on_demand as run_on_demand
 
 router = Router(tags=["synchronization"])
 C = Capability
@@ -92,12 +93,6 @@ OPTIONAL_BODY = Body(None)  # restart may be posted without a body
 READ = requires(C.PROVISIONING_READ, app=True)
 WRITE = requires(C.PROVISIONING_WRITE, app=True)
 
-# Graph's quarantine reasons, from the engine's.
-QUARANTINE_REASONS = {
-    "EncounteredQuarantineException": "EncounteredQuarantineException",
-    "EncounteredEscrowProportionThreshold": "EncounteredEscrowProportionThreshold",
-    "TooManyDeletes": "TooManyDeletes",
-}
 RESET_SCOPES = {
     "none": "None",
     "connectordatastore": "ConnectorDataStore",
@@ -169,7 +164,9 @@ def _status(job: ProvisioningJob) -> dict[str, Any]:
         quarantined = {
             "currentBegan": job.quarantine_since,
             "nextAttempt": job.next_run_at,
-            "reason": QUARANTINE_REASONS.get(job.quarantine_reason, "Unknown"),
+            "reason": job.quarantine_reason
+            if job.quarantine_reason in QuarantineReason.values
+            else "Unknown",
             "seriesBegan": job.quarantine_since,
             "seriesCount": 1,
             "error": error,
@@ -246,21 +243,6 @@ def job_body(job: ProvisioningJob) -> dict[str, Any]:
             *({"name": name, "value": value} for name, value in job.compat.to_dict().items()),
         ],
     }
-
-
-def _audit(
-    request: HttpRequest, job: ProvisioningJob, activity: str, changes: list[tuple[str, Any, Any]]
-) -> None:
-    application = job.application
-    record_audit(
-        caller(request),
-        activity,
-        target_type="Application",
-        target_id=application.app_id,
-        target_name=application.display_name,
-        application=application,
-        changes=changes,
-    )
 
 
 @router.get(
@@ -397,8 +379,7 @@ def get_sync_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> dict[st
 def delete_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpResponse:
     job = get_job(request, id, job_id)
     actor = caller(request)
-    if job.enabled:
-        set_status(job, False, actor=actor)
+    control.turn_off(job, actor=actor)
     with transaction.atomic():
         cycles.close_open_cycles(job, CycleStatus.FAILED, "The synchronization job was deleted.")
         EscrowEntry.objects.filter(job=job).delete()
@@ -419,7 +400,9 @@ def delete_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpRespo
             quarantine_since=None,
             quarantine_details="",
         )
-        _audit(request, job, Activity.UPDATE_PROVISIONING, [("job_id", old_id, "deleted")])
+        audit_application(
+            actor, job.application, Activity.UPDATE_PROVISIONING, [("job_id", old_id, "deleted")]
+        )
     return no_content()
 
 
@@ -427,26 +410,12 @@ def delete_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpRespo
 
 
 def _start(request: HttpRequest, job: ProvisioningJob) -> None:
-    """Graph's start: resume, or run the next cycle now; a quarantine is lifted. Refuses an untested job."""
-    if job.mode != ProvisioningMode.AUTOMATIC:
-        raise conflict("This application is in Manual provisioning mode; it can't be started.")
-    if reason := unsupported_reason(job):
-        raise conflict(reason)
-    if not job.tenant_url:
-        raise conflict(
-            "The job is not configured: save BaseAddress and SecretToken with PUT "
-            "/servicePrincipals/{id}/synchronization/secrets first."
-        )
-    if not credentials_tested(job):
-        raise conflict(
-            "The saved credentials have not passed validateCredentials (or changed since they did). "
-            "POST …/validateCredentials with them, then start."
-        )
-    if job.state == JobState.QUARANTINE:
-        quarantine.leave(job)
-        job.refresh_from_db()
-    if not job.enabled:
-        set_status(job, True, actor=caller(request))
+    """Graph's start: the control layer's turn_on (its rule and message, and a quarantine is lifted); 409."""
+    try:
+        control.turn_on(job, actor=caller(request))
+    except control.TurnOnRefused as refusal:
+        api_hint = " POST …/validateCredentials with them, then start." if refusal.untested else ""
+        raise conflict(refusal.message + api_hint) from None
 
 
 @router.post(
@@ -469,9 +438,7 @@ def start(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpResponse:
     summary="Pause provisioning: a running cycle stops at the next page and resumes on start",
 )
 def pause(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpResponse:
-    job = get_job(request, id, job_id)
-    if job.enabled:
-        set_status(job, False, actor=caller(request))
+    control.turn_off(get_job(request, id, job_id), actor=caller(request))
     return no_content()
 
 
@@ -509,13 +476,7 @@ def restart(
     if scopes == ["None"]:
         _start(request, job)  # Graph: "None" starts a paused or quarantined job
         return no_content()
-    if "ForceDeletes" in scopes:
-        control.restart(job, reset_scope="ForceDeletes")
-    elif "Full" in scopes or "ConnectorDataStore" in scopes:
-        control.restart(job, reset_scope="Full")
-    else:
-        control.restart(job)
-    _audit(request, job, Activity.RESTART_PROVISIONING, [("reset_scope", "", ", ".join(scopes) or "Restart")])
+    control.reset_job(job, scopes, actor=caller(request))
     return no_content()
 
 
@@ -728,29 +689,13 @@ def save_secrets(request: HttpRequest, id: str, payload: SecretsRequest) -> Http
         new["compatibility"] = Compatibility.from_dict(
             {**job.compat.to_dict(), **new["compatibility"]}
         ).changed()
-    changes = [
-        (name, getattr(job, name), value) for name, value in new.items() if getattr(job, name) != value
-    ]
     notify = new.get("notify_on_failure", job.notify_on_failure)
     email = new.get("notification_email", job.notification_email)
     if notify and not email:
         raise bad_request(
             "Failure notifications need an address: add NotificationEmail (or Recipients).", "value"
         )
-    if not changes:
-        return no_content()
-    with transaction.atomic():
-        fields = [name for name, _, _ in changes]
-        for name in fields:
-            setattr(job, name, new[name])
-        if "scope" in fields:
-            job.needs_full_sync = True  # a scope change takes effect with an initial cycle, as in Entra
-            fields.append("needs_full_sync")
-        if job.state == JobState.NOT_CONFIGURED and job.tenant_url and job.mode == ProvisioningMode.AUTOMATIC:
-            job.state = JobState.NOT_RUN
-            fields.append("state")
-        job.save(update_fields=fields)
-        _audit(request, job, Activity.UPDATE_PROVISIONING, changes)  # record_audit redacts the secrets
+    control.save_settings(job, new, actor=caller(request))  # the audit entry redacts the secrets
     return no_content()
 
 
@@ -791,7 +736,7 @@ def validate_credentials(
         raise ApiError(
             429, rate_limited_verdict(wait).message, headers={"Retry-After": str(wait)}, target="credentials"
         )
-    timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
+    timeout = settings.PROVISIONING_TEST_CONNECTION_TIMEOUT
     verdict = run_connection_test(
         credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk
     )
@@ -827,12 +772,6 @@ def provision_on_demand(
     request: HttpRequest, id: str, payload: ProvisionOnDemandRequest, job_id: str = JOB_ID
 ) -> dict[str, Any]:
     job = get_job(request, id, job_id)
-    try:
-        from provisioning.sync.operations import provision_on_demand as run_on_demand
-    except ImportError:
-        raise ApiError(
-            501, "Provision on demand is not available on this server.", code="notImplemented"
-        ) from None
     subjects = payload.parameters[0].subjects
     if len(subjects) != 1:
         raise bad_request("Send one subject per request.", "parameters[0].subjects")
@@ -938,7 +877,12 @@ def _update_schema(
             details=[{"code": "InvalidValue", "message": m, "target": t} for t, m in problems.items[:50]],
         )
     if changed:
-        _audit(request, job, Activity.UPDATE_MAPPINGS, [("object_mappings", None, ", ".join(changed))])
+        audit_application(
+            caller(request),
+            job.application,
+            Activity.UPDATE_MAPPINGS,
+            [("object_mappings", None, ", ".join(changed))],
+        )
     return no_content()
 
 

@@ -379,6 +379,3 @@ def _initial(job: ProvisioningJob) -> dict[str, Any]:
         values[name] = ""  # never an initial value for a secret
     values["enabled"] = "on" if job.enabled else "off"
     return values
-
-
-set_status = control.set_status  # the API's import until it calls provisioning.sync.control itself

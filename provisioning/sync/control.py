@@ -192,9 +192,6 @@ def restart(job: ProvisioningJob, *, reset_scope: str = "") -> None:
 
     ``reset_scope="Full"`` also forgets the source ↔ target links (they are rebuilt by matching).
     """
-    if reset_scope == "ForceDeletes":  # Graph's API still sends it here
-        allow_deletes(job)
-        return
     with transaction.atomic():
         cycles.close_open_cycles(job, CycleStatus.FAILED, "Restarted by an administrator.")
         if reset_scope == "Full":
