@@ -36,22 +36,9 @@ class Migration(migrations.Migration):
             name="requests",
         ),
         migrations.AlterField(
-            model_name="cycle",
-            name="phase",
-            field=models.CharField(
-                choices=PHASE_CHOICES,
-                default="users",
-                max_length=16,
-            ),
+            "cycle", "phase", models.CharField(choices=PHASE_CHOICES, default="users", max_length=16)
         ),
-        migrations.AlterField(
-            model_name="cyclepage",
-            name="phase",
-            field=models.CharField(
-                choices=PHASE_CHOICES,
-                max_length=16,
-            ),
-        ),
+        migrations.AlterField("cyclepage", "phase", models.CharField(choices=PHASE_CHOICES, max_length=16)),
         migrations.AlterField(
             model_name="provisioningjob",
             name="quarantine_reason",
