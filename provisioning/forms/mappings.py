@@ -25,7 +25,7 @@ from django import forms
 from django.db import transaction
 
 from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
-from portal.audit import Activity, record_audit
+from portal.audit import Activity, audit_application
 from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
 from provisioning.expressions import FUNCTIONS, ExpressionError, compile_expression
 from provisioning.mappings.evaluation import (
@@ -197,16 +197,7 @@ def record_mapping_change(
 ) -> None:
     """Mark the job for an initial cycle and audit the change (call inside the saving transaction)."""
     ProvisioningJob.objects.filter(pk=object_mapping.job_id).update(needs_full_sync=True)
-    application = object_mapping.job.application
-    record_audit(
-        actor,
-        Activity.UPDATE_MAPPINGS,
-        target_type="Application",
-        target_id=application.app_id,
-        target_name=application.display_name,
-        application=application,
-        changes=changes,
-    )
+    audit_application(actor, object_mapping.job.application, Activity.UPDATE_MAPPINGS, changes)
 
 
 # ------------------------------------------------------------------------- expression error display

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 
 from portal.applications.models import AppRoleAssignment
+from portal.directory.attributes import GROUP_PROFILE, USER_PROFILE, USER_READ_ONLY
 from portal.directory.models import (
     ChangeKind,
     DirectoryChange,
@@ -18,40 +19,9 @@ from portal.directory.models import (
 )
 from provisioning.engine.source import SourceObject
 
-USER_ATTRIBUTES = {
-    "user_principal_name": "userPrincipalName",
-    "mail": "mail",
-    "mail_nickname": "mailNickname",
-    "display_name": "displayName",
-    "given_name": "givenName",
-    "surname": "surname",
-    "job_title": "jobTitle",
-    "department": "department",
-    "company_name": "companyName",
-    "employee_id": "employeeId",
-    "employee_type": "employeeType",
-    "office_location": "officeLocation",
-    "street_address": "streetAddress",
-    "city": "city",
-    "state": "state",
-    "postal_code": "postalCode",
-    "country": "country",
-    "usage_location": "usageLocation",
-    "preferred_language": "preferredLanguage",
-    "mobile_phone": "mobilePhone",
-    "business_phones": "businessPhones",
-    "fax_number": "faxNumber",
-    "account_enabled": "accountEnabled",
-    "created_date_time": "createdDateTime",
-}
-GROUP_ATTRIBUTES = {
-    "display_name": "displayName",
-    "mail_nickname": "mailNickname",
-    "description": "description",
-    "mail": "mail",
-    "security_enabled": "securityEnabled",
-    "mail_enabled": "mailEnabled",
-}
+# Model field → Graph name, from the directory's one table (references and extensions are added below).
+USER_ATTRIBUTES = {field: name for name, field in {**USER_PROFILE, **USER_READ_ONLY}.items()}
+GROUP_ATTRIBUTES = {field: name for name, field in GROUP_PROFILE.items()}
 
 
 def user_attributes(user: DirectoryUser, manager_object_id: str | None) -> dict:

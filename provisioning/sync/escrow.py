@@ -16,7 +16,7 @@ from provisioning.models import EscrowEntry, EscrowState, ProvisioningJob, Provi
 
 def record_value_limit() -> int:
     """Characters of one value kept in the escrow record and in a log row (PROVISIONING_RECORD_VALUE_LIMIT)."""
-    return getattr(settings, "PROVISIONING_RECORD_VALUE_LIMIT", 4096)
+    return settings.PROVISIONING_RECORD_VALUE_LIMIT
 
 
 def load(job_id: int, kind: str, source_ids: Iterable[str]) -> dict[str, EscrowRecord]:

@@ -13,31 +13,27 @@ from django.utils import timezone
 
 from portal.audit import Activity, record_audit
 from provisioning.engine.target_protocol import TargetError
-from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob
+from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob, QuarantineReason
 from provisioning.sync.notifications import notify
 
 RECOMMENDED_ACTIONS = {
-    "EncounteredQuarantineException": "The target refused the admin credentials. Enter a valid secret token, "
+    QuarantineReason.CREDENTIALS: "The target refused the admin credentials. Enter a valid secret token, "
     "test the connection, then save: quarantine ends at once.",
-    "EncounteredEscrowProportionThreshold": "Most objects fail to provision. Open the provisioning logs, fix the "
+    QuarantineReason.ESCROW_PROPORTION: "Most objects fail to provision. Open the provisioning logs, fix the "
     "cause (mappings, target errors), then restart provisioning.",
-    "TooManyDeletes": "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
+    QuarantineReason.TOO_MANY_DELETES: "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
     "them, then choose Allow deletes, or fix the assignments or scoping and restart provisioning.",
 }
 RETRY_OFFSETS_HOURS = (6, 12, 24)
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def next_attempt(since, now) -> object:
     """6 h, 12 h, 24 h after the first failure, then every 24 h."""
     for hours in RETRY_OFFSETS_HOURS:
-        at = since + timedelta(hours=hours) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+        at = since + timedelta(hours=hours) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
         if at > now:
             return at
-    step = timedelta(hours=24) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    step = timedelta(hours=24) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
     elapsed = now - since
     return since + step * (elapsed // step + 1)
 
@@ -59,7 +55,9 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
         _audit(job, Activity.QUARANTINE, [("QuarantineReason", "", reason), ("Details", "", details)])
         notify(
             job,
-            NotificationKind.DELETIONS if reason == "TooManyDeletes" else NotificationKind.QUARANTINE,
+            NotificationKind.DELETIONS
+            if reason == QuarantineReason.TOO_MANY_DELETES
+            else NotificationKind.QUARANTINE,
             "Provisioning has been quarantined",
             f"Provisioning was quarantined ({reason}).\n\n{details}\n\nRecommended action: {RECOMMENDED_ACTIONS.get(reason, '')}",
         )
@@ -106,13 +104,13 @@ def leave_if(job: ProvisioningJob, reason: str) -> None:
 def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
     """Apply the escrow-proportion rule to a finished cycle; a clean cycle ends a quarantine."""
     failed, total = cycle.failed, cycle.total
-    minimum = _setting("PROVISIONING_QUARANTINE_MIN_FAILURES", 5000)
-    proportion = _setting("PROVISIONING_QUARANTINE_FAILURE_PROPORTION", 0.4)
-    absolute = _setting("PROVISIONING_QUARANTINE_MAX_FAILURES", 40000)
+    minimum = settings.PROVISIONING_QUARANTINE_MIN_FAILURES
+    proportion = settings.PROVISIONING_QUARANTINE_FAILURE_PROPORTION
+    absolute = settings.PROVISIONING_QUARANTINE_MAX_FAILURES
     if failed >= minimum and (failed > proportion * total or failed > absolute):
         enter(
             job,
-            "EncounteredEscrowProportionThreshold",
+            QuarantineReason.ESCROW_PROPORTION,
             f"{failed} of {total} objects failed in the last cycle.",
         )
     elif failed and job.notify_on_failure:
@@ -122,13 +120,17 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
             "Provisioning failures",
             f"{failed} of {total} objects failed to provision in the last cycle.",
         )
-    elif job.state == JobState.QUARANTINE and job.quarantine_reason != "TooManyDeletes" and failed == 0:
+    elif (
+        job.state == JobState.QUARANTINE
+        and job.quarantine_reason != QuarantineReason.TOO_MANY_DELETES
+        and failed == 0
+    ):
         leave(job)
 
 
 def expired(job: ProvisioningJob, now=None) -> bool:
     now = now or timezone.now()
-    days = timedelta(days=28) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    days = timedelta(days=28) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
     return bool(job.quarantine_since and now - job.quarantine_since > days)
 
 
