@@ -20,15 +20,25 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1)
         parser.add_argument("--concurrency", type=int, default=4)
         parser.add_argument("--page-size", type=int, default=500)
+        parser.add_argument(
+            "--target",
+            choices=["scim2-server", "instant"],
+            default="scim2-server",
+            help="scim2-server (a real target) or instant (answers at once: the engine's own ceiling).",
+        )
+        parser.add_argument("--nrt-samples", type=int, default=20, help="Near-real-time samples (0: none).")
         parser.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md.")
 
-    def handle(self, *args, users, groups, workers, concurrency, page_size, no_write, **options) -> None:
+    def handle(
+        self, *args, users, groups, workers, concurrency, page_size, target, nrt_samples, no_write, **options
+    ) -> None:
         # A throw-away var/ so the benchmark never touches the portal's own data.
         env = {**os.environ, "PORTAL_VAR_DIR": tempfile.mkdtemp(prefix="portal-bench-")}
         script = (
             "import json, sys; sys.path.insert(0, '.'); from bench.sync import run, write_markdown; "
-            f"r = run({users}, {groups}, {workers}, {concurrency}, {page_size}); print(json.dumps(r)); "
-            + ("" if no_write else "write_markdown(r)")
+            f"r = run({users}, {groups}, {workers}, {concurrency}, {page_size}, {target!r}, {nrt_samples}); "
+            f"r['command'] = {_command_line(sys.argv)!r}; r['measured_at'] = {_today()!r}; "
+            "print(json.dumps(r)); " + ("" if no_write else "write_markdown(r)")
         )
         output = subprocess.check_output(
             [sys.executable, "-c", script], env=env, cwd=settings.BASE_DIR, text=True
@@ -38,3 +48,15 @@ class Command(BaseCommand):
         self.stdout.write(line)
         if not no_write:
             self.stdout.write(f"Written to {Path(settings.BASE_DIR) / 'docs' / 'benchmarks.md'}")
+
+
+def _command_line(argv: list[str]) -> str:
+    """The command as typed, with the environment that chose the database and broker."""
+    settings_env = [f"{k}={os.environ[k]}" for k in ("DATABASE_URL", "CELERY_BROKER_URL") if k in os.environ]
+    return " ".join([*settings_env, "python", "manage.py", *argv[1:]])
+
+
+def _today() -> str:
+    from django.utils import timezone
+
+    return timezone.now().strftime("%Y-%m-%d %H:%M UTC")
