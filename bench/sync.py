@@ -75,6 +75,7 @@ def run(
     page_size: int,
     target: str = "scim2-server",
     nrt_samples: int = 20,
+    matching: str = "eq",
 ) -> dict:
     """Seed, sync with real workers into ``target`` ("scim2-server" or "instant"), return the figures."""
     import django
@@ -143,6 +144,7 @@ def run(
             page_size=page_size,
             target=target,
             nrt_samples=nrt_samples,
+            matching=matching,
             base_url=base_url,
             token=token,
             requests_so_far=requests_so_far,
@@ -168,6 +170,7 @@ def _sync(*, models, settings, raw_result, requests_so_far, target_process, **be
     job = application.provisioning
     job.tenant_url, job.secret_token, job.enabled = bench["base_url"], bench["token"], True
     job.scope, job.near_real_time = Scope.ALL, False
+    job.compatibility = {**(job.compatibility or {}), "matchingOperators": bench["matching"]}
     job.save()
 
     stats_dir = Path(tempfile.mkdtemp(prefix="bench-worker-stats-"))
@@ -275,6 +278,7 @@ def _sync(*, models, settings, raw_result, requests_so_far, target_process, **be
     )
     return {
         "target": bench["target"],
+        "matching": bench["matching"],
         "users": users,
         "groups": groups,
         "workers": workers,
@@ -378,6 +382,7 @@ def _wait(cycle_model, job, after: int = 0, timeout: float = 3600):
 ENGINE_HEADING = "## Engine ceiling (bench_sync --target instant)"
 ENGINE_FIGURES = [
     ("objects", "objects provisioned in the initial cycle"),
+    ("matching", "matchingOperators (eq: a query per object; eqOr: 20 per query)"),
     ("initial_s", "initial cycle (s)"),
     ("objects_per_s", "objects/s"),
     ("users_per_s", "users/s (users phase)"),

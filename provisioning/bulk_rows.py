@@ -2,9 +2,12 @@
 
 A page of 500 users writes 500 log rows and 500 escrow rows. ``bulk_create`` spent more time building
 model instances and compiling the INSERT (a placeholder and a conversion per field and row) than the
-database spent running it. Here the caller hands plain tuples, only the fields that need converting
-for the database (UUIDs, dates, JSON) are converted, and the statement text is built once per batch size.
-The SQL is the portable subset that SQLite and PostgreSQL share (multi-row VALUES, ``ON CONFLICT``).
+database spent running it, and psycopg then parsed the 10,000-placeholder statement again on every page
+(its statement cache skips long queries). Here the caller hands plain tuples, only the fields that
+need converting for the database (UUIDs, dates, JSON) are converted, and one short single-row
+statement runs with ``executemany`` (pipelined by psycopg, a C loop in sqlite3). Lists of ids are
+passed as one array (``= ANY(%s)``) on PostgreSQL for the same reason. The SQL is the portable subset
+that SQLite and PostgreSQL share (``ON CONFLICT``).
 """
 
 from __future__ import annotations
@@ -47,17 +50,24 @@ def insert_rows(
     if not rows:
         return
     converters = _converters(model, tuple(fields), connection.vendor)
+    sql = _statement(model, tuple(fields), tuple(conflict), tuple(update))
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            sql = _statement(model, tuple(fields), len(batch), tuple(conflict), tuple(update))
-            params = [convert(value) for row in batch for convert, value in zip(converters, row, strict=True)]
-            cursor.execute(sql, params)
+            cursor.executemany(
+                sql,
+                [
+                    [convert(value) for convert, value in zip(converters, row, strict=True)]
+                    for row in rows[start : start + BATCH]
+                ],
+            )
 
 
-def placeholders(count: int) -> str:
-    """``%s, %s, …`` for an ``IN (…)`` list of ``count`` values."""
-    return ", ".join(["%s"] * count)
+def in_values(column_sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """``column IN (…)`` for ``values`` (already as the database takes them): one array parameter on
+    PostgreSQL (a short statement psycopg parses once), a placeholder per value on SQLite."""
+    if connection.vendor == "postgresql":
+        return f"{column_sql} = ANY(%s)", [list(values)]
+    return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
 def db_values(model: type[models.Model], field: str, values: Sequence[Any]) -> list[Any]:
@@ -93,11 +103,10 @@ def _same(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _statement(
     model: type[models.Model],
     fields: tuple[str, ...],
-    count: int,
     conflict: tuple[str, ...],
     update: tuple[str, ...],
 ) -> str:
@@ -105,10 +114,7 @@ def _statement(
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     columns = [by_attname[name].column for name in fields]
     row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES {', '.join([row] * count)}"
-    )
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES {row}"
     if conflict:
         targets = ", ".join(quote(by_attname[name].column) for name in conflict)
         changes = ", ".join(

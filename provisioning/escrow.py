@@ -107,22 +107,23 @@ def _delete_links(
     except_source_ids: Sequence[str] = (),
 ) -> None:
     """DELETE the job's escrow rows of ``kind`` with these source ids, or these target ids but not
-    those source ids (one statement per 500 ids: no model instances, no ORM compilation per id)."""
+    those source ids (a statement per 500 ids: no model instances, no ORM compilation per id)."""
     table, col = bulk_rows.table(EscrowEntry), partial(bulk_rows.column, EscrowEntry)
     source = bulk_rows.db_values(EscrowEntry, "source_id", list(except_source_ids or source_ids or []))
     keys = list(target_ids) if target_ids is not None else source
     with connection.cursor() as cursor:
         for start in range(0, len(keys), bulk_rows.BATCH):
             batch = keys[start : start + bulk_rows.BATCH]
-            sql = f"DELETE FROM {table} WHERE {col('job')} = %s AND {col('object_kind')} = %s"
+            sql = f"DELETE FROM {table} WHERE {col('job')} = %s AND {col('object_kind')} = %s AND "
             if target_ids is None:
-                sql += f" AND {col('source_id')} IN ({bulk_rows.placeholders(len(batch))})"
-                cursor.execute(sql, [job_id, kind, *batch])
+                condition, params = bulk_rows.in_values(col("source_id"), batch)
+                cursor.execute(sql + condition, [job_id, kind, *params])
                 continue
-            sql += f" AND {col('target_id')} IN ({bulk_rows.placeholders(len(batch))})"
+            condition, params = bulk_rows.in_values(col("target_id"), batch)
             if source:
-                sql += f" AND {col('source_id')} NOT IN ({bulk_rows.placeholders(len(source))})"
-            cursor.execute(sql, [job_id, kind, *batch, *source])
+                keep, kept = bulk_rows.in_values(col("source_id"), source)
+                condition, params = f"{condition} AND NOT ({keep})", [*params, *kept]
+            cursor.execute(sql + condition, [job_id, kind, *params])
 
 
 _STATUS_RANK = {"failure": 3, "warning": 2, "success": 1, "skipped": 0}
@@ -168,10 +169,11 @@ def _earlier_rows(
     with connection.cursor() as cursor:
         for start in range(0, len(source_ids), bulk_rows.BATCH):
             batch = source_ids[start : start + bulk_rows.BATCH]
+            condition, params = bulk_rows.in_values(col("source_id"), batch)
             cursor.execute(
-                f"SELECT {col('id')} FROM {table} WHERE {col('source_id')} IN "
-                f"({bulk_rows.placeholders(len(batch))}) AND {col('job')} = %s AND {col('cycle_id')} = %s",
-                [*batch, job_id, cycle],
+                f"SELECT {col('id')} FROM {table} WHERE {condition} AND {col('job')} = %s "
+                f"AND {col('cycle_id')} = %s",
+                [*params, job_id, cycle],
             )
             found += [pk for (pk,) in cursor.fetchall()]
     if not found:
