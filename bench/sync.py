@@ -369,7 +369,7 @@ def _group_member_positions() -> list[list[int]]:
     return list(members.values())
 
 
-def _wait(cycle_model, job, after: int = 0, timeout: float = 3600):
+def _wait(cycle_model, job, after: int = 0, timeout: float = 4 * 3600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cycle = cycle_model.objects.filter(job=job, pk__gt=after).order_by("pk").first()

@@ -8,6 +8,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from provisioning import bulk_rows
@@ -43,8 +44,15 @@ def resolver(job_id: int):
 
 
 def source_ids(job_id: int, kind: str) -> list[str]:
+    return [str(s) for s in source_ids_query(job_id, kind)]
+
+
+def source_ids_query(job_id: int, kind: str, *, except_in: QuerySet | None = None) -> QuerySet:
+    """The source ids of the job's live links, in link order; ``except_in`` (a query of ids) left out."""
     rows = EscrowEntry.objects.filter(job_id=job_id, object_kind=kind).exclude(state=EscrowState.DELETED)
-    return [str(s) for s in rows.order_by("pk").values_list("source_id", flat=True)]
+    if except_in is not None:
+        rows = rows.exclude(source_id__in=except_in)
+    return rows.order_by("pk").values_list("source_id", flat=True)
 
 
 def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
