@@ -402,23 +402,18 @@ ENGINE_FIGURES = [
 
 def write_engine_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
     """Append this run as a table of its own under the engine-ceiling section (one run per table)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    head, sep, rest = text.partition(ENGINE_HEADING)
-    section, sep2, tail = rest.partition("\n## ")
+    from bench.report import append_run
+
     title = (
         f"### {result['users']:,} users, {result['groups']} groups, {result['workers']} worker(s), "
         f"{result['database']} + {result['broker']} ({result.get('measured_at', '')})"
     )
     rows = "\n".join(f"| {label} | {result[key]} |" for key, label in ENGINE_FIGURES)
-    run = (
+    table = (
         f"{title}\n\n`{result.get('command', '')}` — {result['machine']}, initial cycle "
         f"{result['initial_status']}, {result['initial_failed']} failed.\n\n| figure | value |\n|---|---:|\n{rows}\n"
     )
-    if not sep:
-        path.write_text(f"{text.rstrip()}\n\n{ENGINE_HEADING}\n\n{run}")
-        return
-    body = f"{section.rstrip()}\n\n{run}"
-    path.write_text(f"{head}{ENGINE_HEADING}{body}" + (f"\n## {tail}" if sep2 else ""))
+    append_run(ENGINE_HEADING, table, path)
 
 
 def write_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
