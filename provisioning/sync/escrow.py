@@ -11,11 +11,11 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from provisioning import bulk_rows
 from provisioning.engine import bounded
 from provisioning.engine.outcome import FORGET, Outcome, Step
 from provisioning.engine.source import EscrowRecord
 from provisioning.models import EscrowEntry, EscrowState, ProvisioningJob, ProvisioningLog
+from provisioning.sync import bulk_rows
 
 
 def record_value_limit() -> int:

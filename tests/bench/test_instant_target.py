@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.chart import cycle_time_svg
-from provisioning.connectors.scim.target import ScimTarget
-from provisioning.engine.target import TargetError
+from provisioning.connectors.scim import ScimTarget, TargetError
 
 ROOT = Path(__file__).resolve().parents[2]
 

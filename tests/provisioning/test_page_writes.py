@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from provisioning import escrow
 from provisioning.engine.outcome import FORGET, Outcome
 from provisioning.engine.source import EscrowRecord
 from provisioning.models import EscrowEntry, ProvisioningLog
+from provisioning.sync import escrow
 from tests.provisioning.conftest import make_app
 
 pytestmark = pytest.mark.django_db
