@@ -82,8 +82,9 @@ def _time(client, url: str, repeat: int) -> dict[str, Any]:
     }
 
 
-def run(repeat: int = REPEAT) -> dict[str, Any]:
-    """Measure every page; returns the tenant's size and one line per page."""
+def run(repeat: int = REPEAT, only: set[str] | None = None) -> dict[str, Any]:
+    """Measure the pages (``only``: some of users, group, overview, logs); the tenant's size and one
+    line per page."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.db.models import Count

@@ -18,13 +18,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--logs", type=int, default=0, help="Copy log rows until there are this many.")
         parser.add_argument("--repeat", type=int, default=30)
+        parser.add_argument("--only", default="", help="Comma-separated: users, group, overview, logs.")
         parser.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md.")
 
-    def handle(self, *args, logs, repeat, no_write, **options) -> None:
+    def handle(self, *args, logs, repeat, only, no_write, **options) -> None:
         if logs:
             self.stdout.write(str(top_up_logs(logs)))
         load = f"{os.getloadavg()[0]:.1f}"
-        result = run(repeat)
+        result = run(repeat, {o.strip() for o in only.split(",") if o.strip()} or None)
         table = markdown(result, _command_line(), timezone.now().strftime("%Y-%m-%d %H:%M UTC"), load)
         self.stdout.write(table)
         if not no_write:
