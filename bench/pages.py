@@ -6,7 +6,8 @@ Each is requested through Django's test client (middleware, queries, template: t
 after a warm-up; the number of database queries of one request is reported beside the times.
 
 ``top_up_logs(rows)`` brings the log table to ``rows`` rows on PostgreSQL by copying the rows already
-there (a real cycle's) into earlier, older cycles: new ids, shifted times, one INSERT … SELECT per copy.
+there (a real cycle's) into earlier, older cycles: new ids, shifted times, one INSERT … SELECT per copy,
+with the plain indexes dropped meanwhile and rebuilt at the end.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def top_up_logs(rows: int, *, every_hours: int = 6) -> dict[str, Any]:
     table = ProvisioningLog._meta.db_table
     started = time.perf_counter()
     with connection.cursor() as cursor:
+        # Millions of rows go in faster with the plain indexes built once afterwards than maintained row
+        # by row (the constraints' indexes stay: ids remain checked).
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         cursor.execute(f"SELECT count(*), coalesce(max(id), 0) FROM {table}")
         have, base_max = cursor.fetchone()
         if not have:
@@ -56,7 +67,10 @@ def top_up_logs(rows: int, *, every_hours: int = 6) -> dict[str, Any]:
             )
             added += batch
             print(f"copy {copy}: {have + added:,} rows, {time.perf_counter() - started:.0f} s", flush=True)
-        cursor.execute(f"ANALYZE {table}")
+        for name, definition in indexes:
+            cursor.execute(definition)
+            print(f"index {name} rebuilt, {time.perf_counter() - started:.0f} s", flush=True)
+        cursor.execute(f"VACUUM ANALYZE {table}")
     return {"rows": have + added, "added": added, "seconds": round(time.perf_counter() - started, 1)}
 
 
