@@ -400,8 +400,10 @@ ENGINE_FIGURES = [
 ]
 
 
-def write_engine_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
-    """Append this run as a table of its own under the engine-ceiling section (one run per table)."""
+def write_engine_markdown(
+    result: dict, path: Path = ROOT / "docs" / "benchmarks.md", heading: str = ENGINE_HEADING
+) -> None:
+    """Append this run as a table of its own under ``heading`` (one run per table)."""
     from bench.report import append_run
 
     title = (
@@ -413,7 +415,7 @@ def write_engine_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks
         f"{title}\n\n`{result.get('command', '')}` — {result['machine']}, initial cycle "
         f"{result['initial_status']}, {result['initial_failed']} failed.\n\n| figure | value |\n|---|---:|\n{rows}\n"
     )
-    append_run(ENGINE_HEADING, table, path)
+    append_run(heading, table, path)
 
 
 def write_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
