@@ -188,6 +188,9 @@ class EscrowEntry(models.Model):
             models.UniqueConstraint(fields=["job", "object_kind", "source_id"], name="escrow_unique_source"),
             models.UniqueConstraint(fields=["job", "object_kind", "target_id"], name="escrow_unique_target"),
         ]
+        # The overview counts an app's links by kind and state: an index-only scan of this index, not a
+        # read of every escrow row with its exported values (a million links: 1 s → tens of ms).
+        indexes = [models.Index(fields=["job", "object_kind", "state"], name="escrow_job_state_idx")]
 
     def __str__(self) -> str:
         return f"{self.object_kind} {self.source_id} → {self.target_id}"

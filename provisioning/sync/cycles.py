@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -120,35 +120,35 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
             )
         watermark_end = current_watermark()  # changes after this point belong to the next cycle
         source = source_for(job)
-        if initial:
-            users = _union(source.entitled_ids("User"), escrow.source_ids(job.pk, "User"))
-            groups = _union(source.entitled_ids("Group"), escrow.source_ids(job.pk, "Group"))
-        else:
-            changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
-            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
-            users = sorted(changed["User"] | retry["User"])
-            # A retried user may exist only after its groups were exported without it: they go again.
-            groups = sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"]))
         config = engine_config(job)
-        if config.mapping_for("User") is None:
-            users = []
-        if config.mapping_for("Group") is None:
-            groups = []
+        kinds = [kind for kind in ("User", "Group") if config.mapping_for(kind) is not None]
         try:
             cycle = Cycle.objects.create(
                 job=job,
                 kind=CycleKind.INITIAL if initial else CycleKind.INCREMENTAL,
                 watermark_end=watermark_end,
-                total=len(users) + len(groups),
                 force_deletes=force_deletes or job.force_deletes_once,
             )
         except IntegrityError:  # a concurrent start won the race
             return None
-        pages = _make_pages(cycle, CyclePhase.USERS, users, start=0)
-        pages += _make_pages(cycle, CyclePhase.GROUPS, groups, start=len(pages))
-        CyclePage.objects.bulk_create(pages, batch_size=500)
-        cycle.pages_total = len(pages)
-        cycle.save(update_fields=["pages_total"])
+        if initial:
+            # Streamed from the database page by page: a million ids never sit in one list.
+            ids = {kind: _initial_ids(job, source, kind) for kind in kinds}
+        else:
+            changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
+            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
+            ids = {
+                "User": sorted(changed["User"] | retry["User"]),
+                # A retried user may exist only after its groups were exported without it: they go again.
+                "Group": sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"])),
+            }
+        total = pages_total = 0
+        for phase, kind in ((CyclePhase.USERS, "User"), (CyclePhase.GROUPS, "Group")):
+            if kind in kinds:
+                objects, pages = _write_pages(cycle, phase, ids[kind], start=pages_total)
+                total, pages_total = total + objects, pages_total + pages
+        cycle.total, cycle.pages_total = total, pages_total
+        cycle.save(update_fields=["total", "pages_total"])
         ProvisioningJob.objects.filter(pk=job.pk).update(
             state=JobState.ACTIVE, last_execution_at=timezone.now(), force_deletes_once=False
         )
@@ -179,8 +179,35 @@ def _failed_last_cycle(job: ProvisioningJob) -> dict[str, set[str]]:
     return failed
 
 
-def _union(*lists: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(i for ids in lists for i in ids))
+def _initial_ids(job: ProvisioningJob, source: DirectorySource, kind: str) -> Iterator[str]:
+    """What an initial cycle looks at: every entitled object, then the linked ones no longer entitled
+    (they may need a disable or a delete), each once."""
+    entitled = source.entitled_query(kind)
+    linked = escrow.source_ids_query(job.pk, kind, except_in=entitled.order_by())
+    for query in (entitled, linked):
+        for object_id in query.iterator(chunk_size=2000):
+            yield str(object_id)
+
+
+def _write_pages(cycle: Cycle, phase: str, ids: Iterable, *, start: int) -> tuple[int, int]:
+    """Split ``ids`` into pages of the phase and insert them, 100 pages at a time: (objects, pages)."""
+    size = page_size()
+    objects = pages = 0
+    batch: list[CyclePage] = []
+    items: list = []
+    for item in ids:
+        items.append(item)
+        if len(items) == size:
+            batch.append(CyclePage(cycle=cycle, index=start + pages, phase=phase, items=items))
+            objects, pages, items = objects + len(items), pages + 1, []
+            if len(batch) == 100:
+                CyclePage.objects.bulk_create(batch)
+                batch = []
+    if items:
+        batch.append(CyclePage(cycle=cycle, index=start + pages, phase=phase, items=items))
+        objects, pages = objects + len(items), pages + 1
+    CyclePage.objects.bulk_create(batch)
+    return objects, pages
 
 
 def _make_pages(cycle: Cycle, phase: str, items: list, *, start: int) -> list[CyclePage]:
