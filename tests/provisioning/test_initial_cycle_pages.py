@@ -4,7 +4,7 @@ that are no longer entitled (so they are disabled), whatever the directory's siz
 import pytest
 
 from provisioning.models import CyclePage
-from tests.provisioning.conftest import make_users, run
+from tests.fixtures.provisioning import make_users, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

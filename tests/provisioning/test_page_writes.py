@@ -11,7 +11,7 @@ from provisioning.engine.outcome import FORGET, Outcome
 from provisioning.engine.source import EscrowRecord
 from provisioning.models import EscrowEntry, ProvisioningLog
 from provisioning.sync import escrow
-from tests.provisioning.conftest import make_app
+from tests.fixtures.provisioning import make_app
 
 pytestmark = pytest.mark.django_db
 
