@@ -122,6 +122,20 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
         source = source_for(job)
         config = engine_config(job)
         kinds = [kind for kind in ("User", "Group") if config.mapping_for(kind) is not None]
+        if initial:
+            # Streamed from the database page by page once the cycle exists: a million ids never sit
+            # in one list (the generators run in _write_pages below).
+            ids = {kind: _initial_ids(job, source, kind) for kind in kinds}
+        else:
+            changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
+            # Entra's escrow: failed objects are tried again each cycle (read before this cycle exists,
+            # or "the last cycle" would be this one).
+            retry = _failed_last_cycle(job)
+            ids = {
+                "User": sorted(changed["User"] | retry["User"]),
+                # A retried user may exist only after its groups were exported without it: they go again.
+                "Group": sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"])),
+            }
         try:
             cycle = Cycle.objects.create(
                 job=job,
@@ -131,17 +145,6 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
             )
         except IntegrityError:  # a concurrent start won the race
             return None
-        if initial:
-            # Streamed from the database page by page: a million ids never sit in one list.
-            ids = {kind: _initial_ids(job, source, kind) for kind in kinds}
-        else:
-            changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
-            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
-            ids = {
-                "User": sorted(changed["User"] | retry["User"]),
-                # A retried user may exist only after its groups were exported without it: they go again.
-                "Group": sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"])),
-            }
         total = pages_total = 0
         for phase, kind in ((CyclePhase.USERS, "User"), (CyclePhase.GROUPS, "Group")):
             if kind in kinds:
