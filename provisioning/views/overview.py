@@ -119,7 +119,7 @@ def escrow_statistics(job: ProvisioningJob) -> dict[str, dict[str, int]]:
     rows = (
         EscrowEntry.objects.filter(job=job)
         .values_list("object_kind", "state")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))  # COUNT(*): an index-only scan of escrow_job_state_idx
         .order_by()
     )
     for kind, state, count in rows:
