@@ -86,9 +86,11 @@ def cycle_time_svg(points: Sequence[tuple[int, float]], title: str) -> str:
     )
     for a, b in points:
         out.append(f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="4" fill="#0f6cbd"/>')
-        out.append(f'<text x="{x(a) + 8:.1f}" y="{y(b) - 8:.1f}">{b:,.0f} s</text>')
+        near_edge = x(a) > WIDTH - RIGHT - 60  # the last label goes left of its point, inside the chart
+        anchor, dx = ("end", -8) if near_edge else ("start", 8)
+        out.append(f'<text x="{x(a) + dx:.1f}" y="{y(b) - 8:.1f}" text-anchor="{anchor}">{b:,.0f} s</text>')
     out.append(
-        f'<text x="{WIDTH - RIGHT}" y="{TOP + 14}" text-anchor="end" fill="#666">dashed: linear growth</text>'
+        f'<text x="{LEFT + 8}" y="{TOP + 14}" fill="#666">dashed: linear growth from the first point</text>'
     )
     out.append("</svg>")
     return "\n".join(out) + "\n"
