@@ -122,15 +122,7 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
         source = source_for(job)
         config = engine_config(job)
         kinds = [kind for kind in ("User", "Group") if config.mapping_for(kind) is not None]
-        try:
-            cycle = Cycle.objects.create(
-                job=job,
-                kind=CycleKind.INITIAL if initial else CycleKind.INCREMENTAL,
-                watermark_end=watermark_end,
-                force_deletes=force_deletes or job.force_deletes_once,
-            )
-        except IntegrityError:  # a concurrent start won the race
-            return None
+        # Read before the new cycle exists: the last cycle's failures are the previous cycle's.
         if initial:
             # Streamed from the database page by page: a million ids never sit in one list.
             ids = {kind: _initial_ids(job, source, kind) for kind in kinds}
@@ -142,6 +134,15 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
                 # A retried user may exist only after its groups were exported without it: they go again.
                 "Group": sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"])),
             }
+        try:
+            cycle = Cycle.objects.create(
+                job=job,
+                kind=CycleKind.INITIAL if initial else CycleKind.INCREMENTAL,
+                watermark_end=watermark_end,
+                force_deletes=force_deletes or job.force_deletes_once,
+            )
+        except IntegrityError:  # a concurrent start won the race
+            return None
         total = pages_total = 0
         for phase, kind in ((CyclePhase.USERS, "User"), (CyclePhase.GROUPS, "Group")):
             if kind in kinds:
