@@ -18,9 +18,7 @@ from typing import Any
 
 from django.db import connection, models
 
-BATCH = (
-    500  # rows per statement: 500 rows of 21 columns stays far below SQLite's and psycopg's parameter caps
-)
+BATCH = 500  # rows per executemany; ids per IN list on SQLite (far below its parameter cap)
 _PLAIN = {
     "AutoField",
     "BigAutoField",
