@@ -2,14 +2,22 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+from portal.i18n.catalogues import compile_catalogues
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.scim_server", "tests.fixtures.listener"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    """The translation catalogues are committed as .po only: compile them as the setup does."""
+    compile_catalogues(Path(__file__).resolve().parent.parent / "locale")
 
 
 @pytest.fixture(scope="session")
