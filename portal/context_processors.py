@@ -1,6 +1,6 @@
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.context import may_open, portal_perms
 
