@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from provisioning.expressions import EvaluationContext
-from provisioning.mapping import AttributeMapping, evaluate_all
+from provisioning.mappings.evaluation import AttributeMapping, evaluate_all
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MAPPINGS = [

@@ -157,7 +157,7 @@ def deep_cursor(params: dict[str, Any]) -> tuple[str, int] | None:
     """A cursor half-way down the filtered result (found with OFFSET here, in setup only)."""
     from django.http import QueryDict
 
-    from provisioning.logs_query import LogFilterForm, encode_cursor
+    from provisioning.logs.query import LogFilterForm, encode_cursor
 
     query = QueryDict(urlencode(params, doseq=True))
     queryset = LogFilterForm(query).export_queryset()

@@ -43,7 +43,7 @@ def check_broker(timeout: float = 2.0) -> str | None:
 
 def check_cycles() -> str | None:
     """None when no provisioning cycle is stalled, else which ones and since when."""
-    from provisioning import stalls
+    from provisioning.sync import stalls
 
     cycles = list(stalls.stalled().select_related("job__application").order_by("progress_at")[:5])
     if not cycles:
@@ -59,7 +59,7 @@ def check_lost_work(timeout: float = 2.0) -> str | None:
 
     Cheap: one grouped query, and a broker connection only when that query finds candidates.
     """
-    from provisioning import stalls
+    from provisioning.sync import stalls
 
     waiting = stalls.pages_awaiting_messages()
     if not waiting:

@@ -325,7 +325,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PROVISIONING_REAPER_INTERVAL,
     },
 }
-CELERY_IMPORTS = ["provisioning.tasks_retention"]  # autodiscovery only finds modules named tasks
 
 LOGGING = {
     "version": 1,
@@ -358,7 +357,7 @@ PROVISIONING_OUTBOUND_DENY = env.list("PROVISIONING_OUTBOUND_DENY", default=[])
 PROVISIONING_TEST_CONNECTION_LIMIT = env.int("PROVISIONING_TEST_CONNECTION_LIMIT", default=10)
 PROVISIONING_TEST_CONNECTION_WINDOW = env.int("PROVISIONING_TEST_CONNECTION_WINDOW", default=60)
 # A running cycle with no progress (no page saved) for this many seconds is reported as stalled: on the
-# overview, in the API job status, by one email and by /healthz (provisioning/stalls.py).
+# overview, in the API job status, by one email and by /healthz (provisioning/sync/stalls.py).
 PROVISIONING_STALL_AFTER = env.int("PROVISIONING_STALL_AFTER", default=900)
 # /healthz reports lost work when a running cycle's pending pages have no message in the broker and the
 # cycle has made no progress for this many seconds: longer than a page normally takes, since the

@@ -30,9 +30,10 @@ class ProvisioningConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        import provisioning.tasks  # noqa: F401 - registers the tasks sync/ queues by name (sync/dispatch.py)
         from portal.directory.changes import on_changes
         from provisioning.expressions import Limits, budget
-        from provisioning.realtime import on_directory_changes
+        from provisioning.sync.realtime import on_directory_changes
 
         on_changes(on_directory_changes)
         configure_outbound_policy()

@@ -12,8 +12,9 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from provisioning import cycles, quarantine, stalls
+from provisioning.logs import retention
 from provisioning.models import JobState, ProvisioningJob, ProvisioningMode
+from provisioning.sync import cycles, quarantine, stalls
 
 log = logging.getLogger(__name__)
 
@@ -96,3 +97,11 @@ def schedule_tick() -> None:
 def near_real_time(job_id: int) -> None:
     cache.delete(f"provisioning:nrt:{job_id}")
     run_cycle(job_id, initial=False)
+
+
+@shared_task(
+    name="provisioning.tasks_retention.purge_logs"
+)  # the name beat rows store (module was folded in)
+def purge_logs() -> int:
+    """Beat runs this daily; also safe to run by hand (idempotent)."""
+    return retention.purge_expired()

@@ -34,7 +34,7 @@ from portal.api.common import (
 )
 from portal.api.errors import not_found
 from portal.api.schemas import ProvisioningObjectSummary, ProvisioningObjectSummaryCollection
-from provisioning.log_export import exchange_text
+from provisioning.logs.export import exchange_text
 from provisioning.models import LogAction, LogStatus, ProvisioningLog
 
 router = Router(tags=["auditLogs"])

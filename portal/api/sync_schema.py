@@ -6,7 +6,7 @@ mappings become Graph's ``attributeMapping`` (Direct → source type ``Attribute
 ``scope`` filter groups; the target attribute list becomes the target directory's object definition.
 
 Writing (PUT): the same shape is read back, checked with the mapping editor's own rules
-(``provisioning.mapping.validate_mappings``, the expression parser, ``scoping.validate_clause``) and
+(``provisioning.mappings.evaluation.validate_mappings``, the expression parser, ``scoping.validate_clause``) and
 every problem is reported with its JSON path, e.g.
 ``synchronizationRules[0].objectMappings[0].attributeMappings[3].source.expression``.
 """
@@ -21,8 +21,13 @@ from typing import Any
 from portal.applications.gallery import GROUP_SOURCE_ATTRIBUTES, USER_SOURCE_ATTRIBUTES, AppTemplate
 from provisioning.connectors.scim.paths import parse_path
 from provisioning.expressions import ExpressionError, compile_expression
-from provisioning.mapping import AttributeMapping, MappingError, TargetAttribute, validate_mappings
-from provisioning.scoping import ScopingClause, canonical_operator, validate_clause
+from provisioning.mappings.evaluation import (
+    AttributeMapping,
+    MappingError,
+    TargetAttribute,
+    validate_mappings,
+)
+from provisioning.mappings.scoping import ScopingClause, canonical_operator, validate_clause
 
 SOURCE_DIRECTORY = "Azure Active Directory"
 SOURCE_DIRECTORY_ID = "AzureActiveDirectory"

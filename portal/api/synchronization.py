@@ -5,8 +5,8 @@ need it from the start). ``POST …/jobs`` therefore hands back that job, 201, w
 ``NotConfigured``; ``DELETE …/jobs/{jobId}`` resets it to that state with a new id (escrow, watermark
 and mappings are forgotten; provisioning logs are kept, they are the audit trail).
 
-Everything goes through the same functions as the blade: ``provisioning.control`` and
-``provisioning.forms.set_status`` to start and stop (with their audit entries), ``provisioning.credentials``
+Everything goes through the same functions as the blade: ``provisioning.sync.control`` and
+``provisioning.forms.configuration.set_status`` to start and stop (with their audit entries), ``provisioning.sync.credentials``
 to test credentials (a real request to the target) and remember what passed, the mapping editor's
 validators for the schema. Secrets are write-only: no response contains them.
 """
@@ -56,20 +56,9 @@ from portal.applications import services
 from portal.applications.models import Application
 from portal.audit import Activity, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning import control, cycles, quarantine, stalls
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
-from provisioning.credentials import (
-    Credentials,
-    credentials_tested,
-    matching_attribute,
-    rate_limited_verdict,
-    record_test,
-    run_test,
-    secrets_to_retype,
-    test_connection_wait,
-)
-from provisioning.engine.target import TargetError
-from provisioning.forms import THRESHOLD_MAX, set_status, unsupported_reason
+from provisioning.engine.target_protocol import TargetError
+from provisioning.forms.configuration import THRESHOLD_MAX, set_status, unsupported_reason
 from provisioning.models import (
     AuthMethod,
     Cycle,
@@ -82,6 +71,17 @@ from provisioning.models import (
     ProvisioningLog,
     ProvisioningMode,
     Scope,
+)
+from provisioning.sync import control, cycles, quarantine, stalls
+from provisioning.sync.credentials import (
+    Credentials,
+    credentials_tested,
+    matching_attribute,
+    rate_limited_verdict,
+    record_test,
+    run_connection_test,
+    secrets_to_retype,
+    test_connection_wait,
 )
 
 router = Router(tags=["synchronization"])
@@ -587,7 +587,7 @@ def _bool(value: str, target: str) -> bool:
 
 
 def _credential_values(pairs: dict[str, tuple[int, str, str]], container: str) -> dict[str, str]:
-    from provisioning.credentials import validate_url
+    from provisioning.sync.credentials import validate_url
 
     values: dict[str, str] = {}
     for lowered, (index, key, value) in pairs.items():
@@ -792,7 +792,9 @@ def validate_credentials(
             429, rate_limited_verdict(wait).message, headers={"Retry-After": str(wait)}, target="credentials"
         )
     timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-    verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk)
+    verdict = run_connection_test(
+        credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk
+    )
     record_test(job, credentials, verdict)
     if verdict.ok:
         return no_content()
@@ -826,7 +828,7 @@ def provision_on_demand(
 ) -> dict[str, Any]:
     job = get_job(request, id, job_id)
     try:
-        from provisioning.operations import provision_on_demand as run_on_demand
+        from provisioning.sync.operations import provision_on_demand as run_on_demand
     except ImportError:
         raise ApiError(
             501, "Provision on demand is not available on this server.", code="notImplemented"

@@ -17,8 +17,8 @@ from portal.applications import services
 from portal.applications.models import Application
 from portal.demo import demo_scim_token
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning.credentials import Credentials
 from provisioning.models import AuthMethod, JobState, Scope
+from provisioning.sync.credentials import Credentials
 
 DEMO_APP_NAME = "Contoso HR (demo)"
 DEMO_TEMPLATE = "scim-generic"

@@ -215,14 +215,14 @@ def delete_application(application: Application, *, actor: Any = None) -> None:
 
 
 def call_provisioning_control(action: str, job: ProvisioningJob) -> bool:
-    """Call ``provisioning.control.<action>(job)`` if the engine's control module is installed.
+    """Call ``provisioning.sync.control.<action>(job)`` if the engine's control module is installed.
 
     Looked up at call time so the pages work before (and without) the engine; False when absent.
     """
     try:
-        module = importlib.import_module("provisioning.control")
+        module = importlib.import_module("provisioning.sync.control")
     except ModuleNotFoundError as error:
-        if error.name not in ("provisioning.control", None):
+        if error.name not in ("provisioning.sync.control", None):
             raise  # the module exists but is broken: say so rather than silently skip the engine
         return False
     function = getattr(module, action, None)

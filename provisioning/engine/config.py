@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioning.engine.attribute_types import AttributeType, types_from_definitions
-from provisioning.mapping import AttributeMapping
-from provisioning.scoping import ScopingFilter, filters_from_dicts
+from provisioning.mappings.evaluation import AttributeMapping
+from provisioning.mappings.scoping import ScopingFilter, filters_from_dicts
 
 MANAGER_SUFFIX = ":manager"
 MEMBERS = "members"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioning.engine.source import EscrowRecord
-from provisioning.engine.target import TargetError
+from provisioning.engine.target_protocol import TargetError
 
 FORGET = "forget"  # escrow marker: drop the link (object deleted in the target)
 

@@ -22,7 +22,7 @@ from provisioning.engine.attribute_types import AttributeType, ValueTypeError, c
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import FORGET, Outcome
 from provisioning.engine.source import EscrowRecord, SourceObject
-from provisioning.engine.target import (
+from provisioning.engine.target_protocol import (
     REDACTED,
     ErrorCategory,
     Target,
@@ -32,8 +32,8 @@ from provisioning.engine.target import (
     redact_secrets,
 )
 from provisioning.expressions import EvaluationContext, ExpressionError
-from provisioning.mapping import evaluate_all
-from provisioning.scoping import ScopingError, in_scope
+from provisioning.mappings.evaluation import evaluate_all
+from provisioning.mappings.scoping import ScopingError, in_scope
 
 BULK_BATCH = 50  # operations per SCIM Bulk request (the connector caps it at the target's maxOperations)
 Resolver = Callable[[str, list[str]], dict[str, str]]  # (kind, source ids) -> target ids of active links

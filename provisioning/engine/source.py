@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from provisioning.engine.target import ObjectType
+from provisioning.engine.target_protocol import ObjectType
 
 
 @dataclass

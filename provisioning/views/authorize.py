@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal.audit import Activity, record_audit
 from provisioning.connectors.scim.client import authorization_request, exchange_code
-from provisioning.credentials import Credentials, oauth_client
-from provisioning.engine.target import TargetError
-from provisioning.forms import CredentialsForm, ProvisioningConfigurationForm
+from provisioning.engine.target_protocol import TargetError
+from provisioning.forms.configuration import CredentialsForm, ProvisioningConfigurationForm
 from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.sync.credentials import Credentials, oauth_client
 from provisioning.views.configuration import PAGE, _context, _job
 
 SESSION_KEY = "provisioning_authorize"

@@ -18,17 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.applications.models import Application
 from portal.applications.views import blade_context
 from portal.crypto import unreadable_fields
-from provisioning.credentials import (
-    Credentials,
-    TestVerdict,
-    credentials_tested,
-    matching_attribute,
-    rate_limited_verdict,
-    record_test,
-    run_test,
-    test_connection_wait,
-)
-from provisioning.forms import (
+from provisioning.forms.configuration import (
     COMPAT_FIELDS,
     CredentialsForm,
     ProvisioningConfigurationForm,
@@ -36,6 +26,16 @@ from provisioning.forms import (
     unsupported_reason,
 )
 from provisioning.models import ProvisioningJob, ProvisioningMode
+from provisioning.sync.credentials import (
+    Credentials,
+    TestVerdict,
+    credentials_tested,
+    matching_attribute,
+    rate_limited_verdict,
+    record_test,
+    run_connection_test,
+    test_connection_wait,
+)
 
 PAGE = "provisioning/configuration.html"
 TEST_RESULT = "provisioning/configuration_test_result.html"
@@ -127,7 +127,9 @@ def test_connection(request: HttpRequest, object_id: Any) -> HttpResponse:
             verdict = rate_limited_verdict(wait)
         else:
             timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
-            verdict = run_test(credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk)
+            verdict = run_connection_test(
+                credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk
+            )
             record_test(job, credentials, verdict)
     context = {
         "verdict": verdict,

@@ -1,7 +1,7 @@
 """Provisioning logs: the tenant-wide page, the per-app page, the detail panel and the downloads.
 
-Thin: the query lives in provisioning.logs_query, the record shape and the streaming in
-provisioning.log_export. One view serves the whole page or, for htmx, only the part it swaps (the
+Thin: the query lives in provisioning.logs.query, the record shape and the streaming in
+provisioning.logs.export. One view serves the whole page or, for htmx, only the part it swaps (the
 results table, or the detail panel and its tabs); every link also works without JavaScript.
 """
 
@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET
 
 from portal.applications.models import Application
 from portal.applications.views import blade_context
-from provisioning import log_export
-from provisioning.logs_query import ACTION_CHOICES, STATUS_CHOICES, LogFilterForm, app_choices, job_names
+from provisioning.logs import export as log_export
+from provisioning.logs.query import ACTION_CHOICES, STATUS_CHOICES, LogFilterForm, app_choices, job_names
+from provisioning.logs.retention import retention_days
 from provisioning.models import ProvisioningJob, ProvisioningLog
-from provisioning.tasks_retention import retention_days
 
 PAGE = "provisioning/logs.html"
 APP_PAGE = "provisioning/logs_app.html"

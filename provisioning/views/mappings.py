@@ -1,7 +1,7 @@
 """The Mappings blade of an app: one object mapping, Edit Attribute with its tester, scoping filters, the
 target attribute list, and Restore default mappings.
 
-Thin: the forms in ``provisioning.forms_mappings`` validate and save; these views route. Each page works
+Thin: the forms in ``provisioning.forms.mappings`` validate and save; these views route. Each page works
 as a plain form post and, with htmx, swaps only its form (``#<partial>``) and follows an ``HX-Redirect``
 after a save.
 """
@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from portal.accounts.middleware import forbidden
 from portal.applications.services import restore_default_mappings
 from portal.applications.views import blade_context
-from provisioning.forms_mappings import (
+from provisioning.forms.mappings import (
     APPLY_LABELS,
     AttributeMappingForm,
     ObjectMappingSettingsForm,
@@ -31,7 +31,7 @@ from provisioning.forms_mappings import (
     delete_attribute_mapping,
     find_test_object,
     function_list,
-    run_test,
+    run_expression_test,
     search_test_objects,
     source_attribute_names,
     table_errors,
@@ -167,7 +167,7 @@ def _attribute_editor(request: HttpRequest, om: ObjectMapping, index: int | None
             object_mapping=om, index=index, initial=AttributeMappingForm.initial_from(request.POST)
         )
         if action == "test":
-            tester = run_test(om, request.POST, principals)
+            tester = run_expression_test(om, request.POST, principals)
     elif request.method == "POST":
         form = AttributeMappingForm(request.POST, object_mapping=om, index=index)
         if form.is_valid() and form.save(actor=request.user):

@@ -14,9 +14,9 @@ from portal.applications.models import Application
 from portal.applications.views import blade_context
 from portal.audit import record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning import control
 from provisioning.models import Cycle, CyclePage, CycleStatus, PageStatus
-from provisioning.operations import plan, provision_on_demand
+from provisioning.sync import control
+from provisioning.sync.operations import plan, provision_on_demand
 
 PICKER_LIMIT = 20
 GROUP_MEMBERS_MAX = 5  # Entra provisions a group on demand with at most 5 of its members

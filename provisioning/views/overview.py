@@ -26,10 +26,8 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from portal.applications.views import blade_context
 from portal.audit import Activity, record_audit
-from provisioning import control, quarantine, stalls
-from provisioning.charts import CyclePoint, cycle_history_svg, format_duration
-from provisioning.forms import set_status
-from provisioning.logs_query import cycle_summary_links
+from provisioning.forms.configuration import set_status
+from provisioning.logs.query import cycle_summary_links
 from provisioning.models import (
     Cycle,
     CycleStatus,
@@ -40,6 +38,8 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningMode,
 )
+from provisioning.sync import control, quarantine, stalls
+from provisioning.views.charts import CyclePoint, cycle_history_svg, format_duration
 
 PAGE = "provisioning/overview.html"
 HISTORY_LENGTH = 30

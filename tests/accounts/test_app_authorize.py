@@ -25,7 +25,7 @@ from portal.accounts.roles import PortalRole
 from portal.api.models import ApiToken
 from portal.applications.services import instantiate
 from provisioning.models import ProvisioningJob
-from provisioning.targets import oauth_for
+from provisioning.sync.connector_pool import oauth_for
 from tests.accounts.conftest import Provider
 from tests.accounts.test_microsoft_sign_in import ProviderBrowser, make_person  # noqa: F401 (fixture)
 from tests.api.conftest import ApiClient
@@ -271,7 +271,7 @@ def test_a_cycle_with_a_revoked_grant_stops_and_says_why(
         verify=oidc_provider.ca_bundle,
         timeout=10,
     ).raise_for_status()
-    from provisioning.targets import forget_target
+    from provisioning.sync.connector_pool import forget_target
 
     forget_target(taskize.pk)  # as a new worker process would: no access token cached from before
     app.assign(make_users(1, prefix="bob")[0])

@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 from portal.api import synchronization
 from portal.applications.services import instantiate
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
-from provisioning.credentials import TestVerdict
 from provisioning.models import ProvisioningLog
+from provisioning.sync.credentials import TestVerdict
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 5
@@ -87,7 +87,7 @@ def api_schema(db, admin_token, monkeypatch, settings):
     # validateCredentials would reach out to whatever URL a generated case names: answer offline.
     monkeypatch.setattr(
         synchronization,
-        "run_test",
+        "run_connection_test",
         lambda credentials, **kw: TestVerdict(False, "dns_failure", "Host not found", "Offline."),
     )
     application = instantiate("scim-generic", "Schemathesis app")

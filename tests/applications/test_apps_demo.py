@@ -7,7 +7,7 @@ from portal.applications.demo import DEMO_APP_NAME, ensure_demo_app
 from portal.applications.models import Application, AppRoleAssignment
 from portal.demo import demo_scim_token
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning.credentials import credentials_tested
+from provisioning.sync.credentials import credentials_tested
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
-from provisioning.credentials import credentials_tested
 from provisioning.models import JobState, ProvisioningJob
+from provisioning.sync.credentials import credentials_tested
 from tests.fixtures import scim_server as scim_fixtures
 
 # The real scim2-server fixtures (a fresh tenant per test on one loopback server).
@@ -32,10 +32,10 @@ def shot(page: Page, name: str) -> None:
 
 @pytest.fixture
 def engine_calls(monkeypatch) -> list[str]:
-    """provisioning.control stand-in: the page's job ends at calling start(); no task reaches a broker
+    """provisioning.sync.control stand-in: the page's job ends at calling start(); no task reaches a broker
     that other test runs share (the engine has its own tests)."""
     calls: list[str] = []
-    fake = types.ModuleType("provisioning.control")
+    fake = types.ModuleType("provisioning.sync.control")
 
     def start(job):
         calls.append("start")
@@ -46,7 +46,7 @@ def engine_calls(monkeypatch) -> list[str]:
         ProvisioningJob.objects.filter(pk=job.pk).update(enabled=False, state=JobState.PAUSED)
 
     fake.start, fake.stop = start, stop
-    monkeypatch.setitem(sys.modules, "provisioning.control", fake)
+    monkeypatch.setitem(sys.modules, "provisioning.sync.control", fake)
     return calls
 
 

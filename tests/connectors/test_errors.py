@@ -8,7 +8,7 @@ from scim2_client import RequestNetworkException, UnexpectedStatusCodeException
 from scim2_models import Error, SCIMException
 
 from provisioning.connectors.scim.errors import ErrorCode, classify
-from provisioning.engine.target import ErrorCategory
+from provisioning.engine.target_protocol import ErrorCategory
 
 
 def failed(status: int, headers: dict[str, str] | None = None, scim_type: str | None = None) -> Exception:

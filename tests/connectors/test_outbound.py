@@ -15,10 +15,10 @@ import pytest
 from provisioning.connectors import outbound
 from provisioning.connectors.outbound import NOT_ALLOWED_MESSAGE, OutboundPolicy
 from provisioning.connectors.scim.client import OAuth2ClientCredentials, build_http_client
+from provisioning.connectors.scim.connector import ScimTarget
 from provisioning.connectors.scim.errors import classify
 from provisioning.connectors.scim.probe import test_connection
-from provisioning.connectors.scim.target import ScimTarget
-from provisioning.engine.target import TargetError
+from provisioning.engine.target_protocol import TargetError
 from tests.fixtures.listener import start_listener
 
 STRICT = OutboundPolicy()  # production default: nothing but global addresses

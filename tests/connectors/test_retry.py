@@ -9,7 +9,7 @@ import pytest
 
 from provisioning.connectors.scim.errors import ErrorCode, make_error
 from provisioning.connectors.scim.retry import RetryPolicy, call_with_retry, parse_retry_after
-from provisioning.engine.target import TargetError
+from provisioning.engine.target_protocol import TargetError
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from provisioning.connectors.scim import (
 )
 from provisioning.connectors.scim.compat import LEGACY, Compatibility
 from provisioning.connectors.scim.paths import ENTERPRISE_URN
-from provisioning.engine.target import Target
+from provisioning.engine.target_protocol import Target
 from tests.fixtures.scim_server import ENTRA_LENIENT_POLICY, ScimTenant, extension_schema
 
 WORK_EMAIL = 'emails[type eq "work"].value'

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from portal.audit import Activity, record_audit
 from portal.models import AuditEntry
-from provisioning import quarantine
 from provisioning.models import JobState
+from provisioning.sync import quarantine
 from tests.provisioning.test_logs_query import new_job
 
 pytestmark = pytest.mark.django_db

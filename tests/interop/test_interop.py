@@ -15,7 +15,7 @@ import pytest
 
 from portal.directory import services as directory
 from portal.directory.models import DirectoryUser, GroupMembership
-from provisioning.connectors.scim.target import ScimTarget
+from provisioning.connectors.scim.connector import ScimTarget
 from provisioning.models import ProvisioningLog
 from tests.interop.conftest import InteropTarget
 from tests.provisioning.conftest import ProvisionedApp, make_app, make_group, make_users, run

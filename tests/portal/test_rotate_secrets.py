@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from portal.applications import services
 from provisioning.models import ProvisioningJob
-from provisioning.operations import plan
+from provisioning.sync.operations import plan
 
 pytestmark = pytest.mark.django_db
 

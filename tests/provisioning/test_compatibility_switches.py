@@ -111,7 +111,7 @@ def test_migration_turns_the_legacy_box_into_its_switches():
 def test_a_slack_job_turned_on_earlier_fails_its_cycles_visibly_and_sends_nothing(scim_server):
     """Before: each cycle failed every user with advice blaming the app; now the cycle says why."""
     from portal.directory.models import DirectoryUser
-    from provisioning.cycles import start_cycle
+    from provisioning.sync.cycles import start_cycle
 
     slack = services.instantiate("slack", "Slack").provisioning
     slack.tenant_url, slack.secret_token, slack.enabled = scim_server.base_url, scim_server.token, True

@@ -10,8 +10,8 @@ from django.utils import timezone
 from portal.applications import services
 from portal.audit import Activity
 from portal.models import AuditEntry
-from provisioning.credentials import Credentials
 from provisioning.models import JobState, ProvisioningJob
+from provisioning.sync.credentials import Credentials
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +31,10 @@ def fast_password_hasher(settings):
 
 
 class FakeControl(types.ModuleType):
-    """Stands in for provisioning.control: records calls and flags the job the way the engine does."""
+    """Stands in for provisioning.sync.control: records calls and flags the job the way the engine does."""
 
     def __init__(self):
-        super().__init__("provisioning.control")
+        super().__init__("provisioning.sync.control")
         self.calls: list[tuple[str, int]] = []
 
     def start(self, job):
@@ -49,14 +49,14 @@ class FakeControl(types.ModuleType):
 @pytest.fixture
 def control(monkeypatch) -> FakeControl:
     fake = FakeControl()
-    monkeypatch.setitem(sys.modules, "provisioning.control", fake)
+    monkeypatch.setitem(sys.modules, "provisioning.sync.control", fake)
     return fake
 
 
 @pytest.fixture
 def no_control(monkeypatch):
     """As if the engine's control module were not installed (the page must still work)."""
-    monkeypatch.setitem(sys.modules, "provisioning.control", None)
+    monkeypatch.setitem(sys.modules, "provisioning.sync.control", None)
 
 
 @pytest.fixture
@@ -489,7 +489,7 @@ def test_status_shows_when_the_saved_credentials_were_tested(signed_in_client, j
 
 
 def test_saving_does_not_overwrite_what_the_engine_wrote_meanwhile(job):
-    from provisioning.forms import ProvisioningConfigurationForm
+    from provisioning.forms.configuration import ProvisioningConfigurationForm
 
     form = ProvisioningConfigurationForm(form_data(job, notification_email="ops@contoso.test"), job=job)
     assert form.is_valid(), form.errors

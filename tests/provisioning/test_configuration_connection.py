@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from portal.applications import services
-from provisioning.credentials import Credentials
 from provisioning.models import ProvisioningJob
+from provisioning.sync.credentials import Credentials
 from tests.fixtures import scim_server as scim_fixtures
 
 # The real scim2-server fixtures (a fresh tenant per test on one loopback server).

@@ -73,7 +73,7 @@ def test_second_cycle_without_changes_sends_no_write(celery_worker, scim_server,
 
 
 def test_existing_account_is_matched_not_duplicated(celery_worker, scim_server, provisioned_app):
-    from provisioning.connectors.scim.target import ScimTarget
+    from provisioning.connectors.scim.connector import ScimTarget
 
     existing = ScimTarget(scim_server.base_url, token=scim_server.token).create(
         "User", {"userName": "user0@contoso.test", "active": True}
@@ -136,7 +136,7 @@ def test_change_unassign_reassign_and_delete_follow_entra(celery_worker, scim_se
 
 
 def test_account_never_in_scope_is_untouched(celery_worker, scim_server, provisioned_app):
-    from provisioning.connectors.scim.target import ScimTarget
+    from provisioning.connectors.scim.connector import ScimTarget
 
     stranger = ScimTarget(scim_server.base_url, token=scim_server.token).create(
         "User", {"userName": "stranger@contoso.test", "active": True}

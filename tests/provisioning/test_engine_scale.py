@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 
 from portal.directory.models import DirectoryUser, GroupMembership
-from provisioning import control
 from provisioning.models import Cycle, CyclePage, EscrowEntry, ProvisioningJob
+from provisioning.sync import control
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.provisioning.conftest import make_app, make_group, make_users, wait_for_cycle
 from tests.provisioning.test_engine_cycles import run

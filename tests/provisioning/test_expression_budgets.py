@@ -14,7 +14,7 @@ from provisioning.expressions import (
     compile_expression,
     evaluate,
 )
-from provisioning.scoping import ScopingClause, ScopingError
+from provisioning.mappings.scoping import ScopingClause, ScopingError
 
 REDOS = 'Replace([streetAddress], , "(a+)+$", , "x", , )'
 HOSTILE_ADDRESS = "a" * 1000 + "!"

@@ -13,8 +13,7 @@ from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from provisioning.cycles import _count
-from provisioning.logs_query import (
+from provisioning.logs.query import (
     LogFilterForm,
     cycle_summary_links,
     decode_cursor,
@@ -22,6 +21,7 @@ from provisioning.logs_query import (
     keyset_page,
 )
 from provisioning.models import ProvisioningJob, ProvisioningLog
+from provisioning.sync.cycles import _count
 from tests.provisioning.conftest import make_app
 
 pytestmark = pytest.mark.django_db

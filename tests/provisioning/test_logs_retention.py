@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning import tasks_retention
+from provisioning import tasks
+from provisioning.logs import retention
 from provisioning.models import ProvisioningLog
 from tests.provisioning.test_logs_query import make_log, new_job
 
@@ -28,14 +29,14 @@ def remaining() -> set[int]:
 def test_default_retention_is_30_days(aged_logs, settings):
     if hasattr(settings, "PROVISIONING_LOG_RETENTION_DAYS"):
         del settings.PROVISIONING_LOG_RETENTION_DAYS
-    assert tasks_retention.retention_days() == 30
-    assert tasks_retention.purge_logs() == 2
+    assert retention.retention_days() == 30
+    assert tasks.purge_logs() == 2
     assert remaining() == {aged_logs[d] for d in (0, 6, 8, 29)}
 
 
 def test_retention_setting_is_honoured(aged_logs, settings):
     settings.PROVISIONING_LOG_RETENTION_DAYS = 7
-    assert tasks_retention.purge_logs.apply().get() == 4  # as the worker would run it
+    assert tasks.purge_logs.apply().get() == 4  # as the worker would run it
     assert remaining() == {aged_logs[0], aged_logs[6]}
 
 
@@ -51,8 +52,8 @@ def test_purge_works_in_batches_and_is_idempotent(settings):
         ]
     )
     keep = make_log(job).pk
-    assert tasks_retention.purge_before(timezone.now() - timedelta(days=30), batch_size=10) == 25
-    assert tasks_retention.purge_before(timezone.now() - timedelta(days=30), batch_size=10) == 0
+    assert retention.purge_before(timezone.now() - timedelta(days=30), batch_size=10) == 25
+    assert retention.purge_before(timezone.now() - timedelta(days=30), batch_size=10) == 0
     assert remaining() == {keep}
 
 

@@ -10,9 +10,9 @@ from django.db.models import Sum
 from django.http import QueryDict
 from django.utils import timezone
 
-from provisioning.logs_query import LogFilterForm, cycle_summary_links
+from provisioning.logs.query import LogFilterForm, cycle_summary_links
+from provisioning.logs.retention import retention_days
 from provisioning.models import Cycle, ProvisioningLog
-from provisioning.tasks_retention import retention_days
 
 pytestmark = pytest.mark.django_db
 

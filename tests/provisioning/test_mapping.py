@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from provisioning.expressions import IGNORE, AppRoleList, EvaluationContext, ExpressionError
-from provisioning.mapping import (
+from provisioning.mappings.evaluation import (
     AttributeMapping,
     MappingError,
     MappingEvaluationError,

@@ -7,7 +7,7 @@ from portal.applications import services
 from portal.audit import Activity
 from portal.models import AuditEntry
 from provisioning.connectors.scim.paths import parse_path
-from provisioning.forms_mappings import parse_target_name
+from provisioning.forms.mappings import parse_target_name
 from provisioning.models import ObjectMapping, ProvisioningJob
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from provisioning import quarantine
 from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob
+from provisioning.sync import quarantine
 from tests.provisioning.conftest import make_app
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs only on a real commit

@@ -147,7 +147,7 @@ def test_plan_is_summarised_by_action_with_folded_details(scim_server, signed_in
 
 def test_on_demand_for_an_account_already_active_in_the_target_reports_no_active_change(scim_server):
     from provisioning.models import EscrowEntry
-    from provisioning.operations import provision_on_demand
+    from provisioning.sync.operations import provision_on_demand
 
     app = make_app(scim_server.base_url, scim_server.token)
     [user] = make_users(1)

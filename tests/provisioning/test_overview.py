@@ -13,8 +13,8 @@ from django.utils.formats import date_format
 
 from portal.audit import Activity
 from portal.models import AuditEntry
-from provisioning import quarantine
 from provisioning.models import Cycle, CycleKind, CycleStatus, EscrowEntry, JobState, ProvisioningJob
+from provisioning.sync import quarantine
 from provisioning.views.overview import WAIT_LIMIT_SECONDS, cycle_progress
 from tests.provisioning.test_logs_query import new_job
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from provisioning.charts import CyclePoint, cycle_history_svg, format_duration, nice_ceiling
+from provisioning.views.charts import CyclePoint, cycle_history_svg, format_duration, nice_ceiling
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning import quarantine
 from provisioning.models import JobState, ProvisioningJob
+from provisioning.sync import quarantine
 from provisioning.tasks import schedule_tick
 from tests.provisioning.conftest import make_app
 

@@ -1,7 +1,7 @@
 """Secret masking never reveals a short token (issue 15, point 6)."""
 
-from provisioning.credentials import Credentials, describe_result
 from provisioning.redaction import redact
+from provisioning.sync.credentials import Credentials, describe_result
 
 
 class _Result:

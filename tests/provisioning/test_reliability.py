@@ -11,9 +11,9 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import timezone
 
-from provisioning import cycles
-from provisioning.directory_source import DirectorySource
 from provisioning.models import Cycle, CyclePage, ProvisioningJob, ProvisioningLog
+from provisioning.sync import cycles
+from provisioning.sync.directory_source import DirectorySource
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.provisioning.conftest import make_app, make_group, make_users
 

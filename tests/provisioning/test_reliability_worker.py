@@ -5,8 +5,8 @@ import time
 import pytest
 from django.db import OperationalError
 
-from provisioning import cycles
 from provisioning.models import Cycle
+from provisioning.sync import cycles
 from provisioning.tasks import run_cycle
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.provisioning.conftest import make_app, make_users

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioning.scoping import (
+from provisioning.mappings.scoping import (
     OPERATORS,
     ScopingClause,
     ScopingError,

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from portal.applications import services
-from provisioning.credentials import Credentials, secrets_to_retype
 from provisioning.models import ProvisioningJob
+from provisioning.sync.credentials import Credentials, secrets_to_retype
 
 pytestmark = pytest.mark.django_db
 

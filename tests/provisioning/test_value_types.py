@@ -7,7 +7,7 @@ string ``"True"`` the way strict targets do (scim2-server alone would coerce it)
 import pytest
 
 from provisioning.connectors.scim.compat import Compatibility
-from provisioning.connectors.scim.target import ScimTarget
+from provisioning.connectors.scim.connector import ScimTarget
 from provisioning.engine.attribute_types import AttributeType, ValueTypeError, canonical
 from provisioning.models import ProvisioningLog
 from tests.fixtures.strict_types import StrictBooleans

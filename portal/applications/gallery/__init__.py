@@ -5,7 +5,7 @@ gallery: the credentials form, the app roles, and the default object and attribu
 way Entra's gallery apps ship them. ``docs/gallery.md`` lists the templates and their sources.
 
 Attribute mappings and target attributes stay plain dicts in the camelCase shape of the JSON files;
-``provisioning.mapping`` turns them into typed objects. Treat them as read-only: the default gallery
+``provisioning.mappings.evaluation`` turns them into typed objects. Treat them as read-only: the default gallery
 is cached and shared.
 """
 

@@ -12,13 +12,13 @@ Modules: ``target`` (ScimTarget), ``client`` (pooled httpx2 client, bearer/OAuth
 one mapping function), ``retry`` (the one retry policy), ``probe`` (Test Connection).
 """
 
-from provisioning.engine.target import Capabilities, ErrorCategory, TargetError, TargetObject
+from provisioning.connectors.scim.connector import AttemptRecord, ScimSettings, ScimTarget
+from provisioning.engine.target_protocol import Capabilities, ErrorCategory, TargetError, TargetObject
 
 from .client import OAuth2ClientCredentials, parse_tenant_url
 from .errors import ErrorCode
 from .probe import ConnectionTestResult, ProbeCode, test_connection
 from .retry import RetryPolicy
-from .target import AttemptRecord, ScimSettings, ScimTarget
 
 __all__ = [
     "AttemptRecord",

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from provisioning.engine.target import TargetError
+from provisioning.connectors.scim.connector import ScimTarget
+from provisioning.engine.target_protocol import TargetError
 
 from .client import OAuth2ClientCredentials
 from .compat import SWITCHES, Compatibility
 from .probe import ConnectionTestResult, test_connection
 from .retry import RetryPolicy
-from .target import ScimTarget
 
 __all__ = ["CompatibilityReport", "SwitchFinding", "compatibility_report"]
 

@@ -52,7 +52,7 @@ from scim2_client import (
 )
 from scim2_models import SCIMException
 
-from provisioning.engine.target import ErrorCategory, TargetError
+from provisioning.engine.target_protocol import ErrorCategory, TargetError
 
 from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
 from .paths import MissingAttribute

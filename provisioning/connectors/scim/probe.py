@@ -29,14 +29,14 @@ import httpx2
 from scim2_client import RequestNetworkException, SCIMClientException
 from scim2_models import ResourceType, Schema, SCIMException, SearchRequest, ServiceProviderConfig
 
-from provisioning.engine.target import ErrorCategory, TargetError
+from provisioning.connectors.scim.connector import ScimTarget
+from provisioning.engine.target_protocol import ErrorCategory, TargetError
 from provisioning.redaction import redact
 
 from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
 from .client import OAuth2ClientCredentials, build_http_client, build_scim_client, make_auth, parse_tenant_url
 from .errors import ErrorCode
 from .paths import UserModel, filter_expression
-from .target import ScimTarget
 
 __all__ = ["ConnectionTestResult", "ProbeCode", "test_connection"]
 

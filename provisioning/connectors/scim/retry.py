@@ -23,7 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from provisioning.engine.target import TargetError
+    from provisioning.engine.target_protocol import TargetError
 
 __all__ = ["RetryPolicy", "call_with_retry", "parse_retry_after"]
 
@@ -93,7 +93,7 @@ def call_with_retry(
     ``retry_count`` set. If ``accept_after_unknown`` approves an error that follows an attempt with an
     unknown outcome, the call counts as done and ``(None, retries)`` is returned.
     """
-    from provisioning.engine.target import TargetError
+    from provisioning.engine.target_protocol import TargetError
 
     retries = 0
     maybe_applied = False

@@ -5,8 +5,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from provisioning import control
 from provisioning.models import Cycle, CycleStatus, ProvisioningJob
+from provisioning.sync import control
 from provisioning.tasks import run_cycle
 
 

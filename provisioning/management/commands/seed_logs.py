@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob, ProvisioningLog
 
-ENGINE_PAGE = 500  # rows sharing one activity_at, as provisioning.escrow.write_logs writes them
+ENGINE_PAGE = 500  # rows sharing one activity_at, as provisioning.sync.escrow.write_logs writes them
 FIRST = [
     "Adele",
     "Alex",
@@ -376,7 +376,7 @@ def _copy(batch: list[dict[str, Any]]) -> None:
 
 
 def _counter(action: str, status: str) -> str:
-    """The Cycle counter a row adds to (as provisioning.cycles._count counts)."""
+    """The Cycle counter a row adds to (as provisioning.sync.cycles._count counts)."""
     if status == "failure":
         return "failed"
     column = {"Create": "created", "Update": "updated", "Disable": "disabled", "Delete": "deleted"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -38,9 +37,8 @@ def purge_before(cutoff: datetime, batch_size: int = BATCH_SIZE) -> int:
         deleted += count
 
 
-@shared_task(name="provisioning.tasks_retention.purge_logs")
-def purge_logs() -> int:
-    """Beat runs this daily; also safe to run by hand (idempotent)."""
+def purge_expired() -> int:
+    """Delete the rows past the retention period (the daily beat task's work); idempotent."""
     cutoff = timezone.now() - timedelta(days=retention_days())
     deleted = purge_before(cutoff)
     if deleted:

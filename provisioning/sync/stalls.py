@@ -17,7 +17,7 @@ from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from provisioning.models import Cycle, CyclePage, CycleStatus, NotificationKind, PageStatus
-from provisioning.notifications import notify
+from provisioning.sync.notifications import notify
 
 log = logging.getLogger(__name__)
 

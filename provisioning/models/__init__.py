@@ -224,7 +224,7 @@ class Cycle(models.Model):
     target_pauses = models.PositiveSmallIntegerField(default=0)  # consecutive back-offs on a dead target
     error = models.TextField(blank=True)
     # When progress was last observed (start, a page saved, resume): older than PROVISIONING_STALL_AFTER
-    # while running means stalled (provisioning/stalls.py). stall_reported_at: that stall was reported.
+    # while running means stalled (provisioning/sync/stalls.py). stall_reported_at: that stall was reported.
     progress_at = models.DateTimeField(default=timezone.now)
     stall_reported_at = models.DateTimeField(null=True, blank=True)
 
@@ -328,7 +328,7 @@ class ProvisioningLog(models.Model):
             models.Index(fields=["cycle_id"], name="log_cycle_idx"),
             models.Index(fields=["status", "-activity_at", "-id"], name="log_status_time_idx"),
             models.Index(fields=["source_id"], name="log_source_idx"),
-            # The provisioning logs page (provisioning/logs_query.py): every filter that can narrow the
+            # The provisioning logs page (provisioning/logs/query.py): every filter that can narrow the
             # table a lot gets an index whose tail is the page order, so a page is a short range scan.
             # Name prefix search uses lower(...) text_pattern_ops indexes made in migration 0002 (PostgreSQL).
             models.Index(fields=["cycle_id", "-activity_at", "-id"], name="log_cycle_time_idx"),

@@ -1,8 +1,8 @@
 """Forms of the Mappings blade: object mapping settings, Edit Attribute, scoping filters, the target
 attribute list ("schema editor"), and the expression tester.
 
-Validation is the pure back end's (``provisioning.mapping``, ``provisioning.expressions``,
-``provisioning.scoping``); these forms only turn its findings into field errors. Every save runs in one
+Validation is the pure back end's (``provisioning.mappings.evaluation``, ``provisioning.expressions``,
+``provisioning.mappings.scoping``); these forms only turn its findings into field errors. Every save runs in one
 transaction on the locked object mapping row and refuses a change that would make the attribute
 mapping table invalid. A saved change marks the job for an initial cycle (Entra: any mapping or scoping
 change does) with a single-column UPDATE, because the engine writes the same job row, and records an
@@ -30,7 +30,6 @@ from portal.applications.services import search_principals
 from portal.audit import Activity, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
-from provisioning.directory_source import DirectorySource
 from provisioning.expressions import (
     FUNCTIONS,
     IGNORE,
@@ -38,7 +37,7 @@ from provisioning.expressions import (
     ExpressionError,
     compile_expression,
 )
-from provisioning.mapping import (
+from provisioning.mappings.evaluation import (
     APPLY_MODES,
     ATTRIBUTE_TYPES,
     MAPPING_TYPES,
@@ -47,9 +46,8 @@ from provisioning.mapping import (
     TargetAttribute,
     validate_mappings,
 )
-from provisioning.mapping import evaluate as evaluate_mapping
-from provisioning.models import ObjectMapping, ProvisioningJob, Scope
-from provisioning.scoping import (
+from provisioning.mappings.evaluation import evaluate as evaluate_mapping
+from provisioning.mappings.scoping import (
     OPERATORS,
     UNARY_OPERATORS,
     ScopingClause,
@@ -57,6 +55,8 @@ from provisioning.scoping import (
     filters_from_dicts,
     validate_clause,
 )
+from provisioning.models import ObjectMapping, ProvisioningJob, Scope
+from provisioning.sync.directory_source import DirectorySource
 
 OBJECT_ACTIONS = ("Create", "Update", "Delete")
 APPLY_LABELS = {"Always": "Always", "ObjectAddOnly": "Only during object creation"}
@@ -636,7 +636,9 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def run_test(object_mapping: ObjectMapping, data: Mapping[str, Any], principals: QuerySet) -> TesterResult:
+def run_expression_test(
+    object_mapping: ObjectMapping, data: Mapping[str, Any], principals: QuerySet
+) -> TesterResult:
     """Evaluate the mapping as typed against one directory object, reading it the way the engine does.
 
     The object must be one of ``principals`` (see ``tester_principals``).

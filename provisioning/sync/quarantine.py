@@ -12,9 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from portal.audit import Activity, record_audit
-from provisioning.engine.target import TargetError
+from provisioning.engine.target_protocol import TargetError
 from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob
-from provisioning.notifications import notify
+from provisioning.sync.notifications import notify
 
 RECOMMENDED_ACTIONS = {
     "EncounteredQuarantineException": "The target refused the admin credentials. Enter a valid secret token, "

@@ -9,13 +9,13 @@ from django.conf import settings
 
 from portal.crypto import unreadable_fields
 from provisioning.connectors.scim.client import OAuth2ClientCredentials
+from provisioning.connectors.scim.connector import ScimTarget
 from provisioning.connectors.scim.errors import unauthorized
 from provisioning.connectors.scim.retry import RetryPolicy
-from provisioning.connectors.scim.target import ScimTarget
-from provisioning.credentials import Credentials, oauth_client, refresh_token_store
 from provisioning.engine.processor import StopCycle
-from provisioning.engine.target import Target
+from provisioning.engine.target_protocol import Target
 from provisioning.models import ProvisioningJob
+from provisioning.sync.credentials import Credentials, oauth_client, refresh_token_store
 
 _cache: dict[int, tuple[str, ScimTarget]] = {}
 _lock = threading.Lock()

@@ -371,7 +371,7 @@ def job_names(job_ids: set[int]) -> dict[int, dict[str, Any]]:
 def cycle_summary_links(base_url: str, cycle_id: uuid.UUID | str) -> dict[str, str]:
     """Links from a cycle's counters into the logs filtered to the rows each counter counts.
 
-    Follows provisioning.cycles._count: a failure is "failed" whatever the action; "skipped" is an
+    Follows provisioning.sync.cycles._count: a failure is "failed" whatever the action; "skipped" is an
     action that writes nothing (Skip, Other) that did not fail. (A row with a writing action and a
     skipped status would count as skipped there too; the engine does not log such rows.)
     """

@@ -22,8 +22,8 @@ from django.utils import timezone
 from portal.applications.services import call_provisioning_control
 from portal.audit import Activity, record_audit
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
-from provisioning.credentials import Credentials, credentials_tested, secrets_to_retype, validate_url
 from provisioning.models import AuthMethod, JobState, ProvisioningJob, ProvisioningMode, Scope
+from provisioning.sync.credentials import Credentials, credentials_tested, secrets_to_retype, validate_url
 
 STATUS_CHOICES = [("on", "On"), ("off", "Off")]
 THRESHOLD_MAX = 1_000_000

@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from provisioning import escrow
-from provisioning.cycles import engine_config, source_for
 from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
-from provisioning.engine.target import Target, TargetError
+from provisioning.engine.target_protocol import Target, TargetError
 from provisioning.models import ProvisioningJob
-from provisioning.targets import target_for
+from provisioning.sync import escrow
+from provisioning.sync.connector_pool import target_for
+from provisioning.sync.cycles import engine_config, source_for
 
 PLAN_LIMIT = 20_000
 

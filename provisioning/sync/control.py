@@ -5,20 +5,18 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from provisioning import cycles
 from provisioning.models import Cycle, CycleStatus, EscrowEntry, JobState, ProvisioningJob
+from provisioning.sync import cycles, dispatch
 
 
 def start(job: ProvisioningJob) -> None:
     """Provisioning On: resume a paused cycle where it left off, or run the next cycle now."""
-    from provisioning.tasks import run_cycle
-
     ProvisioningJob.objects.filter(pk=job.pk).update(
         enabled=True, state=JobState.QUARANTINE if job.state == JobState.QUARANTINE else JobState.ACTIVE
     )
     job.refresh_from_db()
     if not cycles.resume(job):
-        transaction.on_commit(lambda: run_cycle.delay(job.pk))
+        transaction.on_commit(lambda: dispatch.queue_cycle(job.pk))
 
 
 def stop(job: ProvisioningJob) -> None:
@@ -36,8 +34,6 @@ def restart(job: ProvisioningJob, *, reset_scope: str = "") -> None:
     ``reset_scope="Full"`` also forgets the source ↔ target links (they are rebuilt by matching);
     ``"ForceDeletes"`` lets the staged deletions of a TooManyDeletes quarantine through once.
     """
-    from provisioning.tasks import run_cycle
-
     force = reset_scope == "ForceDeletes"
     with transaction.atomic():
         if force:
@@ -57,7 +53,7 @@ def restart(job: ProvisioningJob, *, reset_scope: str = "") -> None:
         )
         job.refresh_from_db()
         if job.enabled:
-            transaction.on_commit(lambda: run_cycle.delay(job.pk, True))
+            transaction.on_commit(lambda: dispatch.queue_cycle(job.pk, True))
 
 
 def allow_deletes(job: ProvisioningJob) -> bool:

@@ -38,14 +38,14 @@ __all__ = [
     "rate_limited_verdict",
     "record_test",
     "refresh_token_store",
-    "run_test",
+    "run_connection_test",
     "secrets_to_retype",
     "test_connection_wait",
     "validate_url",
 ]
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_FINGERPRINT_SALT = "provisioning.credentials.fingerprint"
+_FINGERPRINT_SALT = "provisioning.credentials.fingerprint"  # a stored value: never follows the module
 
 
 def validate_url(value: str, what: str = "tenant URL") -> str | None:
@@ -476,7 +476,7 @@ def refresh_token_store(job_id: int) -> tuple[Callable[[str], None], Callable[[]
     return store, read
 
 
-def run_test(
+def run_connection_test(
     credentials: Credentials,
     *,
     matching: str = "userName",
@@ -525,6 +525,6 @@ def record_test(job: ProvisioningJob, credentials: Credentials, verdict: TestVer
     job.save(update_fields=["credentials_tested_at", "credentials_fingerprint"])
     if verdict.ok and fingerprint == Credentials.from_job(job).fingerprint():
         # The stored credentials work again: a credentials quarantine ends now, as in Entra.
-        from provisioning import quarantine
+        from provisioning.sync import quarantine
 
         quarantine.leave_if(job, "EncounteredQuarantineException")

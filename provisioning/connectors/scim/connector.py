@@ -1,4 +1,4 @@
-"""``ScimTarget``: the engine's :class:`~provisioning.engine.target.Target` spoken as SCIM 2.0.
+"""``ScimTarget``: the engine's :class:`~provisioning.engine.target_protocol.Target` spoken as SCIM 2.0.
 
 Every request goes through :meth:`ScimTarget._call`, which runs one scim2-client call with the retry
 policy, maps any failure with :func:`errors.classify`, honours ``Retry-After`` for every thread of the
@@ -37,7 +37,7 @@ from scim2_models import (
 )
 
 from provisioning.engine.attribute_types import AttributeType
-from provisioning.engine.target import (
+from provisioning.engine.target_protocol import (
     Capabilities,
     ErrorCategory,
     ObjectType,

@@ -23,13 +23,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from portal.directory.changes import changes_since, current_watermark
-from provisioning import escrow, quarantine
-from provisioning.directory_source import DirectorySource
 from provisioning.engine.config import EngineConfig, ObjectMappingConfig
 from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.source import EscrowRecord
-from provisioning.engine.target import ErrorCategory
+from provisioning.engine.target_protocol import ErrorCategory
 from provisioning.models import (
     Cycle,
     CycleKind,
@@ -42,7 +40,9 @@ from provisioning.models import (
     ProvisioningLog,
     Scope,
 )
-from provisioning.targets import target_for
+from provisioning.sync import dispatch, escrow, quarantine
+from provisioning.sync.connector_pool import target_for
+from provisioning.sync.directory_source import DirectorySource
 
 log = logging.getLogger(__name__)
 
@@ -240,12 +240,11 @@ def _queue_for(cycle: Cycle) -> str:
 def _publish(page_ids: list[int], *, queue: str, countdown: float = 0) -> None:
     """Hand pages to the broker once the transaction commits. A broker that is down loses nothing: the
     pages stay pending and the reaper queues them again."""
-    from provisioning.tasks import process_page
 
     def send() -> None:
         for pk in page_ids:
             try:
-                process_page.apply_async((pk,), queue=queue, countdown=countdown or None)
+                dispatch.queue_page(pk, queue=queue, countdown=countdown or None)
             except Exception:  # the broker is unreachable: logged, and the reaper re-queues the page
                 log.exception("Could not queue page %s; the reaper will queue it again", pk)
                 return
@@ -317,9 +316,7 @@ def _chain_if_behind(job_id: int) -> None:
         and job.state == JobState.ACTIVE
         and job.watermark < current_watermark()
     ):
-        from provisioning.tasks import run_cycle
-
-        run_cycle.delay(job_id)
+        dispatch.queue_cycle(job_id)
 
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -490,7 +487,7 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
 def fail_page(page_id: int, reason: str) -> bool:
     """Give up on a page: each of its objects gets a failed log row (so the next cycle retries it),
     the cycle counts them as failed and goes on; it finishes as failed. False if it was finished."""
-    from provisioning.engine.target import TargetError
+    from provisioning.engine.target_protocol import TargetError
 
     page = CyclePage.objects.select_related("cycle__job").get(pk=page_id)
     cycle = page.cycle

@@ -1,0 +1,1 @@
+"""The provisioning blade's forms: configuration (credentials, settings) and mappings."""

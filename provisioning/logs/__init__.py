@@ -1,0 +1,1 @@
+"""Provisioning logs: query (the logs blade), export (Graph JSON, CSV) and retention."""

@@ -1,0 +1,1 @@
+"""Attribute mappings and scoping filters: evaluation and validation (plain Python, no Django)."""
