@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.applications.models import Application
 from portal.audit import Activity
@@ -33,28 +34,28 @@ def _activity_choices() -> list[tuple[str, str]]:
 
 class AuditFilterForm(forms.Form):
     date_from = forms.DateField(
-        label="From",
+        label=_("From"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
     )
     date_to = forms.DateField(
-        label="To",
+        label=_("To"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
     )
     activity = forms.ChoiceField(
-        label="Activity",
+        label=_("Activity"),
         required=False,
-        error_messages={"invalid_choice": "Choose an activity from the list."},
+        error_messages={"invalid_choice": _("Choose an activity from the list.")},
     )
     app = forms.TypedChoiceField(
-        label="Application",
+        label=_("Application"),
         required=False,
         coerce=int,
         empty_value=None,
-        error_messages={"invalid_choice": "Choose an application from the list."},
+        error_messages={"invalid_choice": _("Choose an application from the list.")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -71,7 +72,7 @@ class AuditFilterForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
 
     def filter(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:

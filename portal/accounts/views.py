@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from portal.accounts import msal_auth
@@ -87,7 +88,7 @@ def microsoft_callback(request: HttpRequest) -> HttpResponse:
 
 def _not_configured(request: HttpRequest) -> HttpResponse:
     """A stale "Sign in with Microsoft" link on a portal without ENTRA_* settings: back to sign-in."""
-    messages.warning(request, "Sign-in with Microsoft is not configured on this portal.")
+    messages.warning(request, _("Sign-in with Microsoft is not configured on this portal."))
     return redirect_to_login(settings.LOGIN_REDIRECT_URL, settings.LOGIN_URL)
 
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from portal.applications import services
@@ -204,7 +205,7 @@ def properties(request: HttpRequest, object_id: Any) -> HttpResponse:
             if services.rename(application, form.cleaned_data["display_name"], actor=request.user):
                 messages.success(request, f"The application is now named {application.display_name}.")
             else:
-                messages.info(request, "Nothing to save: the name is unchanged.")
+                messages.info(request, _("Nothing to save: the name is unchanged."))
             return redirect("applications:properties", application.service_principal_id)
     else:
         form = ApplicationNameForm(initial={"display_name": application.display_name})

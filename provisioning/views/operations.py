@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
@@ -171,7 +172,7 @@ def allow_deletes(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             target_name=application.display_name,
             application=application,
         )
-        messages.success(request, "Deletions allowed: the staged disables and deletes are being sent.")
+        messages.success(request, _("Deletions allowed: the staged disables and deletes are being sent."))
     else:
-        messages.warning(request, "No cycle is waiting for approval.")
+        messages.warning(request, _("No cycle is waiting for approval."))
     return redirect("provisioning:deletions", object_id=object_id)

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -280,12 +281,12 @@ def start(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
     if job.mode != ProvisioningMode.AUTOMATIC or not job.tenant_url:
         messages.error(
-            request, "Provisioning can't start: set the mode to Automatic and enter the admin credentials."
+            request, _("Provisioning can't start: set the mode to Automatic and enter the admin credentials.")
         )
         return _back(job, wait=False)
     token = wait_token(job)  # taken before the cycle can exist
     set_status(job, True, actor=request.user)
-    messages.success(request, "Provisioning started. The cycle status below updates as it runs.")
+    messages.success(request, _("Provisioning started. The cycle status below updates as it runs."))
     url = reverse("provisioning:app_overview", args=[job.application_id])
     return HttpResponseRedirect(f"{url}?wait={token}")
 
@@ -295,7 +296,7 @@ def stop(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
     set_status(job, False, actor=request.user)
     messages.success(
-        request, "Provisioning stopped. A running cycle pauses and resumes where it left off on Start."
+        request, _("Provisioning stopped. A running cycle pauses and resumes where it left off on Start.")
     )
     return _back(job, wait=False)
 
@@ -316,9 +317,11 @@ def restart(request: HttpRequest, app_pk: int) -> HttpResponse:
         changes=[("reset_scope", "", "Restart")],
     )
     if job.enabled:
-        messages.success(request, "Provisioning restarted: a new initial cycle starts shortly.")
+        messages.success(request, _("Provisioning restarted: a new initial cycle starts shortly."))
     else:
-        messages.success(request, "Provisioning state cleared. Start provisioning to run the initial cycle.")
+        messages.success(
+            request, _("Provisioning state cleared. Start provisioning to run the initial cycle.")
+        )
     url = reverse("provisioning:app_overview", args=[job.application_id])
     return HttpResponseRedirect(f"{url}?wait={token}" if job.enabled else url)
 
@@ -339,8 +342,8 @@ def allow_deletes(request: HttpRequest, app_pk: int) -> HttpResponse:
         changes=[("reset_scope", "", "ForceDeletes")],
     )
     if resumed:
-        messages.success(request, "Deletes allowed: the staged disables and deletes are being sent.")
+        messages.success(request, _("Deletes allowed: the staged disables and deletes are being sent."))
         url = reverse("provisioning:app_overview", args=[job.application_id])
         return HttpResponseRedirect(f"{url}?wait={token}")
-    messages.warning(request, "Quarantine cleared; there was no stopped cycle with staged deletes.")
+    messages.warning(request, _("Quarantine cleared; there was no stopped cycle with staged deletes."))
     return _back(job, wait=False)
