@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,7 @@ SETTINGS_FIELDS = (
     "oauth_scope",
     "oauth_authorize_url",
     "notification_email",
+    "notification_language",
     "notify_on_failure",
     "prevent_accidental_deletion",
     "deletion_threshold",
@@ -202,6 +204,14 @@ class ProvisioningConfigurationForm(CredentialsForm):
     )
     notify_on_failure = forms.BooleanField(
         label=_("Send an email notification when a failure occurs"), required=False
+    )
+    notification_language = forms.ChoiceField(
+        label=_("Notification language"),
+        choices=[("", _("English (default)")), *[(c, n) for c, n in settings.LANGUAGES if c != "en"]],
+        required=False,
+        help_text=_(
+            "For an address that is not a portal user's; a portal user gets emails in their own language."
+        ),
     )
     prevent_accidental_deletion = forms.BooleanField(label=_("Prevent accidental deletion"), required=False)
     deletion_threshold = forms.IntegerField(

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -62,6 +63,10 @@ class ProvisioningJob(models.Model):
 
     # Settings
     notification_email = models.EmailField(blank=True)
+    # The notification emails' language when the address is not a portal user's (whose language wins).
+    notification_language = models.CharField(
+        max_length=10, blank=True, default="", choices=settings.LANGUAGES
+    )
     notify_on_failure = models.BooleanField("Send an email notification when a failure occurs", default=False)
     prevent_accidental_deletion = models.BooleanField("Prevent accidental deletion", default=True)
     deletion_threshold = models.PositiveIntegerField("Accidental deletion threshold", default=500)
