@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.applications.models import Application
 from portal.crypto import EncryptedTextField
@@ -13,28 +14,28 @@ from provisioning.connectors.scim.compat import Compatibility
 
 
 class JobState(models.TextChoices):
-    NOT_CONFIGURED = "NotConfigured"
-    NOT_RUN = "NotRun"
-    ACTIVE = "Active"
-    PAUSED = "Paused"
-    QUARANTINE = "Quarantine"
+    NOT_CONFIGURED = "NotConfigured", _("Not Configured")
+    NOT_RUN = "NotRun", _("Not Run")
+    ACTIVE = "Active", _("Active")
+    PAUSED = "Paused", _("Paused")
+    QUARANTINE = "Quarantine", _("Quarantine")
 
 
 class ProvisioningMode(models.TextChoices):
-    AUTOMATIC = "Automatic"
-    MANUAL = "Manual"
+    AUTOMATIC = "Automatic", _("Automatic")
+    MANUAL = "Manual", _("Manual")
 
 
 class Scope(models.TextChoices):
-    ASSIGNED = "assigned", "Sync only assigned users and groups"
-    ALL = "all", "Sync all users and groups"
+    ASSIGNED = "assigned", _("Sync only assigned users and groups")
+    ALL = "all", _("Sync all users and groups")
 
 
 class AuthMethod(models.TextChoices):
-    BEARER = "bearer", "Bearer token"
-    OAUTH_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth 2 client credentials"
+    BEARER = "bearer", _("Bearer token")
+    OAUTH_CLIENT_CREDENTIALS = "oauth2_client_credentials", _("OAuth 2 client credentials")
     # Entra's "Authorize" button: the admin signs in at the app, which grants a refresh token.
-    OAUTH_AUTHORIZATION_CODE = "oauth2_authorization_code", "OAuth 2 authorization code (Authorize)"
+    OAUTH_AUTHORIZATION_CODE = "oauth2_authorization_code", _("OAuth 2 authorization code (Authorize)")
 
 
 class ProvisioningJob(models.Model):
@@ -191,17 +192,17 @@ class EscrowEntry(models.Model):
 
 
 class CycleKind(models.TextChoices):
-    INITIAL = "initial", "Initial cycle"
-    INCREMENTAL = "incremental", "Incremental cycle"
-    ON_DEMAND = "on_demand", "Provision on demand"
+    INITIAL = "initial", _("Initial cycle")
+    INCREMENTAL = "incremental", _("Incremental cycle")
+    ON_DEMAND = "on_demand", _("Provision on demand")
 
 
 class CycleStatus(models.TextChoices):
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    QUARANTINED = "quarantined"
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    QUARANTINED = "quarantined", _("Quarantined")
 
 
 class Cycle(models.Model):
@@ -285,19 +286,19 @@ class CyclePage(models.Model):
 
 
 class LogAction(models.TextChoices):
-    CREATE = "Create"
-    UPDATE = "Update"
-    DISABLE = "Disable"
-    DELETE = "Delete"
-    SKIP = "Skip"
-    OTHER = "Other"
+    CREATE = "Create", _("Create")
+    UPDATE = "Update", _("Update")
+    DISABLE = "Disable", _("Disable")
+    DELETE = "Delete", _("Delete")
+    SKIP = "Skip", _("Skip")
+    OTHER = "Other", _("Other")
 
 
 class LogStatus(models.TextChoices):
-    SUCCESS = "success"
-    FAILURE = "failure"
-    SKIPPED = "skipped"
-    WARNING = "warning"
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+    SKIPPED = "skipped", _("Skipped")
+    WARNING = "warning", _("Warning")
 
 
 class ProvisioningLog(models.Model):

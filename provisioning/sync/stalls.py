@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from portal.i18n.text import Text
@@ -72,6 +72,8 @@ def report_stalled(now: datetime | None = None) -> list[Cycle]:
         ):
             continue  # another scheduler got it
         app = cycle.job.application.display_name
+        with translation.override("en"):
+            kind = str(cycle.get_kind_display())  # the English label is the msgid the email translates
         log.warning("Provisioning of %s is stalled (cycle %s). %s", app, cycle.cycle_id, describe(cycle))
         notify(
             cycle.job,
@@ -85,7 +87,7 @@ def report_stalled(now: datetime | None = None) -> list[Cycle]:
                 ),
                 {
                     "cycle": cycle.cycle_id,
-                    "kind": Text(cycle.get_kind_display()),
+                    "kind": Text(kind),
                     "description": describe_text(cycle),
                 },
             ),
