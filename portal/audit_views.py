@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.applications.models import Application
@@ -29,7 +30,7 @@ PAGE_SIZE = 50
 def _activity_choices() -> list[tuple[str, str]]:
     known = {v for k, v in vars(Activity).items() if k.isupper()}
     known |= set(AuditEntry.objects.values_list("activity", flat=True).distinct())
-    return [("", "All activities"), *((a, a) for a in sorted(known))]
+    return [("", _("All activities")), *((a, gettext(a)) for a in sorted(known))]
 
 
 class AuditFilterForm(forms.Form):
@@ -66,7 +67,7 @@ class AuditFilterForm(forms.Form):
         raw = self.data.get("app", "")
         if raw.isdigit() and raw not in {pk for pk, _ in apps}:
             apps.append((raw, f"Deleted application (#{raw})"))
-        self.fields["app"].choices = [("", "All applications"), *apps]
+        self.fields["app"].choices = [("", _("All applications")), *apps]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -144,6 +145,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "first_query": first_params.urlencode(),
         "is_first_page": not after,
         "cursor_error": cursor_error,
-        "breadcrumbs": [("Audit logs", None)],
+        "breadcrumbs": [(_("Audit logs"), None)],
     }
     return render(request, "portal/audit_log.html", context)

@@ -32,6 +32,7 @@ EXPIRY_CHOICES = [
 
 class TokenForm(forms.Form):
     name = forms.CharField(
+        label=_("Name"),
         max_length=100,
         help_text=_("What the token is for, e.g. “nightly onboarding script”."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
@@ -59,7 +60,7 @@ def _context(request: HttpRequest, form: TokenForm, **extra: Any) -> dict[str, A
     context = {
         "form": form,
         "tokens": ApiToken.objects.filter(user=request.user),
-        "breadcrumbs": [("API tokens", None)],
+        "breadcrumbs": [(_("API tokens"), None)],
         "roles": sorted(role.label for role in roles_of(request.user)),
         **extra,
     }

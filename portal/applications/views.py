@@ -40,44 +40,49 @@ def blade_context(application: Application, active: str, title: str) -> dict[str
     audit = _reverse_or_none("audit_log")
     # Grouped as Entra's enterprise-application menu; pages of parts not installed stay out.
     groups: list[tuple[str, list[tuple[str, str, str | None, str]]]] = [
-        ("", [("overview", "Overview", _reverse_or_none("applications:overview", oid), "apps")]),
+        ("", [("overview", _("Overview"), _reverse_or_none("applications:overview", oid), "apps")]),
         (
-            "Manage",
+            _("Manage"),
             [
-                ("properties", "Properties", _reverse_or_none("applications:properties", oid), "settings"),
-                ("users", "Users and groups", _reverse_or_none("applications:assignments", oid), "people"),
+                ("properties", _("Properties"), _reverse_or_none("applications:properties", oid), "settings"),
+                ("users", _("Users and groups"), _reverse_or_none("applications:assignments", oid), "people"),
                 (
                     "provisioning",
-                    "Provisioning",
+                    _("Provisioning"),
                     _reverse_or_none("provisioning:configuration", oid),
                     "person_sync",
                 ),
             ],
         ),
         (
-            "Provisioning",
+            _("Provisioning"),
             [
                 (
                     "provisioning_overview",
-                    "Overview",
+                    _("Overview"),
                     _reverse_or_none("provisioning:app_overview", pk),
                     "data_bar_vertical",
                 ),
-                ("on_demand", "Provision on demand", _reverse_or_none("provisioning:on_demand", oid), "play"),
-                ("plan", "Plan (dry run)", _reverse_or_none("provisioning:plan", oid), "clipboard"),
-                ("schema", "Review schema", _reverse_or_none("provisioning:schema", oid), "code"),
+                (
+                    "on_demand",
+                    _("Provision on demand"),
+                    _reverse_or_none("provisioning:on_demand", oid),
+                    "play",
+                ),
+                ("plan", _("Plan (dry run)"), _reverse_or_none("provisioning:plan", oid), "clipboard"),
+                ("schema", _("Review schema"), _reverse_or_none("provisioning:schema", oid), "code"),
             ],
         ),
         (
-            "Activity",
+            _("Activity"),
             [
-                ("audit", "Audit logs", f"{audit}?app={pk}" if audit else None, "history"),
-                ("logs", "Provisioning logs", logs, "text_bullet_list"),
+                ("audit", _("Audit logs"), f"{audit}?app={pk}" if audit else None, "history"),
+                ("logs", _("Provisioning logs"), logs, "text_bullet_list"),
             ],
         ),
         (
-            "Troubleshooting",
-            [("deletions", "Staged deletions", _reverse_or_none("provisioning:deletions", oid), "wrench")],
+            _("Troubleshooting"),
+            [("deletions", _("Staged deletions"), _reverse_or_none("provisioning:deletions", oid), "wrench")],
         ),
     ]
     blade_groups = []
@@ -100,7 +105,7 @@ def blade_context(application: Application, active: str, title: str) -> dict[str
         "blade_groups": blade_groups,
         "blade_menu": [item for group in blade_groups for item in group["items"]],
         "breadcrumbs": [
-            ("Enterprise applications", reverse("applications:app_list")),
+            (_("Enterprise applications"), reverse("applications:app_list")),
             (application.display_name, reverse("applications:overview", args=[oid])),
             (title, None),
         ],
@@ -123,7 +128,7 @@ def app_list(request: HttpRequest) -> HttpResponse:
         "apps": apps[:LIST_LIMIT],
         "truncated": len(apps) > LIST_LIMIT,
         "q": query,
-        "breadcrumbs": [("Enterprise applications", None)],
+        "breadcrumbs": [(_("Enterprise applications"), None)],
     }
     template = "applications/app_list.html"
     if request.htmx and request.htmx.target == "app-results":
@@ -137,8 +142,8 @@ def gallery(request: HttpRequest) -> HttpResponse:
         "templates": search_templates(query),
         "q": query,
         "breadcrumbs": [
-            ("Enterprise applications", reverse("applications:app_list")),
-            ("Browse the gallery", None),
+            (_("Enterprise applications"), reverse("applications:app_list")),
+            (_("Browse the gallery"), None),
         ],
     }
     template = "applications/gallery.html"
@@ -174,8 +179,8 @@ def gallery_create(request: HttpRequest, template_id: str) -> HttpResponse:
         "app_template": app_template,
         "form": form,
         "breadcrumbs": [
-            ("Enterprise applications", reverse("applications:app_list")),
-            ("Browse the gallery", reverse("applications:gallery")),
+            (_("Enterprise applications"), reverse("applications:app_list")),
+            (_("Browse the gallery"), reverse("applications:gallery")),
             (app_template.display_name, None),
         ],
     }
@@ -191,7 +196,7 @@ def overview(request: HttpRequest, object_id: Any) -> HttpResponse:
         "assignments": application.assignments.count(),
         "default_access": application.assignments.filter(app_role__is_default=True).count(),
     }
-    context = {**blade_context(application, "overview", "Overview"), "counts": counts}
+    context = {**blade_context(application, "overview", _("Overview")), "counts": counts}
     return render(request, "applications/overview.html", context)
 
 
@@ -209,7 +214,7 @@ def properties(request: HttpRequest, object_id: Any) -> HttpResponse:
             return redirect("applications:properties", application.service_principal_id)
     else:
         form = ApplicationNameForm(initial={"display_name": application.display_name})
-    context = {**blade_context(application, "properties", "Properties"), "form": form}
+    context = {**blade_context(application, "properties", _("Properties")), "form": form}
     return render(request, "applications/properties.html", context)
 
 
@@ -222,7 +227,7 @@ def delete(request: HttpRequest, object_id: Any) -> HttpResponse:
         messages.success(request, f"{name} was deleted.")
         return redirect("applications:app_list")
     context = {
-        **blade_context(application, "properties", "Delete"),
+        **blade_context(application, "properties", _("Delete")),
         "assignment_count": application.assignments.count(),
     }
     return render(request, "applications/delete.html", context)
@@ -240,7 +245,7 @@ def assignments(request: HttpRequest, object_id: Any) -> HttpResponse:
     )
     rows.sort(key=lambda a: (a.principal.display_name.casefold(), a.pk))
     context = {
-        **blade_context(application, "users", "Users and groups"),
+        **blade_context(application, "users", _("Users and groups")),
         "assignments": rows,
         "default_access_count": sum(1 for a in rows if a.app_role.is_default),
         "tab": "assignments",
@@ -253,7 +258,7 @@ def effective(request: HttpRequest, object_id: Any) -> HttpResponse:
     application = _application(object_id)
     rows = services.effective_assignments(application)
     context = {
-        **blade_context(application, "users", "Users and groups"),
+        **blade_context(application, "users", _("Users and groups")),
         "rows": rows,
         "user_count": len({r.user.pk for r in rows}),
         "tab": "effective",
@@ -282,7 +287,7 @@ def assignment_add(request: HttpRequest, object_id: Any) -> HttpResponse:
         return redirect("applications:assignments", application.service_principal_id)
 
     context = {
-        **blade_context(application, "users", "Add assignment"),
+        **blade_context(application, "users", _("Add assignment")),
         "form": form,
         "q": query,
         "selected": [(services.principal_token(p), p) for p in selected],
@@ -307,5 +312,5 @@ def assignment_remove(request: HttpRequest, object_id: Any, assignment_id: Any) 
         services.remove_assignment(assignment, actor=request.user)
         messages.success(request, f"Removed the assignment of {name}.")
         return redirect("applications:assignments", application.service_principal_id)
-    context = {**blade_context(application, "users", "Remove assignment"), "assignment": assignment}
+    context = {**blade_context(application, "users", _("Remove assignment")), "assignment": assignment}
     return render(request, "applications/assignment_remove.html", context)

@@ -38,9 +38,9 @@ from portal.directory.models import (
     ImportKind,
 )
 
-USERS = ("Users", "directory:user_list")
-GROUPS = ("Groups", "directory:group_list")
-DELETED = ("Deleted items", "directory:deleted_items")
+USERS = (_("Users"), "directory:user_list")
+GROUPS = (_("Groups"), "directory:group_list")
+DELETED = (_("Deleted items"), "directory:deleted_items")
 
 
 def _crumbs(*items: tuple[str, str | None]) -> list[tuple[str, str | None]]:
@@ -92,7 +92,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         _audit(request, Activity.ADD_USER, user, _form_changes(form, created=True))
         messages.success(request, f"Created {user.display_name}.")
         return _done(request, user.get_absolute_url())
-    crumbs = _crumbs(USERS, ("New user", None))
+    crumbs = _crumbs(USERS, (_("New user"), None))
     return _form_page(request, "directory/user_form.html", form, breadcrumbs=crumbs)
 
 
@@ -106,7 +106,7 @@ def user_edit(request: HttpRequest, object_id: str) -> HttpResponse:
         _audit(request, Activity.UPDATE_USER, user, _form_changes(form))
         messages.success(request, f"Saved {user.display_name}.")
         return _done(request, user.get_absolute_url())
-    crumbs = _crumbs(USERS, (user.display_name, user.get_absolute_url()), ("Edit", None))
+    crumbs = _crumbs(USERS, (user.display_name, user.get_absolute_url()), (_("Edit"), None))
     return _form_page(request, "directory/user_form.html", form, breadcrumbs=crumbs, subject=user)
 
 
@@ -279,7 +279,7 @@ def group_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Created {group.display_name}.")
         return _done(request, group.get_absolute_url())
     return _form_page(
-        request, "directory/group_form.html", form, breadcrumbs=_crumbs(GROUPS, ("New group", None))
+        request, "directory/group_form.html", form, breadcrumbs=_crumbs(GROUPS, (_("New group"), None))
     )
 
 
@@ -292,7 +292,7 @@ def group_edit(request: HttpRequest, object_id: str) -> HttpResponse:
     if request.method == "POST" and _save(form):
         messages.success(request, f"Saved {group.display_name}.")
         return _done(request, group.get_absolute_url())
-    crumbs = _crumbs(GROUPS, (group.display_name, group.get_absolute_url()), ("Edit", None))
+    crumbs = _crumbs(GROUPS, (group.display_name, group.get_absolute_url()), (_("Edit"), None))
     return _form_page(request, "directory/group_form.html", form, breadcrumbs=crumbs, subject=group)
 
 
@@ -424,7 +424,7 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
         csv_import.start_preview(imp)
         return _done(request, reverse("directory:import_detail", args=[imp.pk]))
     parent = USERS if kind == ImportKind.USERS else GROUPS
-    label = "Bulk create or update users" if kind == ImportKind.USERS else "Import group memberships"
+    label = _("Bulk create or update users") if kind == ImportKind.USERS else _("Import group memberships")
     context = {
         "form": form,
         "kind": kind,
@@ -457,7 +457,7 @@ def import_detail(request: HttpRequest, import_id: str) -> HttpResponse:
     context = {
         "imp": imp,
         "errors_shown": imp.errors[:1000],
-        "breadcrumbs": _crumbs(parent, (f"Import {imp.file_name}", None)),
+        "breadcrumbs": _crumbs(parent, (_("Import %(name)s") % {"name": imp.file_name}, None)),
         "nav_current": "users" if imp.kind == ImportKind.USERS else "groups",
     }
     if _fragment(request):

@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.applications.services import call_provisioning_control
@@ -387,10 +388,11 @@ class ProvisioningConfigurationForm(CredentialsForm):
 
 
 def _switch_field(switch: Any) -> forms.ChoiceField:
+    # The switch tables are pure (no Django): their texts are in portal/i18n/stored.py for the catalogues.
     allowed = ", ".join(label for _, label in switch.choices)
     return forms.ChoiceField(
-        label=f"{switch.label} ({switch.name})",
-        choices=switch.choices,
+        label=format_lazy("{} ({})", _(switch.label), switch.name),
+        choices=[(value, _(label)) for value, label in switch.choices],
         initial=switch.default,
         required=False,
         error_messages={"invalid_choice": f"Choose one of: {allowed}."},

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
@@ -64,7 +65,7 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
     mode = form["mode"].value()  # the entered value when bound, else the initial one
     auth = form["auth_method"].value()
     return {
-        **blade_context(application, "provisioning", "Provisioning"),
+        **blade_context(application, "provisioning", _("Provisioning")),
         "job": job,
         "form": form,
         "manual": mode == ProvisioningMode.MANUAL,

@@ -15,6 +15,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -65,11 +67,11 @@ def _blade(om: ObjectMapping, title: str, *, page: bool = False) -> dict[str, An
     context = blade_context(application, "provisioning", title)
     crumbs = context["breadcrumbs"][:-1]
     crumbs.append(
-        ("Provisioning", reverse("provisioning:configuration", args=[application.service_principal_id]))
+        (_("Provisioning"), reverse("provisioning:configuration", args=[application.service_principal_id]))
     )
     if not page:
-        crumbs.append((om.name, _url("mapping", om)))
-    crumbs.append((om.name if page else title, None))
+        crumbs.append((gettext(om.name), _url("mapping", om)))  # gallery names are in the catalogue
+    crumbs.append((gettext(om.name) if page else title, None))
     return {**context, "breadcrumbs": crumbs, "object_mapping": om, "mapping_url": _url("mapping", om)}
 
 

@@ -34,7 +34,7 @@ def _application(object_id: uuid.UUID) -> Application:
 @require_http_methods(["GET", "POST"])
 def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
-    context = blade_context(application, "on_demand", "Provision on demand")
+    context = blade_context(application, "on_demand", _("Provision on demand"))
     query = request.GET.get("q", "").strip()
     if query:
         users = DirectoryUser.objects.filter(
@@ -114,7 +114,7 @@ def _chosen_members(group: DirectoryGroup, references: list[str]) -> list[Direct
 
 def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
-    context = blade_context(application, "plan", "Plan (dry run)")
+    context = blade_context(application, "plan", _("Plan (dry run)"))
     context["plan_actions"] = PLAN_ACTIONS
     if request.GET.get("run") and application.provisioning.tenant_url:
         result = plan(application.provisioning)
@@ -155,7 +155,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             cycle=cycle, phase="deprovision", status=PageStatus.PENDING
         ).values_list("items", flat=True):
             staged.extend(items)
-    context = blade_context(application, "deletions", "Staged deletions")
+    context = blade_context(application, "deletions", _("Staged deletions"))
     context.update(job=job, cycle=cycle, staged=staged[:5000], staged_total=len(staged))
     return render(request, "provisioning/deletions.html", context)
 

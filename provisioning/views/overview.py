@@ -247,7 +247,7 @@ def overview(request: HttpRequest, app_pk: int) -> HttpResponse:
     application = job.application
     oid = application.service_principal_id
     context = {
-        **blade_context(application, "provisioning_overview", "Provisioning"),
+        **blade_context(application, "provisioning_overview", _("Provisioning")),
         **status_context(job, request.GET.get("wait")),
         **history_context(job),
         "edit_url": _reverse_or_none("provisioning:configuration", oid),

@@ -82,7 +82,7 @@ def schema(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         response = HttpResponse(text, content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="schema-{job.job_id}.json"'
         return response
-    context = blade_context(application, "schema", "Review schema")
+    context = blade_context(application, "schema", _("Review schema"))
     context.update(job=job, form=form, problems=problems, schema_text=text)
     return render(
         request, "provisioning/schema.html", context, status=400 if request.method == "POST" else 200
