@@ -57,7 +57,7 @@ def test_the_terms_are_microsofts():
         "fr": {
             "Provisioning": "Approvisionnement",
             "Test Connection": "Tester la connexion",
-            "Admin Credentials": "Informations d’identification de l’administrateur",
+            "Admin Credentials": "Informations d\u2019identification de l\u2019administrateur",
             "Default Access": "Accès par défaut",
         },
         "nl": {
