@@ -356,7 +356,7 @@ def app_choices() -> list[tuple[str, str]]:
     """Apps that have a provisioning job, for the Application filter (a few rows, not the log table)."""
     apps = Application.objects.filter(provisioning__isnull=False).order_by("display_name", "pk")
     return [
-        ("", "All applications"),
+        ("", _("All applications")),
         *((str(pk), name) for pk, name in apps.values_list("pk", "display_name")),
     ]
 

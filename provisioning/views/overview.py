@@ -48,12 +48,12 @@ POLL_SECONDS = 2
 WAIT_LIMIT_SECONDS = 120  # after Start/Restart, how long to wait for the worker to open the cycle
 FINISHED_EVENT = "provisioning-cycle-finished"
 COUNTERS = [
-    ("created", "Created"),
-    ("updated", "Updated"),
-    ("disabled", "Disabled"),
-    ("deleted", "Deleted"),
-    ("skipped", "Skipped"),
-    ("failed", "Failed"),
+    ("created", _("Created")),
+    ("updated", _("Updated")),
+    ("disabled", _("Disabled")),
+    ("deleted", _("Deleted")),
+    ("skipped", _("Skipped")),
+    ("failed", _("Failed")),
 ]
 
 
