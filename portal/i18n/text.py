@@ -33,3 +33,13 @@ class Text:
 def render(value: object) -> object:
     """``value`` translated when it is a Text, as it is otherwise (names, numbers, stored details)."""
     return value.render() if isinstance(value, Text) else value
+
+
+def localized(message: str) -> str:
+    """A message of the pure expressions package (``provisioning.expressions.messages.Message``) in the
+    active language; any other text (stored, from a target, already translated) as it is."""
+    msgid = getattr(message, "msgid", None)
+    if msgid is None:
+        return message
+    params = getattr(message, "params", None) or {}
+    return gettext(msgid) % params if params else gettext(msgid).replace("%%", "%")
