@@ -89,12 +89,12 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
 
 def _outcome_message(outcome: SaveOutcome) -> str:
     if outcome.nothing:
-        return "No changes to save."
+        return _("No changes to save.")
     if outcome.started:
-        return "Saved. Provisioning is On: the initial cycle starts shortly."
+        return _("Saved. Provisioning is On: the initial cycle starts shortly.")
     if outcome.stopped:
-        return "Saved. Provisioning is Off; a cycle in progress finishes first."
-    return "Saved the provisioning configuration."
+        return _("Saved. Provisioning is Off; a cycle in progress finishes first.")
+    return _("Saved the provisioning configuration.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -48,7 +48,7 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     if (group_ref := request.GET.get("group")) and request.method != "POST":
         group = _group_or_none(group_ref)
         if group is None:
-            context["error"] = "Pick a group from the directory."
+            context["error"] = _("Pick a group from the directory.")
         else:
             context.update(picked_group=group, group_members=_member_choices(group))
     if request.method == "POST":
@@ -62,17 +62,18 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         member_refs = request.POST.getlist("members") if kind == "Group" else []
         members = _chosen_members(source, member_refs) if isinstance(source, DirectoryGroup) else []
         if source is None:
-            context["error"] = "Pick a user or group from the directory to provision."
+            context["error"] = _("Pick a user or group from the directory to provision.")
         elif len(member_refs) > GROUP_MEMBERS_MAX:
-            context["error"] = (
-                f"Choose at most {GROUP_MEMBERS_MAX} members of {source.display_name} (as in Entra)."
-            )
+            context["error"] = _("Choose at most %(count)s members of %(group)s (as in Entra).") % {
+                "count": GROUP_MEMBERS_MAX,
+                "group": source.display_name,
+            }
             context.update(picked_group=source, group_members=_member_choices(source), chosen=member_refs)
         elif len(members) != len(member_refs):
-            context["error"] = f"Choose members of {source.display_name} only."
+            context["error"] = _("Choose members of %(group)s only.") % {"group": source.display_name}
             context.update(picked_group=source, group_members=_member_choices(source), chosen=member_refs)
         elif not application.provisioning.tenant_url:
-            context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
+            context["error"] = _("Set the admin credentials (Tenant URL and Secret Token) first.")
         else:
             job = application.provisioning
             # The chosen members first, so the group's membership can reference them in the target.
@@ -140,7 +141,7 @@ def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             action=action,
         )
     elif request.GET.get("run"):
-        context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
+        context["error"] = _("Set the admin credentials (Tenant URL and Secret Token) first.")
     return render(request, "provisioning/plan.html", context)
 
 

@@ -69,7 +69,8 @@ def schema(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
                 )
                 messages.success(
                     request,
-                    f"Schema saved: {', '.join(changed)} changed. The next cycle is an initial cycle.",
+                    _("Schema saved: %(changes)s changed. The next cycle is an initial cycle.")
+                    % {"changes": ", ".join(changed)},
                 )
             else:
                 messages.info(request, _("The uploaded schema matches the current one: nothing changed."))
