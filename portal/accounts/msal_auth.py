@@ -385,7 +385,7 @@ def validate_claims(
     if config.client_id not in audiences:
         raise SignInError(
             _("The ID token was issued to another application."),
-            detail=_("aud=%(audience)s") % {"audience": repr(audience)},
+            detail=f"aud={audience!r}",
         )
     if float(claims.get("exp", 0)) + CLOCK_SKEW < now:
         raise SignInError(_("The ID token has expired. Sign in again."))
