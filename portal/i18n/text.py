@@ -36,7 +36,7 @@ def render(value: object) -> object:
 
 
 def localized(message: str) -> str:
-    """A message of the pure expressions package (``provisioning.expressions.messages.Message``) in the
+    """A message of the pure expressions package (``provisioning.messages.Message``) in the
     active language; any other text (stored, from a target, already translated) as it is."""
     msgid = getattr(message, "msgid", None)
     if msgid is None:

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import regex as timed_re
 
-from provisioning.expressions.messages import Message, gettext_noop
+from provisioning.messages import Message, gettext_noop
 
 from .budget import current
 from .errors import InvalidRegexError

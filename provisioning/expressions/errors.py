@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from provisioning.expressions.messages import Message, gettext_noop
+from provisioning.messages import Message, gettext_noop
 
 
 class ExpressionError(Exception):

@@ -10,7 +10,7 @@ import calendar
 from datetime import datetime, timedelta
 from typing import Any
 
-from provisioning.expressions.messages import Message, gettext_noop
+from provisioning.messages import Message, gettext_noop
 
 from .dotnet_dates import (
     as_utc,

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from provisioning.expressions.messages import Message, gettext_noop
+from provisioning.messages import Message, gettext_noop
 
 from .errors import ArgumentTypeError, UniqueValueUnavailableError
 from .nodes import Attribute, Call

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.expressions.messages import Message, gettext_noop
+from provisioning.messages import Message, gettext_noop
 
 from .errors import ArgumentCountError, ArgumentTypeError, ExpressionError
 from .nodes import Call, Empty, Node, Number, String

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from provisioning.expressions.messages import Message, gettext_noop
+from provisioning.messages import Message, gettext_noop
 
 from .errors import ArgumentTypeError
 

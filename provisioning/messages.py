@@ -1,4 +1,6 @@
-"""Error texts that the portal can show translated, without this package importing Django.
+"""Texts of the pure core (expression errors, provisioning steps) that the portal shows translated.
+
+The expressions, the engine and the connector import no Django, so they cannot call gettext.
 
 A ``Message`` is the English text (a ``str``, so logs, escrow reasons and tests read it as before) that
 remembers its msgid and values; the portal renders ``gettext(msgid) % values`` in the reader's language
