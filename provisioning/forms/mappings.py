@@ -1,5 +1,7 @@
-"""Forms of the Mappings blade: object mapping settings, Edit Attribute, scoping filters, the target
-attribute list ("schema editor"), and the expression tester.
+"""Forms of the Mappings blade: object mapping settings and Edit Attribute, and what every Mappings form
+shares (source/target attribute names, table-wide validation, the row lock, the audit entry, expression
+error display). The scoping filter editor, the target attribute list and the expression tester use
+those helpers from ``scoping_filters``, ``target_attributes`` and ``expression_tester`` beside this file.
 
 Validation is the pure back end's (``provisioning.mappings.evaluation``, ``provisioning.expressions``,
 ``provisioning.mappings.scoping``); these forms only turn its findings into field errors. Every save runs in one
@@ -15,48 +17,26 @@ import difflib
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.db import transaction
-from django.db.models import QuerySet
 
-from portal.accounts.roles import readable_principals
 from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
-from portal.applications.services import search_principals
 from portal.audit import Activity, record_audit
-from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
-from provisioning.expressions import (
-    FUNCTIONS,
-    IGNORE,
-    EvaluationContext,
-    ExpressionError,
-    compile_expression,
-)
+from provisioning.expressions import FUNCTIONS, ExpressionError, compile_expression
 from provisioning.mappings.evaluation import (
     APPLY_MODES,
-    ATTRIBUTE_TYPES,
     MAPPING_TYPES,
     AttributeMapping,
     MappingError,
     TargetAttribute,
     validate_mappings,
 )
-from provisioning.mappings.evaluation import evaluate as evaluate_mapping
-from provisioning.mappings.scoping import (
-    OPERATORS,
-    UNARY_OPERATORS,
-    ScopingClause,
-    canonical_operator,
-    filters_from_dicts,
-    validate_clause,
-)
-from provisioning.models import ObjectMapping, ProvisioningJob, Scope
-from provisioning.sync.directory_source import DirectorySource
+from provisioning.models import ObjectMapping, ProvisioningJob
 
 OBJECT_ACTIONS = ("Create", "Update", "Delete")
 APPLY_LABELS = {"Always": "Always", "ObjectAddOnly": "Only during object creation"}
@@ -88,6 +68,14 @@ def fingerprint(*parts: Any) -> str:
     """A short hash of stored JSON: the version a form was opened on, to refuse overwriting a newer one."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def posted_count(value: Any, limit: int) -> int:
+    """A posted row/clause count as an int in [0, limit] (0 when missing or garbled)."""
+    try:
+        return max(0, min(int(value), limit))
+    except (TypeError, ValueError):
+        return 0
 
 
 # --------------------------------------------------------------------------------- source attributes
@@ -147,7 +135,7 @@ def parse_target_name(name: str) -> TargetName:
     return TargetName(path, extension)
 
 
-def _target_attribute(data: Mapping[str, Any]) -> TargetAttribute:
+def to_target_attribute(data: Mapping[str, Any]) -> TargetAttribute:
     try:
         return TargetAttribute.from_dict(data)
     except ValueError:
@@ -155,7 +143,7 @@ def _target_attribute(data: Mapping[str, Any]) -> TargetAttribute:
 
 
 def target_attributes(object_mapping: ObjectMapping) -> list[TargetAttribute]:
-    return [_target_attribute(a) for a in object_mapping.target_attributes or []]
+    return [to_target_attribute(a) for a in object_mapping.target_attributes or []]
 
 
 # --------------------------------------------------------------------------- table-wide validation
@@ -200,11 +188,13 @@ def row_label(rows: Sequence[Mapping[str, Any]], index: int | None) -> str:
     return str(rows[index].get("target") or f"row {index + 1}")
 
 
-def _lock(object_mapping: ObjectMapping) -> ObjectMapping:
+def lock_mapping(object_mapping: ObjectMapping) -> ObjectMapping:
     return ObjectMapping.objects.select_for_update().get(pk=object_mapping.pk)
 
 
-def _record_change(object_mapping: ObjectMapping, actor: Any, changes: list[tuple[str, Any, Any]]) -> None:
+def record_mapping_change(
+    object_mapping: ObjectMapping, actor: Any, changes: list[tuple[str, Any, Any]]
+) -> None:
     """Mark the job for an initial cycle and audit the change (call inside the saving transaction)."""
     ProvisioningJob.objects.filter(pk=object_mapping.job_id).update(needs_full_sync=True)
     application = object_mapping.job.application
@@ -346,11 +336,11 @@ class ObjectMappingSettingsForm(forms.Form):
         if not changes:
             return False
         with transaction.atomic():
-            locked = _lock(self.object_mapping)
+            locked = lock_mapping(self.object_mapping)
             for name in ("enabled", "target_object", "actions"):
                 setattr(locked, name, self.cleaned_data[name])
             locked.save(update_fields=["enabled", "target_object", "actions"])
-            _record_change(self.object_mapping, actor, changes)
+            record_mapping_change(self.object_mapping, actor, changes)
         return True
 
 
@@ -504,7 +494,7 @@ class AttributeMappingForm(forms.Form):
         assert self.mapping is not None, "call is_valid() first"
         new = self.mapping.to_dict()
         with transaction.atomic():
-            om = _lock(self.object_mapping)
+            om = lock_mapping(self.object_mapping)
             before_rows = list(om.attribute_mappings or [])
             version = self.cleaned_data.get("version")
             if version and version != fingerprint(om.attribute_mappings, om.target_attributes):
@@ -533,7 +523,9 @@ class AttributeMappingForm(forms.Form):
             label = new["target"]
             if old and old.get("target") != label:
                 label = f"{old.get('target')} → {label}"
-            _record_change(self.object_mapping, actor, [(f"{om.key}.attributeMappings[{label}]", old, new)])
+            record_mapping_change(
+                self.object_mapping, actor, [(f"{om.key}.attributeMappings[{label}]", old, new)]
+            )
         return True
 
 
@@ -542,7 +534,7 @@ def delete_attribute_mapping(
 ) -> list[str]:
     """Remove one row unless the table would become invalid; the reasons it can't, else []."""
     with transaction.atomic():
-        om = _lock(object_mapping)
+        om = lock_mapping(object_mapping)
         before_rows = list(om.attribute_mappings or [])
         if index >= len(before_rows) or before_rows[index].get("target") != original_target:
             return [STALE]
@@ -563,475 +555,12 @@ def delete_attribute_mapping(
         om.attribute_mappings = rows
         om.save(update_fields=["attribute_mappings"])
         removed = before_rows[index]
-        _record_change(
+        record_mapping_change(
             object_mapping, actor, [(f"{om.key}.attributeMappings[{original_target}]", removed, None)]
         )
     return []
 
 
-# ------------------------------------------------------------------------------ expression tester
-
-
-@dataclass(frozen=True)
-class TesterObject:
-    id: str
-    label: str
-
-
-def tester_principals(object_mapping: ObjectMapping, actor: Any) -> QuerySet:
-    """The directory users (or groups) ``actor`` may test this mapping with: an owner, those assigned."""
-    model = DirectoryUser if object_mapping.source_object == "User" else DirectoryGroup
-    return readable_principals(actor, object_mapping.job.application, model.objects.active())
-
-
-def search_test_objects(principals: QuerySet, term: str, limit: int = 10) -> list[TesterObject]:
-    """Principals of ``principals`` (see ``tester_principals``) by the start of a name, UPN or mail."""
-    if principals.model is DirectoryUser:
-        found = search_principals(term, limit, users=principals, groups=DirectoryGroup.objects.none())
-    else:
-        found = search_principals(term, limit, users=DirectoryUser.objects.none(), groups=principals)
-    return [_test_object(p) for p in found]
-
-
-def _test_object(principal: DirectoryUser | DirectoryGroup) -> TesterObject:
-    if isinstance(principal, DirectoryUser):
-        return TesterObject(
-            str(principal.object_id), f"{principal.display_name} ({principal.user_principal_name})"
-        )
-    return TesterObject(str(principal.object_id), principal.display_name)
-
-
-def find_test_object(principals: QuerySet, object_id: str) -> TesterObject | None:
-    """The principal with this object id, if it is one of ``principals``."""
-    try:
-        oid = uuid.UUID(str(object_id))
-    except ValueError:
-        return None
-    principal = principals.filter(object_id=oid).first()
-    return _test_object(principal) if principal else None
-
-
-@dataclass(frozen=True)
-class TesterResult:
-    """What "Test" shows: the output value, or the error, and the inputs the mapping read."""
-
-    object: TesterObject | None = None
-    values: tuple[str, ...] = ()
-    outcome: str = ""  # "value" | "null" | "ignored" | "error" | "" (nothing to test)
-    problem: ExpressionProblem | None = None
-    message: str = ""
-    inputs: tuple[tuple[str, str], ...] = ()
-    default_value: str | None = None
-
-
-def _display(value: Any) -> str:
-    if value is None:
-        return "(null)"
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, list | tuple):
-        return ", ".join(_display(v) for v in value) or "(empty)"
-    if isinstance(value, dict):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def run_expression_test(
-    object_mapping: ObjectMapping, data: Mapping[str, Any], principals: QuerySet
-) -> TesterResult:
-    """Evaluate the mapping as typed against one directory object, reading it the way the engine does.
-
-    The object must be one of ``principals`` (see ``tester_principals``).
-    """
-    source_object = object_mapping.source_object
-    kind = data.get("mapping_type") or "Direct"
-    expression = normalise_expression(data.get("expression") or "")
-    default_value = data.get("default_value") or None
-    source = (data.get("source") or "").strip()
-    if kind == "Expression":
-        if not expression:
-            return TesterResult(message="Enter an expression to test.")
-        problem = check_expression(expression, source_object)
-        if problem:
-            return TesterResult(outcome="error", problem=problem)
-    if kind == "Direct":
-        try:
-            source = resolve_source_attribute(source, source_object)
-        except ValueError as error:
-            return TesterResult(outcome="error", message=str(error))
-    picked = find_test_object(principals, data.get("test_object") or "")
-    if picked is None:
-        return TesterResult(message=f"Search for a {source_object.lower()} and pick one to test with.")
-    mapping = AttributeMapping(
-        target=str(data.get("target") or "test"),
-        type=kind if kind in MAPPING_TYPES else "None",  # type: ignore[arg-type]
-        source=source or None,
-        constant=data.get("constant") or "",
-        expression=expression,
-        default_value=default_value,
-    )
-    job = object_mapping.job
-    engine_source = DirectorySource(job.application_id, sync_all=job.scope == Scope.ALL)
-    obj = engine_source.get(source_object, [picked.id])[picked.id]
-    context = EvaluationContext(source=obj.attributes, app_role_assignments=obj.app_role_assignments)
-    read = (
-        compile_expression(expression).attributes
-        if kind == "Expression"
-        else (source,)
-        if kind == "Direct"
-        else ()
-    )
-    inputs = tuple((name, _display(context.lookup(name, name.lower()))) for name in read)
-    try:
-        value = evaluate_mapping(mapping, context)
-    except ExpressionError as error:
-        return TesterResult(
-            object=picked,
-            outcome="error",
-            problem=ExpressionProblem.from_error(error, expression),
-            inputs=inputs,
-        )
-    if value is IGNORE:
-        return TesterResult(object=picked, outcome="ignored", inputs=inputs)
-    if value is None or value == "" or value == []:
-        return TesterResult(object=picked, outcome="null", inputs=inputs, default_value=default_value)
-    values = tuple(_display(v) for v in value) if isinstance(value, list) else (_display(value),)
-    return TesterResult(object=picked, values=values, outcome="value", inputs=inputs)
-
-
 def function_list() -> list[tuple[str, str]]:
     """(signature, summary) of every expression function, for the Edit Attribute blade."""
     return [(spec.signature, spec.summary) for spec in FUNCTIONS.values()]
-
-
-# ------------------------------------------------------------------------------------ scoping filters
-
-
-@dataclass
-class ClauseRow:
-    attribute: str = ""
-    operator: str = "EQUALS"
-    value: str = ""
-    errors: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def blank(self) -> bool:
-        return not self.attribute.strip() and not self.value.strip()
-
-    @property
-    def unary(self) -> bool:
-        return canonical_operator(self.operator) in UNARY_OPERATORS
-
-
-@dataclass
-class FilterRow:
-    title: str = ""
-    clauses: list[ClauseRow] = field(default_factory=lambda: [ClauseRow()])
-    errors: list[str] = field(default_factory=list)
-
-
-def _count(value: Any, limit: int) -> int:
-    try:
-        return max(0, min(int(value), limit))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _clause_field(message: str) -> str:
-    if message.startswith("Attribute name") or message.endswith("scoping filter"):
-        return "attribute"
-    if message.startswith("Unknown operator"):
-        return "operator"
-    return "value"
-
-
-class ScopingFiltersForm:
-    """Source Object Scope: filters (ORed), each a title and clauses (ANDed).
-
-    Posted as ``filter_count``, ``f<i>-title``, ``f<i>-clause_count`` and
-    ``f<i>-c<j>-attribute|operator|value``. Add/remove buttons post ``action`` = ``add_filter``,
-    ``add_clause:<i>``, ``remove_filter:<i>`` or ``remove_clause:<i>:<j>`` and only redraw the editor.
-    """
-
-    MAX_FILTERS = 50
-    MAX_CLAUSES = 50
-    operators = OPERATORS
-    unary_operators = UNARY_OPERATORS
-
-    def __init__(self, object_mapping: ObjectMapping, data: Mapping[str, Any] | None = None) -> None:
-        self.object_mapping = object_mapping
-        self.errors: list[str] = []
-        if data is None:
-            self.filters = self._from_stored(object_mapping.scoping_filters or [])
-            self.version = fingerprint(object_mapping.scoping_filters)
-        else:
-            self.filters = self._from_post(data)
-            self.version = str(data.get("version") or "")
-        self.complete = data is None or "filter_count" in data
-
-    @staticmethod
-    def _from_stored(stored: list[Any]) -> list[FilterRow]:
-        try:
-            parsed = filters_from_dicts(stored)
-        except (TypeError, AttributeError):
-            return []
-        return [
-            FilterRow(
-                title=f.title,
-                clauses=[ClauseRow(c.attribute, c.operator, c.value or "") for c in f.clauses]
-                or [ClauseRow()],
-            )
-            for f in parsed
-        ]
-
-    def _from_post(self, data: Mapping[str, Any]) -> list[FilterRow]:
-        filters = []
-        for i in range(_count(data.get("filter_count"), self.MAX_FILTERS)):
-            clauses = [
-                ClauseRow(
-                    attribute=str(data.get(f"f{i}-c{j}-attribute", "")).strip(),
-                    operator=str(data.get(f"f{i}-c{j}-operator", "EQUALS")),
-                    value=str(data.get(f"f{i}-c{j}-value", "")),
-                )
-                for j in range(_count(data.get(f"f{i}-clause_count"), self.MAX_CLAUSES))
-            ]
-            filters.append(FilterRow(title=str(data.get(f"f{i}-title", "")).strip(), clauses=clauses))
-        return filters
-
-    def apply(self, action: str) -> None:
-        """An add or remove button: change the rows shown, save nothing."""
-        verb, *args = action.split(":")
-        numbers = [_count(a, 10_000) for a in args]
-        if verb == "add_filter" and len(self.filters) < self.MAX_FILTERS:
-            self.filters.append(FilterRow())
-        elif verb == "add_clause" and numbers and numbers[0] < len(self.filters):
-            clauses = self.filters[numbers[0]].clauses
-            if len(clauses) < self.MAX_CLAUSES:
-                clauses.append(ClauseRow())
-        elif verb == "remove_filter" and numbers and numbers[0] < len(self.filters):
-            del self.filters[numbers[0]]
-        elif verb == "remove_clause" and len(numbers) == 2 and numbers[0] < len(self.filters):
-            clauses = self.filters[numbers[0]].clauses
-            if numbers[1] < len(clauses):
-                del clauses[numbers[1]]
-
-    def is_valid(self) -> bool:
-        """Check every clause (validate_clause plus the attribute's existence); errors go on the fields."""
-        valid = self.complete
-        if not self.complete:
-            self.errors.append(INCOMPLETE)
-        source_object = self.object_mapping.source_object
-        for position, row in enumerate(self.filters, start=1):
-            row.errors = []
-            clauses = [c for c in row.clauses if not c.blank]
-            if not clauses and row.title:
-                row.errors.append(f"Add at least one clause to filter {position}, or remove the filter.")
-                valid = False
-            for clause in clauses:
-                clause.errors = {}
-                try:
-                    clause.attribute = resolve_source_attribute(clause.attribute, source_object)
-                except ValueError as error:
-                    if clause.attribute:
-                        clause.errors.setdefault("attribute", []).append(str(error))
-                if clause.attribute.lower() in SCOPING_UNSUPPORTED:
-                    message = f"'{clause.attribute}': {SCOPING_UNSUPPORTED[clause.attribute.lower()]}"
-                    clause.errors.setdefault("attribute", []).append(message)
-                value = None if clause.unary else clause.value
-                for message in validate_clause(ScopingClause(clause.attribute, clause.operator, value)):
-                    clause.errors.setdefault(_clause_field(message), []).append(message)
-                valid = valid and not clause.errors
-        return valid
-
-    def to_data(self) -> list[dict[str, Any]]:
-        data = []
-        for position, row in enumerate(self.filters, start=1):
-            clauses = [
-                ScopingClause(
-                    c.attribute,
-                    canonical_operator(c.operator) or c.operator,
-                    None if c.unary else c.value,
-                ).to_dict()
-                for c in row.clauses
-                if not c.blank
-            ]
-            if clauses:
-                data.append({"title": row.title or f"Scoping filter {position}", "clauses": clauses})
-        return data
-
-    def save(self, *, actor: Any = None) -> bool:
-        """Write the filters (call ``is_valid`` first); False, with ``errors``, if the stored ones changed."""
-        new = self.to_data()
-        with transaction.atomic():
-            om = _lock(self.object_mapping)
-            if self.version and self.version != fingerprint(om.scoping_filters):
-                self.errors.append(STALE)
-                return False
-            old = om.scoping_filters or []
-            if [f.to_dict() for f in filters_from_dicts(old)] == new:
-                return True
-            om.scoping_filters = new
-            om.save(update_fields=["scoping_filters"])
-            _record_change(self.object_mapping, actor, [(f"{om.key}.scopingFilters", old, new)])
-        return True
-
-
-# ----------------------------------------------------------------------------- target attribute list
-
-
-@dataclass
-class TargetRow:
-    name: str = ""
-    type: str = "String"
-    multi_valued: bool = False
-    required: bool = False
-    filterable: bool = False
-    existing: bool = False
-    delete: bool = False
-    errors: list[str] = field(default_factory=list)
-
-
-class TargetAttributesForm:
-    """Edit attribute list for {App}: existing attributes keep their name; new ones are added at the bottom.
-
-    Posted as ``attr_count`` and ``a<i>-name|type|multi_valued|required|filterable|delete``;
-    ``action=add_row`` adds an empty row without saving.
-    """
-
-    MAX_ROWS = 500
-    types = ATTRIBUTE_TYPES
-
-    def __init__(self, object_mapping: ObjectMapping, data: Mapping[str, Any] | None = None) -> None:
-        self.object_mapping = object_mapping
-        self.errors: list[str] = []
-        stored = {str(a.get("name")): a for a in object_mapping.target_attributes or []}
-        if data is None:
-            self.complete = True
-            self.rows = [self._row(a, existing=True) for a in stored.values()] + [TargetRow()]
-            self.version = fingerprint(object_mapping.target_attributes, object_mapping.attribute_mappings)
-            return
-        self.version = str(data.get("version") or "")
-        self.complete = "attr_count" in data
-        self.rows = []
-        for i in range(_count(data.get("attr_count"), self.MAX_ROWS)):
-            name = str(data.get(f"a{i}-name", "")).strip()
-            self.rows.append(
-                TargetRow(
-                    name=name,
-                    type=str(data.get(f"a{i}-type") or "String"),
-                    multi_valued=bool(data.get(f"a{i}-multi_valued")),
-                    required=bool(data.get(f"a{i}-required")),
-                    filterable=bool(data.get(f"a{i}-filterable")),
-                    existing=name in stored and bool(data.get(f"a{i}-existing")),
-                    delete=bool(data.get(f"a{i}-delete")),
-                )
-            )
-
-    @staticmethod
-    def _row(data: Mapping[str, Any], *, existing: bool) -> TargetRow:
-        attribute = _target_attribute(data)
-        return TargetRow(
-            attribute.name,
-            attribute.type,
-            attribute.multi_valued,
-            attribute.required,
-            attribute.filterable,
-            existing=existing,
-        )
-
-    def add_row(self) -> None:
-        if len(self.rows) < self.MAX_ROWS:
-            self.rows.append(TargetRow())
-
-    def is_valid(self) -> bool:
-        """Names in SCIM form and unique, types known, custom extension limits, mapped rows kept."""
-        mapped = {str(m.get("target") or "").lower() for m in self.object_mapping.attribute_mappings or []}
-        seen: set[str] = set()
-        valid = self.complete
-        if not self.complete:
-            self.errors.append(INCOMPLETE)
-        for row in self.rows:
-            row.errors = []
-            if row.delete:
-                if row.name.lower() in mapped:
-                    row.errors.append(f"'{row.name}' is mapped; delete its attribute mapping first.")
-                    row.delete = False
-                continue
-            if not row.existing and not row.name:
-                continue  # an empty row left at the bottom
-            if row.type not in ATTRIBUTE_TYPES:
-                row.errors.append(f"Type must be one of {', '.join(ATTRIBUTE_TYPES)}.")
-            parsed: TargetName | None = None
-            try:
-                parsed = parse_target_name(row.name)
-            except ValueError as error:
-                if not row.existing:  # stored gallery names are kept as they are
-                    row.errors.append(str(error))
-            restricted = row.multi_valued or row.type == "Reference" or (parsed and parsed.complex)
-            if parsed and parsed.custom_extension and restricted:
-                row.errors.append(
-                    "Custom extension attributes can't be reference, multi-valued or complex attributes."
-                )
-            if row.name.lower() in seen:
-                row.errors.append(f"'{row.name}' is already in the attribute list.")
-            seen.add(row.name.lower())
-            valid = valid and not row.errors
-        return valid and not any(r.errors for r in self.rows)
-
-    def to_data(self) -> list[dict[str, Any]]:
-        """The new list: stored attributes in their order (only a ticked Delete removes one), then new ones."""
-        posted = {row.name: row for row in self.rows if row.existing}
-        data = []
-        for stored in self.object_mapping.target_attributes or []:
-            row = posted.get(str(stored.get("name")))
-            if row is None:
-                data.append(stored)  # not in the post: unchanged
-            elif not row.delete:
-                data.append(self._attribute(row, stored))
-        data.extend(self._attribute(row, {}) for row in self.rows if not row.existing and row.name)
-        return data
-
-    @staticmethod
-    def _attribute(row: TargetRow, stored: Mapping[str, Any]) -> dict[str, Any]:
-        attribute = TargetAttribute(
-            row.name,
-            row.type,  # type: ignore[arg-type]
-            multi_valued=row.multi_valued,
-            required=row.required,
-            filterable=row.filterable,
-        ).to_dict()
-        extra = {k: v for k, v in stored.items() if k not in attribute}
-        return {**attribute, **extra}  # keeps what this editor doesn't show (caseExact)
-
-    def save(self, *, actor: Any = None) -> bool:
-        """Write the list if the mappings stay valid with it; False, with ``errors``, if not."""
-        new = self.to_data()
-        with transaction.atomic():
-            om = _lock(self.object_mapping)
-            if self.version and self.version != fingerprint(om.target_attributes, om.attribute_mappings):
-                self.errors.append(STALE)
-                return False
-            old = list(om.target_attributes or [])
-            rows = list(om.attribute_mappings or [])
-            problems = blocking_errors(
-                (rows, [_target_attribute(a) for a in old]), (rows, [_target_attribute(a) for a in new])
-            )
-            if problems:
-                self.errors.extend(
-                    p.message if p.index is None else f"Mapping for '{row_label(rows, p.index)}': {p.message}"
-                    for p in problems
-                )
-                return False
-            if old == new:
-                return True
-            om.target_attributes = new
-            om.save(update_fields=["target_attributes"])
-            before = {str(a.get("name")): a for a in old}
-            after = {str(a.get("name")): a for a in new}
-            changes = [
-                (f"{om.key}.targetAttributes[{name}]", before.get(name), after.get(name))
-                for name in [*before, *(n for n in after if n not in before)]
-                if before.get(name) != after.get(name)
-            ]
-            _record_change(self.object_mapping, actor, changes or [(f"{om.key}.targetAttributes", old, new)])
-        return True

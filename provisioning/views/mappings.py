@@ -23,23 +23,25 @@ from django_htmx.http import HttpResponseClientRedirect
 from portal.accounts.middleware import forbidden
 from portal.applications.services import restore_default_mappings
 from portal.applications.views import blade_context
+from provisioning.forms.expression_tester import (
+    TesterObject,
+    find_test_object,
+    run_expression_test,
+    search_test_objects,
+    tester_principals,
+)
 from provisioning.forms.mappings import (
     APPLY_LABELS,
     AttributeMappingForm,
     ObjectMappingSettingsForm,
-    ScopingFiltersForm,
-    TargetAttributesForm,
-    TesterObject,
     delete_attribute_mapping,
-    find_test_object,
     function_list,
-    run_expression_test,
-    search_test_objects,
     source_attribute_names,
     table_errors,
     target_attributes,
-    tester_principals,
 )
+from provisioning.forms.scoping_filters import ScopingFiltersForm
+from provisioning.forms.target_attributes import TargetAttributesForm
 from provisioning.models import ObjectMapping
 
 SAVED = _("Saved. The next provisioning cycle is an initial cycle, as after any mapping change.")

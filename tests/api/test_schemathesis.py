@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from portal.api import synchronization
+from portal.api.synchronization import secrets
 from portal.applications.services import instantiate
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
 from provisioning.models import ProvisioningLog
@@ -86,7 +86,7 @@ def api_schema(db, admin_token, monkeypatch, settings):
     settings.PROVISIONING_TEST_CONNECTION_TIMEOUT = 1
     # validateCredentials would reach out to whatever URL a generated case names: answer offline.
     monkeypatch.setattr(
-        synchronization,
+        secrets,
         "run_connection_test",
         lambda credentials, **kw: TestVerdict(False, "dns_failure", "Host not found", "Offline."),
     )
