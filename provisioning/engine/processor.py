@@ -813,7 +813,11 @@ class PageProcessor:
                 outcome.step(
                     "Export",
                     "success",
-                    Message(gettext_noop("%(pending)sd in the target."), pending=outcome.pending),
+                    Message(
+                        gettext_noop("Deleted in the target.")
+                        if outcome.pending == "Delete"
+                        else gettext_noop("Disabled in the target.")
+                    ),
                 )
             except _Paused:
                 outcome.status = "pending"  # not sent: resumed with the rest
