@@ -1,19 +1,20 @@
 """Texts stored in English in the database or in code tables, shown translated at display time.
 
-``{% translate value %}`` in a template looks these up; listing them here (gettext_noop) puts them in the
-catalogues. tests/portal/test_i18n_catalogues.py checks this list still covers the enums it copies.
+``{% translate value %}`` in a template looks these up; listing them here (gettext_noop, or pgettext_lazy
+with a context where a word has two meanings) puts them in the catalogues.
+tests/i18n/test_catalogues.py checks this list still covers the tables it copies.
 """
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 STORED_TEXTS = (
     # Step names and types in provisioning log rows (stored in English, shown translated)
-    gettext_noop("Import"),
-    gettext_noop("Scoping"),
-    gettext_noop("Matching"),
-    gettext_noop("Processing"),
-    gettext_noop("ReferenceResolution"),
-    gettext_noop("Export"),
+    pgettext_lazy("provisioning step", "Import"),
+    pgettext_lazy("provisioning step", "Scoping"),
+    pgettext_lazy("provisioning step", "Matching"),
+    pgettext_lazy("provisioning step", "Processing"),
+    pgettext_lazy("provisioning step", "ReferenceResolution"),
+    pgettext_lazy("provisioning step", "Export"),
     gettext_noop("import"),
     gettext_noop("scoping"),
     gettext_noop("matching"),
