@@ -17,9 +17,13 @@ from portal.local_secrets import check_fernet_keys, read_or_create_fernet_key, r
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
-if "PYTEST_VERSION" in os.environ and "PORTAL_VAR_DIR" not in os.environ:
+if "PYTEST_VERSION" in os.environ and (
+    "PORTAL_VAR_DIR" not in os.environ or Path(os.environ["PORTAL_VAR_DIR"]).resolve() == BASE_DIR / "var"
+):
     # Each test run gets its own var/: its own SQLite test database and filesystem broker, so two runs
-    # on one machine never consume each other's tasks or delete each other's database.
+    # on one machine never consume each other's tasks or delete each other's database, and a run never
+    # touches the var/ of a portal started beside it (`manage.py start`), even with PORTAL_VAR_DIR set
+    # to it. Processes a test starts inherit the run's folder through the environment.
     os.environ["PORTAL_VAR_DIR"] = tempfile.mkdtemp(prefix="portal-test-")
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)

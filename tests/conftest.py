@@ -10,7 +10,14 @@ from portal.i18n.catalogues import compile_catalogues
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.scim_server", "tests.fixtures.listener"]
+pytest_plugins = [
+    "tests.fixtures.worker",
+    "tests.fixtures.scim_server",
+    "tests.fixtures.listener",
+    "tests.fixtures.provisioning",
+    "tests.fixtures.clock",
+    "tests.fixtures.stub_server",
+]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 

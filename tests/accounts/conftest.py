@@ -16,7 +16,6 @@ import ssl
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,9 @@ from django.test import Client
 
 from portal.accounts.models import ApplicationOwner, RoleAssignment
 from portal.accounts.roles import PortalRole
-from tests.accounts.principals import PRINCIPALS
-from tests.accounts.urlmap import UrlValues
-
-TENANT = "contoso-tenant"
-CLIENT_ID = "portal-client"
-CLIENT_SECRET = "portal-client-secret"
-CALLBACK = "http://testserver/accounts/microsoft/callback/"
+from tests.fixtures.oidc import CALLBACK, CLIENT_ID, CLIENT_SECRET, PASSWORD, TENANT, Person, Provider
+from tests.fixtures.principals import PRINCIPALS
+from tests.fixtures.urlmap import UrlValues
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -212,24 +207,6 @@ class TenantPathShim:
         return self.app(environ, start_response)
 
 
-@dataclass
-class Provider:
-    """The running provider: its URLs, its CA certificate, and pytest-iam's helpers (``server``)."""
-
-    server: Any
-    port: int
-    ca_bundle: str
-
-    @property
-    def origin(self) -> str:
-        return f"https://localhost:{self.port}"
-
-    @property
-    def authority(self) -> str:
-        """An Entra-shaped authority: host + tenant segment."""
-        return f"{self.origin}/{TENANT}"
-
-
 @pytest.fixture(scope="session")
 def iam_configuration(iam_configuration: dict[str, Any]) -> dict[str, Any]:
     """pytest-iam's configuration, issuing https URLs (the issuer is built from the preferred scheme)."""
@@ -300,3 +277,25 @@ def entra_settings(settings, oidc_provider: Provider, portal_client_registration
     settings.ENTRA_CA_BUNDLE = oidc_provider.ca_bundle
     settings.ENTRA_ROLE_MAPPING = {}
     return settings
+
+
+@pytest.fixture
+def make_person(oidc_provider: Provider):
+    def make(*groups: str, given: str = "Ada", family: str = "Lovelace") -> Person:
+        server = oidc_provider.server
+        login = f"{given.lower()}-{uuid.uuid4().hex[:8]}"
+        upn = f"{login}@contoso.example"
+        members_of = [server.random_group(display_name=name) for name in groups]
+        account = server.random_user(
+            user_name=login,
+            display_name=upn,  # the provider's preferred_username claim
+            formatted_name=f"{given} {family}",
+            given_name=given,
+            family_name=family,
+            emails=[upn],
+            password=PASSWORD,
+            groups=members_of,
+        )
+        return Person(login, upn, account)
+
+    return make

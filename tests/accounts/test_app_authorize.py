@@ -26,9 +26,8 @@ from portal.api.models import ApiToken
 from portal.applications.services import instantiate
 from provisioning.models import ProvisioningJob
 from provisioning.sync.connector_pool import oauth_for
-from tests.accounts.conftest import Provider
-from tests.accounts.test_microsoft_sign_in import ProviderBrowser, make_person  # noqa: F401 (fixture)
-from tests.api.conftest import ApiClient
+from tests.fixtures.api_client import ApiClient
+from tests.fixtures.oidc import Provider, ProviderBrowser
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +171,10 @@ def test_access_tokens_are_refreshed_as_they_expire_and_the_rotated_refresh_toke
     assert oauth.token() == first and oauth.fetch_count == 1  # cached while valid
     now[0] += 3600  # the access token's lifetime has passed (on the connector's clock)
     # The provider's JWTs have a one-second iat: a refresh within the same second would mint the very
-    # string it just revoked, so let the provider's own clock move on first.
-    time.sleep(1.1)
+    # string it just revoked, so wait until the provider's own clock has moved to the next second.
+    issued_in = int(time.time())
+    while int(time.time()) == issued_in:
+        time.sleep(0.01)
     second = oauth.token()
     assert oauth.fetch_count == 2 and userinfo(second) == 200  # refreshed from the refresh token
     # Canaille rotates refresh tokens: the new one is stored (encrypted) and the spent one never reused.
@@ -251,8 +252,7 @@ def test_a_cycle_with_a_revoked_grant_stops_and_says_why(
     taskize, oidc_provider, admin_client, request, celery_worker
 ):
     from provisioning.models import JobState
-    from tests.provisioning.conftest import ProvisionedApp, make_users
-    from tests.provisioning.test_engine_cycles import run
+    from tests.fixtures.provisioning import ProvisionedApp, make_users, run
 
     person = request.getfixturevalue("make_person")()
     _authorize(admin_client, taskize, oidc_provider, person)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from tests.accounts.urlmap import all_routes
+from tests.fixtures.urlmap import all_routes
 
 pytestmark = pytest.mark.django_db
 

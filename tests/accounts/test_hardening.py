@@ -13,7 +13,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.accounts.urlmap import all_routes
+from tests.fixtures.html import INLINE
+from tests.fixtures.urlmap import all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -54,12 +55,6 @@ def test_htmx_runs_without_eval_and_without_injected_styles(signed_in_client):
     config = json.loads(meta.group(1))
     assert config["allowEval"] is False and config["includeIndicatorStyles"] is False
     assert "/static/portal/portal.js" in html and "/static/portal/htmx.css" in html
-
-
-INLINE = re.compile(
-    r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\bhx-on[:-]|javascript:|hx-vals=['\"]js:",
-    re.IGNORECASE,
-)
 
 
 def test_no_page_has_inline_script(world, django_user_model):

@@ -8,13 +8,10 @@ and answers its consent page; the Django test client plays the portal's side of 
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
-import requests
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -22,80 +19,9 @@ from django.urls import reverse
 from portal.accounts import msal_auth
 from portal.accounts.models import ExternalIdentity, RoleAssignment, RoleSource
 from portal.accounts.roles import PortalRole
-from tests.accounts.conftest import CALLBACK, CLIENT_ID, Provider
+from tests.fixtures.oidc import CALLBACK, CLIENT_ID, ProviderBrowser
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class Person:
-    """Someone with an account at the provider."""
-
-    login: str
-    upn: str
-    account: Any
-
-
-@pytest.fixture
-def make_person(oidc_provider: Provider):
-    def make(*groups: str, given: str = "Ada", family: str = "Lovelace") -> Person:
-        server = oidc_provider.server
-        login = f"{given.lower()}-{uuid.uuid4().hex[:8]}"
-        upn = f"{login}@contoso.example"
-        members_of = [server.random_group(display_name=name) for name in groups]
-        account = server.random_user(
-            user_name=login,
-            display_name=upn,  # the provider's preferred_username claim
-            formatted_name=f"{given} {family}",
-            given_name=given,
-            family_name=family,
-            emails=[upn],
-            password=PASSWORD,
-            groups=members_of,
-        )
-        return Person(login, upn, account)
-
-    return make
-
-
-class ProviderBrowser:
-    """A browser at the provider: follows its redirects, fills its login, password and consent pages."""
-
-    def __init__(self, provider: Provider):
-        self.session = requests.Session()
-        self.session.verify = provider.ca_bundle
-        self.session.trust_env = False
-        self.pages: list[str] = []
-
-    def authorize(
-        self, url: str, person: Person, *, consent: str = "accept", callback: str = CALLBACK
-    ) -> str:
-        """Walk from the authorization URL to the redirect back to the portal (``callback``); return that URL."""
-        method, data = "GET", None
-        for _ in range(12):
-            response = self.session.request(method, url, data=data, allow_redirects=False, timeout=10)
-            if response.is_redirect:
-                url = urljoin(url, response.headers["Location"])
-                if url.startswith(callback):
-                    return url
-                method, data = "GET", None
-                continue
-            assert response.status_code == 200, (url, response.status_code, response.text[:500])
-            page = urlsplit(url).path
-            if page.startswith("/oauth/authorize"):
-                self.pages.append("consent")
-                method, data = "POST", {"answer": consent}
-            elif page.startswith("/auth/password"):
-                self.pages.append("password")
-                method, data = "POST", {"password": PASSWORD}
-            elif page.startswith("/login"):
-                self.pages.append("login")
-                method, data = "POST", {"login": person.login}
-            else:
-                raise AssertionError(f"unexpected provider page at {url}: {response.text[:500]}")
-        raise AssertionError(f"the provider never redirected back to the portal: {self.pages}")
 
 
 def _start(client: Client, next_url: str = "/") -> str:

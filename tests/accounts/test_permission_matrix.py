@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from portal.accounts.policy import POLICY, rule_for
 from portal.accounts.roles import OWNER_CAPABILITIES, ROLE_CAPABILITIES, Capability, PortalRole
-from tests.accounts.principals import PRINCIPALS, Principal
-from tests.accounts.urlmap import Route, UrlValues, all_routes
+from tests.fixtures.principals import PRINCIPALS, Principal
+from tests.fixtures.urlmap import Route, UrlValues, all_routes
 
 pytestmark = pytest.mark.django_db
 

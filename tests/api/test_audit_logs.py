@@ -12,7 +12,7 @@ from portal.accounts.models import ApplicationOwner
 from portal.accounts.roles import PortalRole
 from portal.applications.services import instantiate
 from provisioning.models import ProvisioningLog
-from tests.api.conftest import ApiClient, assert_graph_error
+from tests.fixtures.api_client import ApiClient, assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

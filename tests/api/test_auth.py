@@ -20,7 +20,7 @@ from portal.accounts.roles import PortalRole
 from portal.api import auth
 from portal.api.models import ApiToken, hash_token
 from portal.applications.services import instantiate
-from tests.api.conftest import ApiClient, assert_graph_error
+from tests.fixtures.api_client import ApiClient, assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 
 from provisioning.models import ProvisioningJob
-from tests.api.conftest import assert_graph_error
-from tests.provisioning.test_configuration import mark_tested
+from tests.fixtures.api_client import assert_graph_error
+from tests.fixtures.configuration_form import mark_tested
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 
 from portal.applications.models import AppRoleAssignment
 from portal.directory.models import DirectoryChange, DirectoryGroup, DirectoryUser
-from tests.api.conftest import assert_graph_error
+from tests.fixtures.api_client import assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

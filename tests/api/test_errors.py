@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import assert_graph_error
+from tests.fixtures.api_client import assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ import pytest
 from portal.applications.services import instantiate
 from portal.directory.models import DirectoryUser
 from provisioning.models import ProvisioningJob, ProvisioningLog
-from tests.api.conftest import ApiClient, assert_graph_error
+from tests.fixtures.api_client import ApiClient, assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

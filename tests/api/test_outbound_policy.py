@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from portal.applications import services
 from provisioning.models import ProvisioningJob
-from tests.api.conftest import ApiClient, assert_graph_error
+from tests.fixtures.api_client import ApiClient, assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from provisioning.models import ProvisioningJob
-from tests.api.conftest import assert_graph_error
+from tests.fixtures.api_client import assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

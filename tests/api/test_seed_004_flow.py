@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.api.conftest import ApiClient
+from tests.fixtures.api_client import ApiClient
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

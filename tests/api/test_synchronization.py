@@ -9,7 +9,7 @@ import pytest
 
 from portal.models import AuditEntry
 from provisioning.models import Cycle, CycleStatus, EscrowEntry, JobState, ProvisioningJob, ProvisioningLog
-from tests.api.conftest import ApiClient, assert_graph_error
+from tests.fixtures.api_client import ApiClient, assert_graph_error
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from provisioning.models import Cycle, CycleKind, CycleStatus, JobState, ProvisioningJob
-from tests.provisioning.test_logs_query import make_log, new_job
+from tests.fixtures.logs import make_log, new_job
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from provisioning.models import Cycle, JobState, ProvisioningJob
-from tests.provisioning.conftest import make_app, make_users
+from tests.fixtures.provisioning import make_app, make_users
 
 pytestmark = [
     pytest.mark.browser,

@@ -19,7 +19,7 @@ from provisioning.models import Cycle, CyclePage, ProvisioningJob, ProvisioningL
 from provisioning.tasks import run_cycle
 from tests.chaos.conftest import record_timing
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_group, make_users
+from tests.fixtures.provisioning import make_app, make_group, make_users
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from provisioning.connectors.scim import RetryPolicy, ScimTarget
+from tests.fixtures.clock import FakeClock
 
 if TYPE_CHECKING:  # imported by pytest as a plugin below, so that its asserts are rewritten
     from tests.fixtures.scim_server import ScimTenant
@@ -21,26 +22,6 @@ if TYPE_CHECKING:  # imported by pytest as a plugin below, so that its asserts a
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.import_plugin("tests.fixtures.scim_server")
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps: retries cost no wall time."""
-
-    def __init__(self) -> None:
-        self.time = 1000.0
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.time
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.time += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -73,65 +54,3 @@ def make_target(
 @pytest.fixture
 def target(make_target: Callable[..., ScimTarget]) -> ScimTarget:
     return make_target()
-
-
-Reply = tuple[int, dict[str, str], bytes]
-
-
-class StubServer:
-    """A tiny real HTTP server whose answers come from a function (for non-SCIM peers: HTML pages,
-    foreign JSON, token endpoints). ``requests`` records (method, path, headers, body)."""
-
-    def __init__(self, respond: Callable[[str, str, dict[str, str], bytes], Reply]) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        stub = self
-        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                stub.requests.append((self.command, self.path, headers, body))
-                status, reply_headers, payload = respond(self.command, self.path, headers, body)
-                self.send_response(status)
-                for name, value in reply_headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def stub_server() -> Iterator[Callable[[Callable[[str, str, dict[str, str], bytes], Reply]], StubServer]]:
-    started: list[StubServer] = []
-
-    def start(respond: Callable[[str, str, dict[str, str], bytes], Reply]) -> StubServer:
-        stub = StubServer(respond)
-        started.append(stub)
-        return stub
-
-    yield start
-    for stub in started:
-        stub.stop()

@@ -17,7 +17,8 @@ from provisioning.connectors.scim import (
     TargetError,
     parse_tenant_url,
 )
-from tests.connectors.conftest import FakeClock, StubServer
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.stub_server import StubServer
 
 Stub = Callable[[Callable[..., tuple[int, dict[str, str], bytes]]], StubServer]
 

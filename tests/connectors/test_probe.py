@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from provisioning.connectors.scim import OAuth2ClientCredentials, probe
-from tests.connectors.conftest import StubServer
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.fixtures.scim_server import ScimTenant
+from tests.fixtures.stub_server import StubServer
 
 Stub = Callable[[Callable[..., tuple[int, dict[str, str], bytes]]], StubServer]
 

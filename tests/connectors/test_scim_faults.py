@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from provisioning.connectors.scim import ErrorCategory, ErrorCode, RetryPolicy, ScimTarget, TargetError
-from tests.connectors.conftest import FakeClock
+from tests.fixtures.clock import FakeClock
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.fixtures.scim_server import ScimTenant
 

@@ -13,7 +13,7 @@ from portal.audit import Activity, record_audit
 from portal.models import AuditEntry
 from provisioning.models import JobState
 from provisioning.sync import quarantine
-from tests.provisioning.test_logs_query import new_job
+from tests.fixtures.logs import new_job
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ from portal.directory.models import (
     GroupMembership,
     ImportStatus,
 )
+from tests.fixtures.csv_upload import import_of, upload_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -23,19 +24,10 @@ existing@contoso.example,José García (updated),,,,Sales,,,boss@contoso.example
 """
 
 
-def _upload(client, text: str, kind: str = "users", name: str = "people.csv"):
-    url = reverse("directory:user_import" if kind == "users" else "directory:membership_import")
-    return client.post(url, {"file": SimpleUploadedFile(name, text.encode("utf-8"), "text/csv")})
-
-
-def _import(response) -> DirectoryImport:
-    return DirectoryImport.objects.get(pk=response["Location"].rstrip("/").split("/")[-1])
-
-
 def test_preview_then_confirm_creates_and_updates(signed_in_client, make_user):
     existing = make_user("José García", user_principal_name="Existing@contoso.example", department="Legal")
-    response = _upload(signed_in_client, GOOD)
-    imp = _import(response)
+    response = upload_csv(signed_in_client, GOOD)
+    imp = import_of(response)
     assert imp.status == ImportStatus.READY
     page = signed_in_client.get(response["Location"]).content.decode()
     assert "<strong>2</strong> users to create, <strong>1</strong> to update, 0 unchanged." in page
@@ -78,7 +70,7 @@ def test_manager_may_be_an_existing_user_the_same_file_updates(signed_in_client,
         "worker@contoso.example,Worker,boss@contoso.example\n"
         "fresh@contoso.example,Fresh,boss@contoso.example\n"
     )
-    imp = _import(_upload(signed_in_client, text))
+    imp = import_of(upload_csv(signed_in_client, text))
     assert imp.status == ImportStatus.READY, imp.errors
     signed_in_client.post(reverse("directory:import_confirm", args=[imp.pk]))
     worker.refresh_from_db()
@@ -103,8 +95,8 @@ nameless@contoso.example,,,true,,,,
 
 
 def test_bad_rows_are_all_listed_with_row_and_column_and_nothing_is_written(signed_in_client):
-    response = _upload(signed_in_client, BAD)
-    imp = _import(response)
+    response = upload_csv(signed_in_client, BAD)
+    imp = import_of(response)
     assert imp.status == ImportStatus.INVALID
     errors = {(row, column) for row, column, _ in imp.errors}
     assert errors == {
@@ -144,7 +136,7 @@ def test_bad_rows_are_all_listed_with_row_and_column_and_nothing_is_written(sign
 
 
 def test_header_problems_are_reported_on_row_one(signed_in_client):
-    imp = _import(_upload(signed_in_client, "displayName,favouriteColour,displayname\nA,b,c\n"))
+    imp = import_of(upload_csv(signed_in_client, "displayName,favouriteColour,displayname\nA,b,c\n"))
     assert sorted(imp.errors) == [
         [1, "displayName", "This column appears twice."],
         [1, "favouriteColour", "Unknown column. Use Entra attribute names such as displayName."],
@@ -162,7 +154,7 @@ def test_manager_cycles_are_caught_in_the_file_and_against_the_directory(signed_
         "top@contoso.example,Top,mid@contoso.example\n"
         "self@contoso.example,Self,self@contoso.example\n"
     )
-    imp = _import(_upload(signed_in_client, text))
+    imp = import_of(upload_csv(signed_in_client, text))
     messages = {(row, column): message for row, column, message in imp.errors}
     assert set(messages) == {(2, "manager"), (3, "manager"), (4, "manager"), (5, "manager")}
     assert "Reporting lines would loop" in messages[(2, "manager")]
@@ -174,15 +166,17 @@ def test_rows_for_deleted_users_and_deleted_managers_are_refused(signed_in_clien
     gone = make_user("Gone", user_principal_name="gone@contoso.example")
     services.soft_delete(gone)
     text = "userPrincipalName,displayName,manager\ngone@contoso.example,Gone,\nnew@contoso.example,New,gone@contoso.example\n"
-    imp = _import(_upload(signed_in_client, text))
+    imp = import_of(upload_csv(signed_in_client, text))
     assert [e[:2] for e in imp.errors] == [[2, "userPrincipalName"], [3, "manager"]]
     assert all("recycle bin" in e[2] for e in imp.errors)
 
 
 def test_unchanged_rows_change_nothing(signed_in_client, make_user):
     make_user("Same", user_principal_name="same@contoso.example", department="IT")
-    imp = _import(
-        _upload(signed_in_client, "userPrincipalName,displayName,department\nsame@contoso.example,Same,IT\n")
+    imp = import_of(
+        upload_csv(
+            signed_in_client, "userPrincipalName,displayName,department\nsame@contoso.example,Same,IT\n"
+        )
     )
     assert imp.summary["unchanged"] == 1 and imp.summary["to_update"] == 0
     page = signed_in_client.get(reverse("directory:import_detail", args=[imp.pk])).content.decode()
@@ -208,12 +202,12 @@ def test_unreadable_files_get_a_message_on_the_file_field(signed_in_client, cont
 
 def test_excel_bom_and_blank_lines_are_fine(signed_in_client):
     text = "\ufeffuserPrincipalName,displayName\n\nbom@contoso.example,BOM User\n\n"
-    imp = _import(_upload(signed_in_client, text))
+    imp = import_of(upload_csv(signed_in_client, text))
     assert imp.status == ImportStatus.READY and imp.summary["to_create"] == 1
 
 
 def test_import_writes_nothing_when_it_fails_halfway(signed_in_client, monkeypatch):
-    imp = _import(_upload(signed_in_client, GOOD.replace("existing@", "another@")))
+    imp = import_of(upload_csv(signed_in_client, GOOD.replace("existing@", "another@")))
 
     def explode(changes):
         list(changes)
@@ -229,8 +223,8 @@ def test_import_writes_nothing_when_it_fails_halfway(signed_in_client, monkeypat
 
 def test_confirm_rechecks_against_the_directory_as_it_is_now(signed_in_client, make_user):
     boss = make_user("Boss", user_principal_name="boss2@contoso.example")
-    imp = _import(
-        _upload(
+    imp = import_of(
+        upload_csv(
             signed_in_client,
             "userPrincipalName,displayName,manager\nn@contoso.example,N,boss2@contoso.example\n",
         )
@@ -249,9 +243,9 @@ def test_large_files_run_in_the_background_with_polled_progress(
     settings.DIRECTORY_IMPORT_ASYNC_ROWS = 5
     rows = "".join(f"bulk{i}@contoso.example,Bulk {i}\n" for i in range(12))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = _upload(signed_in_client, "userPrincipalName,displayName\n" + rows)
+        response = upload_csv(signed_in_client, "userPrincipalName,displayName\n" + rows)
     assert len(callbacks) == 1  # the preview was handed to a worker
-    imp = _import(response)
+    imp = import_of(response)
     assert imp.status == ImportStatus.READY and imp.total_rows == imp.processed_rows == 12
 
     poll = signed_in_client.get(response["Location"], headers={"HX-Request": "true"})
@@ -297,8 +291,8 @@ def test_membership_import_adds_members_and_reports_bad_rows(signed_in_client, m
     services.add_member(alpha, ann)
 
     good = "groupDisplayName,memberUserPrincipalName\nteam alpha,ANN@contoso.example\nTeam Alpha,bob@contoso.example\nTeam Beta,ann@contoso.example\nTeam Beta,ann@contoso.example\n"
-    response = _upload(signed_in_client, good, kind="memberships")
-    imp = _import(response)
+    response = upload_csv(signed_in_client, good, kind="memberships")
+    imp = import_of(response)
     assert imp.status == ImportStatus.READY
     assert (
         "<strong>2</strong> memberships to add, 2 already there."
@@ -318,7 +312,7 @@ def test_membership_import_adds_members_and_reports_bad_rows(signed_in_client, m
     }
 
     bad = "groupDisplayName,memberUserPrincipalName\nNo Such,ann@contoso.example\nTwin,ann@contoso.example\nOld Team,ann@contoso.example\nTeam Beta,nobody@contoso.example\nTeam Beta,gone@contoso.example\n,ann@contoso.example\n"
-    imp = _import(_upload(signed_in_client, bad, kind="memberships"))
+    imp = import_of(upload_csv(signed_in_client, bad, kind="memberships"))
     assert imp.status == ImportStatus.INVALID
     assert [e[:2] for e in imp.errors] == [
         [2, "groupDisplayName"],
@@ -332,7 +326,7 @@ def test_membership_import_adds_members_and_reports_bad_rows(signed_in_client, m
 
 
 def test_membership_import_needs_its_columns(signed_in_client):
-    imp = _import(_upload(signed_in_client, "group,user\nA,b\n", kind="memberships"))
+    imp = import_of(upload_csv(signed_in_client, "group,user\nA,b\n", kind="memberships"))
     assert {(e[0], e[1]) for e in imp.errors} >= {(1, "groupDisplayName"), (1, "memberUserPrincipalName")}
 
 
@@ -364,8 +358,8 @@ def test_empty_cells_leave_data_alone_and_the_marker_clears_it(signed_in_client,
         "cleared@contoso.example,,<clear>,,<CLEAR>\n"
         "new@contoso.example,New Person,Sales,,boss@contoso.example\n"
     )
-    response = _upload(signed_in_client, text)
-    imp = _import(response)
+    response = upload_csv(signed_in_client, text)
+    imp = import_of(response)
     assert imp.status == ImportStatus.READY, imp.errors  # update rows need no displayName
     page = signed_in_client.get(response["Location"]).content.decode()
     preview = page.split('data-testid="update-preview"', 1)[1].split("</table>", 1)[0]
@@ -390,8 +384,8 @@ def test_the_clear_marker_is_documented_and_refused_where_it_cannot_apply(signed
     make_user("Someone", user_principal_name="someone@contoso.example")
     upload_page = signed_in_client.get(reverse("directory:user_import")).content.decode()
     assert 'data-testid="clear-marker">&lt;clear&gt;</code>' in upload_page
-    imp = _import(
-        _upload(signed_in_client, "userPrincipalName,displayName\nsomeone@contoso.example,<clear>\n")
+    imp = import_of(
+        upload_csv(signed_in_client, "userPrincipalName,displayName\nsomeone@contoso.example,<clear>\n")
     )
     assert imp.status == ImportStatus.INVALID
     assert imp.errors == [[2, "displayName", "displayName cannot be cleared."]]
@@ -411,7 +405,7 @@ def test_managers_anywhere_in_a_long_file_are_linked(signed_in_client, make_user
         "d@contoso.example,D,e@contoso.example\n"  # later chunk
         "e@contoso.example,E,c@contoso.example\n"
     )
-    imp = _import(_upload(signed_in_client, text))
+    imp = import_of(upload_csv(signed_in_client, text))
     assert imp.status == ImportStatus.READY, imp.errors
     signed_in_client.post(reverse("directory:import_confirm", args=[imp.pk]))
     imp.refresh_from_db()

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from portal.directory import csv_import
 from portal.directory.models import DirectoryChange, DirectoryImport, DirectoryUser, ImportStatus
-from tests.directory.test_csv_import import _import, _upload
+from tests.fixtures.csv_upload import import_of, upload_csv
 from tests.fixtures.worker import _wait_until_idle
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -63,8 +63,8 @@ class Gate:
 def large_import(celery_worker, signed_in_client, settings, monkeypatch):
     settings.DIRECTORY_IMPORT_ASYNC_ROWS = 100
     monkeypatch.setattr(csv_import, "CHUNK", 500)
-    response = _upload(signed_in_client, big_csv())
-    imp = wait_for(_import(response), ImportStatus.READY, ImportStatus.INVALID, ImportStatus.FAILED)
+    response = upload_csv(signed_in_client, big_csv())
+    imp = wait_for(import_of(response), ImportStatus.READY, ImportStatus.INVALID, ImportStatus.FAILED)
     assert imp.status == ImportStatus.READY, (imp.message, imp.errors[:3])
     return response["Location"], imp
 

@@ -17,8 +17,8 @@ from portal.directory import services as directory
 from portal.directory.models import DirectoryUser, GroupMembership
 from provisioning.connectors.scim.connector import ScimTarget
 from provisioning.models import ProvisioningLog
+from tests.fixtures.provisioning import ProvisionedApp, make_app, make_group, make_users, run
 from tests.interop.conftest import InteropTarget
-from tests.provisioning.conftest import ProvisionedApp, make_app, make_group, make_users, run
 
 pytestmark = [pytest.mark.interop, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

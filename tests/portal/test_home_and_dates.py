@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.audit import Activity, record_audit
 from provisioning.models import Cycle, CycleKind, CycleStatus, JobState, ProvisioningJob
-from tests.provisioning.test_logs_query import make_log, new_job
+from tests.fixtures.logs import make_log, new_job
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,9 @@ import pytest
 
 from portal.directory.models import DirectoryUser
 from provisioning.models import EscrowEntry, ObjectMapping, ProvisioningLog
-from tests.provisioning.conftest import make_app
-from tests.provisioning.test_engine_cycles import by_username, run
+from tests.fixtures.provisioning import by_username, cycle_here, make_app
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db
 
 MEGABYTE = 1_000_000  # "1 MB", under scim2-server's 1 MiB maxPayloadSize
 LIMIT = 4096
@@ -28,9 +27,7 @@ def row_size(log: ProvisioningLog) -> int:
     return len(json.dumps(log.steps)) + len(json.dumps(log.modified_properties)) + len(log.error_reason)
 
 
-def test_a_1_mb_attribute_is_exported_whole_but_recorded_bounded_and_does_not_flap(
-    celery_worker, scim_server, settings
-):
+def test_a_1_mb_attribute_is_exported_whole_but_recorded_bounded_and_does_not_flap(scim_server, settings):
     settings.PROVISIONING_RECORD_VALUE_LIMIT = LIMIT
     app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
     title_from_extension_attribute(app.job)
@@ -43,7 +40,7 @@ def test_a_1_mb_attribute_is_exported_whole_but_recorded_bounded_and_does_not_fl
     )
     app.assign(user)
 
-    first = run(app.job, initial=True)
+    first = cycle_here(app.job, initial=True)
 
     assert first.status == "completed" and first.created == 1
     assert by_username(scim_server)["big@contoso.test"]["title"] == huge  # the target gets it whole
@@ -55,18 +52,18 @@ def test_a_1_mb_attribute_is_exported_whole_but_recorded_bounded_and_does_not_fl
     (title,) = [m for m in logs[0].modified_properties if m["name"] == "title"]
     assert title["new"].startswith(huge[:LIMIT]) and "truncated" in title["new"]
 
-    second = run(app.job, initial=True)  # every object re-evaluated: the digest must match the value
+    second = cycle_here(app.job, initial=True)  # every object re-evaluated: the digest must match the value
 
     assert second.status == "completed" and (second.created, second.updated, second.failed) == (0, 0, 0)
 
     DirectoryUser.objects.filter(pk=user.pk).update(extension_attributes={"extensionAttribute1": huge[::-1]})
-    third = run(app.job, initial=True)  # a change inside the large value is still seen
+    third = cycle_here(app.job, initial=True)  # a change inside the large value is still seen
 
     assert third.updated == 1
     assert by_username(scim_server)["big@contoso.test"]["title"] == huge[::-1]
 
 
-def test_surrounding_spaces_in_username_are_trimmed(celery_worker, scim_server):
+def test_surrounding_spaces_in_username_are_trimmed(scim_server):
     app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
     app.assign(
         DirectoryUser.objects.create(
@@ -74,8 +71,8 @@ def test_surrounding_spaces_in_username_are_trimmed(celery_worker, scim_server):
         )
     )
 
-    first = run(app.job, initial=True)
-    second = run(app.job, initial=True)
+    first = cycle_here(app.job, initial=True)
+    second = cycle_here(app.job, initial=True)
 
     assert first.created == 1 and second.created == second.updated == second.failed == 0
     assert [u["userName"] for u in scim_server.users()] == ["alice@x"]

@@ -6,7 +6,7 @@ from portal.applications import services
 from portal.models import AuditEntry
 from provisioning.connectors.scim.compat import LEGACY, SWITCHES, Compatibility
 from provisioning.models import ProvisioningJob
-from tests.provisioning.test_configuration import errors_of, form_data, mark_tested, page_url
+from tests.fixtures.configuration_form import errors_of, form_data, mark_tested, page_url
 
 pytestmark = pytest.mark.django_db
 

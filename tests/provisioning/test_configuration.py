@@ -4,24 +4,16 @@ import sys
 import types
 
 import pytest
-from django.urls import reverse
-from django.utils import timezone
 
 from portal.applications import services
 from portal.audit import Activity
 from portal.models import AuditEntry
 from provisioning.models import JobState, ProvisioningJob
-from provisioning.sync.credentials import Credentials
+from tests.fixtures.configuration_form import errors_of, form_data, mark_tested, page_url
 
 pytestmark = pytest.mark.django_db
 
 HTMX_FORM = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "configuration"}
-CHECKBOXES = (
-    "notify_on_failure",
-    "prevent_accidental_deletion",
-    "skip_out_of_scope_deletions",
-    "near_real_time",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -62,48 +54,6 @@ def no_control(monkeypatch):
 @pytest.fixture
 def job() -> ProvisioningJob:
     return services.instantiate("taskize-connect", "Taskize Connect").provisioning
-
-
-def page_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:configuration", args=[job.application.service_principal_id])
-
-
-def form_data(job: ProvisioningJob, **overrides) -> dict[str, str]:
-    """What the browser posts for the page as stored, with ``overrides`` (None drops a field)."""
-    data = {
-        "mode": job.mode,
-        "auth_method": job.auth_method,
-        "tenant_url": job.tenant_url,
-        "secret_token": "",
-        "oauth_token_url": job.oauth_token_url,
-        "oauth_client_id": job.oauth_client_id,
-        "oauth_client_secret": "",
-        "oauth_scope": job.oauth_scope,
-        "notification_email": job.notification_email,
-        "deletion_threshold": str(job.deletion_threshold),
-        "scope": job.scope,
-        "interval_minutes": str(job.interval_minutes),
-        "enabled": "on" if job.enabled else "off",
-    }
-    data.update({name: "on" for name in CHECKBOXES if getattr(job, name)})
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def mark_tested(
-    job: ProvisioningJob, tenant_url: str = "https://taskize.example/scim/v2", token: str = "tok-1"
-):
-    job.tenant_url, job.secret_token = tenant_url, token
-    job.credentials_fingerprint = Credentials.from_job(job).fingerprint()
-    job.credentials_tested_at = timezone.now()
-    job.notification_email = "ops@contoso.test"
-    job.save()
-    return job
-
-
-def errors_of(response) -> str:
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 # --- the page ------------------------------------------------------------------------------------

@@ -35,11 +35,8 @@ def job() -> ProvisioningJob:
     return services.instantiate("taskize-connect", "Taskize Connect").provisioning
 
 
-def test_url(job: ProvisioningJob) -> str:
+def connection_test_url(job: ProvisioningJob) -> str:
     return reverse("provisioning:test_connection", args=[job.application.service_principal_id])
-
-
-test_url.__test__ = False  # a helper, not a test
 
 
 def page_url(job: ProvisioningJob) -> str:
@@ -153,7 +150,9 @@ def test_connected_to_a_real_scim_server_shows_what_it_supports_and_remembers_th
     scim_server,
 ):
     html = result_of(
-        signed_in_client.post(test_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX)
+        signed_in_client.post(
+            connection_test_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX
+        )
     )
     assert 'data-code="connected"' in html
     assert "Connection successful" in html
@@ -171,7 +170,9 @@ def test_connected_to_a_real_scim_server_shows_what_it_supports_and_remembers_th
 
 def test_wrong_token_says_invalid_token_and_stores_no_fingerprint(signed_in_client, job, scim_server):
     html = result_of(
-        signed_in_client.post(test_url(job), credentials(scim_server.base_url, "wrong-token"), **HTMX)
+        signed_in_client.post(
+            connection_test_url(job), credentials(scim_server.base_url, "wrong-token"), **HTMX
+        )
     )
     assert 'data-code="invalid_token"' in html
     assert "Invalid token" in html and "HTTP 401" in html
@@ -183,7 +184,9 @@ def test_wrong_token_says_invalid_token_and_stores_no_fingerprint(signed_in_clie
 
 def test_closed_port_says_connection_refused(signed_in_client, job, closed_port):
     html = result_of(
-        signed_in_client.post(test_url(job), credentials(f"http://127.0.0.1:{closed_port}/scim", "t"), **HTMX)
+        signed_in_client.post(
+            connection_test_url(job), credentials(f"http://127.0.0.1:{closed_port}/scim", "t"), **HTMX
+        )
     )
     assert 'data-code="connection_refused"' in html
     assert "Connection refused" in html and f"127.0.0.1:{closed_port}" in html
@@ -191,7 +194,7 @@ def test_closed_port_says_connection_refused(signed_in_client, job, closed_port)
 
 def test_an_html_page_says_not_scim(signed_in_client, job, html_server):
     html = result_of(
-        signed_in_client.post(test_url(job), credentials(f"{html_server.url}/scim", "t"), **HTMX)
+        signed_in_client.post(connection_test_url(job), credentials(f"{html_server.url}/scim", "t"), **HTMX)
     )
     assert 'data-code="not_scim"' in html
     assert "Not a SCIM endpoint" in html and "HTML page" in html
@@ -201,7 +204,7 @@ def test_a_silent_server_times_out(signed_in_client, job, silent_server, setting
     settings.PROVISIONING_TEST_CONNECTION_TIMEOUT = 0.5
     html = result_of(
         signed_in_client.post(
-            test_url(job), credentials(f"http://127.0.0.1:{silent_server}/scim", "t"), **HTMX
+            connection_test_url(job), credentials(f"http://127.0.0.1:{silent_server}/scim", "t"), **HTMX
         )
     )
     assert 'data-code="timeout"' in html and "Timed out" in html
@@ -209,26 +212,32 @@ def test_a_silent_server_times_out(signed_in_client, job, silent_server, setting
 
 def test_an_unresolvable_host_says_host_not_found(signed_in_client, job):
     html = result_of(
-        signed_in_client.post(test_url(job), credentials("http://no-such-host.invalid/scim", "t"), **HTMX)
+        signed_in_client.post(
+            connection_test_url(job), credentials("http://no-such-host.invalid/scim", "t"), **HTMX
+        )
     )
     assert 'data-code="dns_failure"' in html and "Host not found" in html
 
 
 def test_a_bad_url_is_explained_before_any_request(signed_in_client, job):
-    html = result_of(signed_in_client.post(test_url(job), credentials("ftp://x.example/scim", "t"), **HTMX))
+    html = result_of(
+        signed_in_client.post(connection_test_url(job), credentials("ftp://x.example/scim", "t"), **HTMX)
+    )
     assert 'data-code="invalid_input"' in html
     assert "Tenant URL: Enter the tenant URL as an absolute http:// or https:// URL" in html
 
 
 def test_a_missing_url_is_explained(signed_in_client, job):
-    html = result_of(signed_in_client.post(test_url(job), credentials(""), **HTMX))
+    html = result_of(signed_in_client.post(connection_test_url(job), credentials(""), **HTMX))
     assert "Tenant URL: Enter the tenant URL (the SCIM endpoint of the application)." in html
 
 
 def test_blank_token_tests_the_stored_one(signed_in_client, job, scim_server):
     job.tenant_url, job.secret_token = scim_server.base_url, scim_server.token
     job.save()
-    html = result_of(signed_in_client.post(test_url(job), credentials(scim_server.base_url, ""), **HTMX))
+    html = result_of(
+        signed_in_client.post(connection_test_url(job), credentials(scim_server.base_url, ""), **HTMX)
+    )
     assert 'data-code="connected"' in html
     assert "You can now turn provisioning On" in html
 
@@ -237,7 +246,7 @@ def test_a_failing_test_of_the_saved_credentials_forgets_the_earlier_pass(signed
     job.tenant_url, job.secret_token = f"http://127.0.0.1:{closed_port}/scim", "t"
     job.credentials_fingerprint = Credentials.from_job(job).fingerprint()
     job.save()
-    result_of(signed_in_client.post(test_url(job), credentials(job.tenant_url), **HTMX))
+    result_of(signed_in_client.post(connection_test_url(job), credentials(job.tenant_url), **HTMX))
     job.refresh_from_db()
     assert job.credentials_fingerprint == ""
 
@@ -245,7 +254,7 @@ def test_a_failing_test_of_the_saved_credentials_forgets_the_earlier_pass(signed
 def test_test_then_save_on_in_one_go(signed_in_client, job, scim_server):
     """The tutorial's flow: type the credentials, Test Connection, set the email, Status On, Save."""
     entered = credentials(scim_server.base_url, scim_server.token)
-    result_of(signed_in_client.post(test_url(job), entered, **HTMX))
+    result_of(signed_in_client.post(connection_test_url(job), entered, **HTMX))
     data = {
         **entered,
         "mode": "Automatic",
@@ -265,7 +274,9 @@ def test_test_then_save_on_in_one_go(signed_in_client, job, scim_server):
 
 def test_test_then_change_the_token_then_on_is_refused(signed_in_client, job, scim_server):
     result_of(
-        signed_in_client.post(test_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX)
+        signed_in_client.post(
+            connection_test_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX
+        )
     )
     data = {
         **credentials(scim_server.base_url, "another-token"),
@@ -292,18 +303,20 @@ def test_oauth_client_credentials_connect_through_a_token_endpoint(
         "oauth_client_id": "portal",
         "oauth_client_secret": "cs-good",
     }
-    html = result_of(signed_in_client.post(test_url(job), data, **HTMX))
+    html = result_of(signed_in_client.post(connection_test_url(job), data, **HTMX))
     assert 'data-code="connected"' in html
     job.refresh_from_db()
     assert job.credentials_fingerprint
 
-    html = result_of(signed_in_client.post(test_url(job), {**data, "oauth_client_secret": "cs-bad"}, **HTMX))
+    html = result_of(
+        signed_in_client.post(connection_test_url(job), {**data, "oauth_client_secret": "cs-bad"}, **HTMX)
+    )
     assert 'data-code="invalid_token"' in html and "cs-bad" not in html
 
 
 def test_without_javascript_the_whole_page_comes_back_with_the_result(signed_in_client, job, scim_server):
     entered = credentials(scim_server.base_url, scim_server.token, notification_email="typed@contoso.test")
-    response = signed_in_client.post(test_url(job), entered)
+    response = signed_in_client.post(connection_test_url(job), entered)
     html = response.content.decode()
     assert "<html" in html and "Connection successful" in html
     assert 'value="typed@contoso.test"' in html and f'value="{scim_server.base_url}"' in html
@@ -311,4 +324,4 @@ def test_without_javascript_the_whole_page_comes_back_with_the_result(signed_in_
 
 
 def test_test_connection_only_accepts_post(signed_in_client, job):
-    assert signed_in_client.get(test_url(job)).status_code == 405
+    assert signed_in_client.get(connection_test_url(job)).status_code == 405

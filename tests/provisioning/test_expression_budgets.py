@@ -15,9 +15,7 @@ from provisioning.expressions import (
     evaluate,
 )
 from provisioning.mappings.scoping import ScopingClause, ScopingError
-
-REDOS = 'Replace([streetAddress], , "(a+)+$", , "x", , )'
-HOSTILE_ADDRESS = "a" * 1000 + "!"
+from tests.fixtures.expressions import HOSTILE_ADDRESS, REDOS
 
 
 def times4(inner: str) -> str:

@@ -10,12 +10,11 @@ from portal.accounts.models import RoleAssignment
 from portal.accounts.roles import PortalRole
 from portal.api.models import ApiToken
 from provisioning.models import ProvisioningLog
-from tests.api.conftest import ApiClient
+from tests.fixtures.api_client import ApiClient
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_users
-from tests.provisioning.test_engine_cycles import run
+from tests.fixtures.provisioning import cycle_here, make_app, make_users
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def graph(client, admin_user) -> ApiClient:
 
 
 def test_a_409_whose_rematch_finds_nothing_is_explained_in_the_log_ui_and_api(
-    celery_worker, scim_server, settings, client, admin_user, graph
+    scim_server, settings, client, admin_user, graph
 ):
     settings.PROVISIONING_USE_BULK = False
     with FaultProxy(scim_server.base_url) as proxy:
@@ -41,7 +40,7 @@ def test_a_409_whose_rematch_finds_nothing_is_explained_in_the_log_ui_and_api(
             scim_type="uniqueness",
             detail="A user with this userName already exists",
         )
-        cycle = run(app.job, initial=True)
+        cycle = cycle_here(app.job, initial=True)
 
     assert cycle.failed == 1 and scim_server.users() == []
     log = ProvisioningLog.objects.get(job=app.job, cycle_id=cycle.cycle_id, source_id=str(ada.object_id))
@@ -78,7 +77,7 @@ def test_a_409_whose_rematch_finds_nothing_is_explained_in_the_log_ui_and_api(
     assert json.loads(export["details"]["response"])["detail"] == "A user with this userName already exists"
 
 
-def test_an_object_processed_twice_in_a_cycle_gets_one_log_row(celery_worker, scim_server, settings):
+def test_an_object_processed_twice_in_a_cycle_gets_one_log_row(scim_server, settings):
     """The manager pass (references phase) PATCHes a user created earlier in the same cycle."""
     settings.PROVISIONING_PAGE_SIZE = 50
     with FaultProxy(scim_server.base_url) as proxy:
@@ -89,7 +88,7 @@ def test_an_object_processed_twice_in_a_cycle_gets_one_log_row(celery_worker, sc
         app.assign(staff)
         # new users are created by POST: the only PATCH of the cycle is the staff member's manager
         proxy.fail_next("error", method="PATCH", status=400, scim_type="invalidValue", detail="bad manager")
-        cycle = run(app.job, initial=True)
+        cycle = cycle_here(app.job, initial=True)
 
     rows = ProvisioningLog.objects.filter(
         job=app.job, cycle_id=cycle.cycle_id, source_id=str(staff.object_id)

@@ -22,34 +22,9 @@ from provisioning.logs.query import (
 )
 from provisioning.models import ProvisioningJob, ProvisioningLog
 from provisioning.sync.cycles import _count
-from tests.provisioning.conftest import make_app
+from tests.fixtures.logs import make_log, new_job
 
 pytestmark = pytest.mark.django_db
-
-
-def new_job(name: str = "Contoso SCIM") -> ProvisioningJob:
-    job = make_app("https://scim.example.test/v2", "token").job
-    job.application.display_name = name
-    job.application.save(update_fields=["display_name"])
-    return job
-
-
-def make_log(job: ProvisioningJob, **fields) -> ProvisioningLog:
-    """One log row with sensible defaults (what the engine writes for a successful create)."""
-    values = {
-        "activity_at": timezone.now(),
-        "cycle_id": uuid.uuid4(),
-        "action": "Create",
-        "status": "success",
-        "object_kind": "User",
-        "source_id": str(uuid.uuid4()),
-        "source_name": "Adele Vance",
-        "target_id": uuid.uuid4().hex,
-        "target_name": "adele.vance@contoso.com",
-        "steps": [{"name": "Export", "status": "success", "description": "Created User", "details": {}}],
-    }
-    values.update(fields)
-    return ProvisioningLog.objects.create(job=job, **values)
 
 
 def ids(queryset) -> set[int]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from provisioning import tasks
 from provisioning.logs import retention
 from provisioning.models import ProvisioningLog
-from tests.provisioning.test_logs_query import make_log, new_job
+from tests.fixtures.logs import make_log, new_job
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from provisioning.models import ProvisioningLog
-from tests.provisioning.test_logs_query import make_log, new_job
+from tests.fixtures.logs import make_log, new_job
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,9 @@ import pytest
 from portal.applications import services
 from portal.directory.models import DirectoryUser
 from provisioning.models import ObjectMapping, ProvisioningLog
-from tests.provisioning.conftest import make_app, make_users
-from tests.provisioning.test_engine_cycles import by_username, run
-from tests.provisioning.test_expression_budgets import HOSTILE_ADDRESS, REDOS
-from tests.provisioning.test_mappings_pages import row, save_row
-from tests.provisioning.test_mappings_tester import test as run_tester
+from tests.fixtures.expressions import HOSTILE_ADDRESS, REDOS
+from tests.fixtures.mappings import row, save_row, try_expression
+from tests.fixtures.provisioning import by_username, cycle_here, make_app, make_users
 
 STREET = 'addresses[type eq "work"].streetAddress'
 
@@ -39,17 +37,16 @@ def test_the_tester_answers_a_catastrophic_regex_with_the_budget_error(signed_in
     assert response.status_code == 302  # a valid expression: Save only checks it, nothing runs
     assert row(app, STREET)[1]["expression"] == REDOS
 
-    html = run_tester(signed_in_client, app, REDOS, hostile_user())
+    html = try_expression(signed_in_client, app, REDOS, hostile_user())
 
     assert 'data-testid="test-error"' in html
     assert "The regular expression took longer than 250 ms" in html
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @pytest.mark.timeout(180)
 def test_a_cycle_fails_the_object_the_saved_hostile_mapping_can_not_evaluate_and_goes_on(
-    celery_worker, scim_server, signed_in_client, settings
+    scim_server, signed_in_client, settings
 ):
     settings.PROVISIONING_PAGE_SIZE = 2  # the hostile user shares pages with good ones
     app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
@@ -63,7 +60,7 @@ def test_a_cycle_fails_the_object_the_saved_hostile_mapping_can_not_evaluate_and
     )
     assert response.status_code == 302
 
-    cycle = run(app.job, initial=True, timeout=120)
+    cycle = cycle_here(app.job, initial=True)
 
     assert cycle.status == "completed"
     failed = ProvisioningLog.objects.get(job=app.job, status="failure")
@@ -75,17 +72,14 @@ def test_a_cycle_fails_the_object_the_saved_hostile_mapping_can_not_evaluate_and
     assert target["user0@contoso.test"]["addresses"][0]["streetAddress"] == "1 Main St, x"
 
     # The worker is free: the next cycle runs too, and fails the same object the same way.
-    again = run(app.job, timeout=120)
+    again = cycle_here(app.job)
     assert again.status == "completed"
     assert ProvisioningLog.objects.filter(job=app.job, status="failure", source_name="Mallory").count() == 2
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @pytest.mark.timeout(180)
-def test_a_catastrophic_regex_match_scoping_clause_fails_only_that_object(
-    celery_worker, scim_server, settings
-):
+def test_a_catastrophic_regex_match_scoping_clause_fails_only_that_object(scim_server, settings):
     settings.PROVISIONING_PAGE_SIZE = 2
     app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
     good = make_users(3)
@@ -102,7 +96,7 @@ def test_a_catastrophic_regex_match_scoping_clause_fails_only_that_object(
     ]
     users.save()
 
-    cycle = run(app.job, initial=True, timeout=120)
+    cycle = cycle_here(app.job, initial=True)
 
     assert cycle.status == "completed"
     failed = ProvisioningLog.objects.get(job=app.job, status="failure")

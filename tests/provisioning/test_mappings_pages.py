@@ -8,7 +8,8 @@ from portal.applications import services
 from portal.audit import Activity
 from portal.models import AuditEntry
 from provisioning.models import ObjectMapping, ProvisioningJob
-from tests.accounts.test_hardening import INLINE
+from tests.fixtures.html import INLINE
+from tests.fixtures.mappings import edit_post, row, save_row, url, users
 
 pytestmark = pytest.mark.django_db
 
@@ -27,53 +28,12 @@ def app():
     return application
 
 
-def url(name: str, app, key: str = "users", *args) -> str:
-    return reverse(f"provisioning:{name}", args=[app.service_principal_id, key, *args])
-
-
-def users(app) -> ObjectMapping:
-    return ObjectMapping.objects.get(job__application=app, key="users")
-
-
-def row(app, target: str) -> tuple[int, dict]:
-    for index, mapping in enumerate(users(app).attribute_mappings):
-        if mapping["target"] == target:
-            return index, mapping
-    raise AssertionError(f"no mapping for {target}")
-
-
 def needs_full_sync(app) -> bool:
     return ProvisioningJob.objects.get(application=app).needs_full_sync
 
 
 def mapping_audits(app):
     return AuditEntry.objects.filter(application_id=app.pk, activity=Activity.UPDATE_MAPPINGS)
-
-
-def edit_post(app, current: str, **changes) -> dict:
-    """The Edit Attribute form for an existing row, as the page would post it, with ``changes``."""
-    _, mapping = row(app, current)
-    data = {
-        "mapping_type": mapping["type"],
-        "source": mapping.get("source", ""),
-        "constant": mapping.get("constant", ""),
-        "expression": mapping.get("expression", ""),
-        "default_value": mapping.get("defaultValue", ""),
-        "target": mapping["target"],
-        "matching_precedence": mapping.get("matchingPrecedence", ""),
-        "apply": mapping.get("apply", "Always"),
-        "original_target": mapping["target"],
-        "action": "save",
-    }
-    if mapping.get("matchingPrecedence"):
-        data["match"] = "on"
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def save_row(client, app, current: str, **changes):
-    index, _ = row(app, current)
-    return client.post(url("mapping_attribute_edit", app, "users", index), edit_post(app, current, **changes))
 
 
 # --- pages ------------------------------------------------------------------------------------------

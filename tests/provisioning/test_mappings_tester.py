@@ -1,12 +1,12 @@
 """The expression tester of Edit Attribute: pick a directory user or group, evaluate, show value or error."""
 
 import pytest
-from django.urls import reverse
 
 from portal.applications import services
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from portal.models import AuditEntry
 from provisioning.models import ObjectMapping
+from tests.fixtures.mappings import try_expression, url
 
 pytestmark = pytest.mark.django_db
 
@@ -34,29 +34,8 @@ def ada():
     )
 
 
-def url(name: str, app, key: str = "users") -> str:
-    return reverse(f"provisioning:{name}", args=[app.service_principal_id, key])
-
-
-def test(client, app, expression: str, obj=None, key: str = "users", **extra):
-    data = {
-        "mapping_type": "Expression",
-        "expression": expression,
-        "target": "displayName",
-        "apply": "Always",
-        "action": "test",
-        **extra,
-    }
-    if obj is not None:
-        data["test_object"] = str(obj.object_id)
-    return client.post(url("mapping_attribute_add", app, key), data).content.decode()
-
-
-test.__test__ = False  # a helper, not a test
-
-
 def test_the_tester_shows_the_value_and_the_inputs_it_read(signed_in_client, app, ada):
-    html = test(signed_in_client, app, 'Join(" ", [givenName], [surname])', ada)
+    html = try_expression(signed_in_client, app, 'Join(" ", [givenName], [surname])', ada)
     assert '<code data-testid="test-value">Ada Lovelace</code>' in html
     assert "Tested with <strong>Ada Lovelace (ada@contoso.test)</strong>" in html
     assert "<dt><code>[givenName]</code></dt><dd>Ada</dd>" in html
@@ -68,52 +47,54 @@ def test_the_tester_shows_the_value_and_the_inputs_it_read(signed_in_client, app
 
 def test_the_tester_sees_what_the_engine_sees(signed_in_client, app, ada):
     """``manager`` is the manager's object id and IsSoftDeleted is computed, as in directory_source."""
-    html = test(signed_in_client, app, "[manager]", ada)
+    html = try_expression(signed_in_client, app, "[manager]", ada)
     assert f'<code data-testid="test-value">{ada.manager.object_id}</code>' in html
-    html = test(signed_in_client, app, 'Switch([IsSoftDeleted], , "False", "True", "True", "False")', ada)
+    html = try_expression(
+        signed_in_client, app, 'Switch([IsSoftDeleted], , "False", "True", "True", "False")', ada
+    )
     assert '<code data-testid="test-value">True</code>' in html
 
 
 def test_the_tester_shows_an_expression_error_with_its_position(signed_in_client, app, ada):
-    html = test(signed_in_client, app, 'Jion(" ", [givenName])', ada)
+    html = try_expression(signed_in_client, app, 'Jion(" ", [givenName])', ada)
     assert 'data-testid="test-error"' in html
     assert "Unknown function &#x27;Jion&#x27;; did you mean &#x27;Join&#x27;?" in html
     assert "Jion(&quot; &quot;, [givenName])\n^</pre>" in html
 
 
 def test_the_tester_shows_an_evaluation_error(signed_in_client, app, ada):
-    html = test(signed_in_client, app, 'CDate("not a date")', ada)
+    html = try_expression(signed_in_client, app, 'CDate("not a date")', ada)
     assert 'data-testid="test-error"' in html and "not a date" in html
 
 
 def test_null_output_explains_the_default_value(signed_in_client, app, ada):
-    html = test(signed_in_client, app, "[jobTitle]", ada, default_value="Staff")
+    html = try_expression(signed_in_client, app, "[jobTitle]", ada, default_value="Staff")
     assert (
         "Output: null — the attribute is not sent." in html and "<code>Staff</code> is sent instead" in html
     )
-    html = test(signed_in_client, app, "IgnoreFlowIfNullOrEmpty([jobTitle])", ada)
+    html = try_expression(signed_in_client, app, "IgnoreFlowIfNullOrEmpty([jobTitle])", ada)
     assert "IgnoreFlowIfNullOrEmpty leaves the attribute out" in html
 
 
 def test_direct_and_constant_mappings_can_be_tested_too(signed_in_client, app, ada):
-    html = test(signed_in_client, app, "", ada, mapping_type="Direct", source="mail")
+    html = try_expression(signed_in_client, app, "", ada, mapping_type="Direct", source="mail")
     assert '<code data-testid="test-value">ada@contoso.test</code>' in html
-    html = test(signed_in_client, app, "", ada, mapping_type="Constant", constant="Taskize")
+    html = try_expression(signed_in_client, app, "", ada, mapping_type="Constant", constant="Taskize")
     assert '<code data-testid="test-value">Taskize</code>' in html
 
 
 def test_without_a_user_the_tester_asks_for_one(signed_in_client, app):
-    html = test(signed_in_client, app, "[mail]")
+    html = try_expression(signed_in_client, app, "[mail]")
     assert "Search for a user and pick one to test with." in html
-    html = test(signed_in_client, app, "[mail]", test_object="not-a-uuid")
+    html = try_expression(signed_in_client, app, "[mail]", test_object="not-a-uuid")
     assert "Search for a user and pick one to test with." in html
 
 
 def test_group_mappings_test_against_groups(signed_in_client, app, ada):
     traders = DirectoryGroup.objects.create(display_name="Traders", mail_nickname="traders")
-    html = test(signed_in_client, app, "ToUpper([displayName])", traders, key="groups")
+    html = try_expression(signed_in_client, app, "ToUpper([displayName])", traders, key="groups")
     assert '<code data-testid="test-value">TRADERS</code>' in html
-    html = test(signed_in_client, app, "[displayName]", ada, key="groups")  # a user is not a group
+    html = try_expression(signed_in_client, app, "[displayName]", ada, key="groups")  # a user is not a group
     assert "Search for a group" in html
 
 

@@ -7,8 +7,8 @@ from portal.accounts.models import ApplicationOwner, RoleAssignment
 from portal.accounts.roles import PortalRole
 from portal.applications import services
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
-from tests.provisioning.conftest import ProvisionedApp
-from tests.provisioning.test_mappings_tester import test as run_tester
+from tests.fixtures.mappings import try_expression
+from tests.fixtures.provisioning import ProvisionedApp
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +69,9 @@ def picker(client, app, term: str, key: str = "users", **params) -> tuple[int, s
 
 
 def test_an_owner_tests_with_a_user_assigned_to_their_app(owner_client, app, people):
-    html = run_tester(owner_client, app.job.application, "[jobTitle]", people["assigned"])
+    html = try_expression(owner_client, app.job.application, "[jobTitle]", people["assigned"])
     assert '<code data-testid="test-value">Assigned&#x27;s secret title</code>' in html
-    html = run_tester(owner_client, app.job.application, "[jobTitle]", people["member"])  # via a group
+    html = try_expression(owner_client, app.job.application, "[jobTitle]", people["member"])  # via a group
     assert '<code data-testid="test-value">Member&#x27;s secret title</code>' in html
 
 
@@ -130,5 +130,5 @@ def test_admins_test_with_anyone(client, django_user_model, app, people, role):
     client.force_login(admin)
     status, html = picker(client, app, "stranger")
     assert status == 200 and "stranger@contoso.test" in html
-    html = run_tester(client, app.job.application, "[jobTitle]", people["stranger"])
+    html = try_expression(client, app.job.application, "[jobTitle]", people["stranger"])
     assert '<code data-testid="test-value">Stranger&#x27;s secret title</code>' in html

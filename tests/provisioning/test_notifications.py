@@ -6,7 +6,7 @@ from django.db import transaction
 
 from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob
 from provisioning.sync import quarantine
-from tests.provisioning.conftest import make_app
+from tests.fixtures.provisioning import make_app
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs only on a real commit
 

@@ -1,4 +1,4 @@
-"""Quarantine, accidental-deletion prevention, provision on demand and the dry-run plan."""
+"""Quarantine, provision on demand and the dry-run plan (accidental-deletion prevention: test_engine_pages)."""
 
 import re
 
@@ -7,11 +7,9 @@ from django.core import mail
 from django.urls import reverse
 
 from provisioning.models import Cycle, ProvisioningJob, ProvisioningLog
-from tests.provisioning.conftest import make_app, make_users, wait_for_cycle, wait_for_mail
-from tests.provisioning.test_engine_cycles import run
-from tests.provisioning.test_engine_scale import bulk_users
+from tests.fixtures.provisioning import cycle_here, make_app, make_users
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db
 
 
 def set_notification(job, email="ops@contoso.test"):
@@ -19,22 +17,24 @@ def set_notification(job, email="ops@contoso.test"):
 
 
 def test_wrong_token_quarantines_emails_once_and_a_passing_test_clears_it(
-    celery_worker, scim_server, signed_in_client
+    scim_server, signed_in_client, held_tasks, django_capture_on_commit_callbacks
 ):
     app = make_app(scim_server.base_url, "not-the-token")
     set_notification(app.job)
     app.assign(make_users(3)[0])
 
-    cycle = run(app.job)
+    with django_capture_on_commit_callbacks(execute=True):  # the email goes out after commit
+        cycle = cycle_here(app.job)
 
     job = ProvisioningJob.objects.get(pk=app.job.pk)
     assert cycle.status == "failed"
     assert job.state == "Quarantine" and job.quarantine_reason == "EncounteredQuarantineException"
-    assert len(wait_for_mail(1)) == 1
+    assert len(mail.outbox) == 1
     assert "quarantined" in mail.outbox[0].subject and mail.outbox[0].to == ["ops@contoso.test"]
     assert "/provisioning" in mail.outbox[0].body  # a link to the logs
-    run(job, initial=True)  # still failing: no second email the same day
-    assert len(wait_for_mail(2)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        cycle_here(job, initial=True)  # still failing: no second email the same day
+    assert len(mail.outbox) == 1
 
     job.refresh_from_db()
     job.secret_token = scim_server.token
@@ -48,44 +48,7 @@ def test_wrong_token_quarantines_emails_once_and_a_passing_test_clears_it(
     assert job.state != "Quarantine" and job.quarantine_reason == ""
 
 
-def test_too_many_deletions_stop_the_cycle_until_an_admin_allows_them(
-    celery_worker, scim_server, signed_in_client, settings
-):
-    settings.PROVISIONING_PAGE_SIZE = 500
-    app = make_app(scim_server.base_url, scim_server.token)
-    ProvisioningJob.objects.filter(pk=app.job.pk).update(
-        notification_email="ops@contoso.test", deletion_threshold=500
-    )
-    users = bulk_users(650)
-    assignments = [app.assign(u) for u in users]
-    assert run(app.job).created == 650
-    for assignment in assignments[:600]:
-        assignment.delete()
-
-    cycle = run(app.job)
-
-    job = ProvisioningJob.objects.get(pk=app.job.pk)
-    assert cycle.status == "quarantined" and cycle.staged_deletions == 600
-    assert job.quarantine_reason == "TooManyDeletes"
-    assert all(u["active"] for u in scim_server.users())  # nothing was disabled
-    assert len(wait_for_mail(1)) == 1 and "quarantined" in mail.outbox[0].subject
-    page = signed_in_client.get(
-        reverse("provisioning:deletions", args=[job.application.service_principal_id])
-    )
-    assert page.status_code == 200 and page.content.count(b"<td>Disable</td>") == 600
-
-    signed_in_client.post(reverse("provisioning:allow_deletes", args=[job.application.service_principal_id]))
-    cycle = wait_for_cycle(job, after=cycle.pk - 1)  # the same cycle, resumed
-
-    cycle.refresh_from_db()
-    assert cycle.status == "completed" and cycle.disabled == 600
-    assert sum(1 for u in scim_server.users() if u["active"] is False) == 600
-    assert ProvisioningJob.objects.get(pk=job.pk).state != "Quarantine"
-
-
-def test_provision_on_demand_shows_steps_and_logs_for_in_and_out_of_scope(
-    celery_worker, scim_server, signed_in_client
-):
+def test_provision_on_demand_shows_steps_and_logs_for_in_and_out_of_scope(scim_server, signed_in_client):
     app = make_app(scim_server.base_url, scim_server.token)
     inside, outside = make_users(2)
     app.assign(inside)
@@ -163,30 +126,8 @@ def test_on_demand_for_an_account_already_active_in_the_target_reports_no_active
     assert len(scim_server.users()) == 1
 
 
-def test_a_credential_failure_leaves_a_failed_cycle_and_a_log_entry_to_filter_for(
-    celery_worker, scim_server, signed_in_client
-):
-    app = make_app(scim_server.base_url, "not-the-token")
-    user = make_users(1)[0]
-    app.assign(user)
-
-    cycle = run(app.job)
-
-    assert cycle.status == "failed" and cycle.failed == 1
-    assert "credentials" in cycle.error.lower() or "401" in cycle.error or "token" in cycle.error.lower()
-    [log] = ProvisioningLog.objects.filter(job=app.job, cycle_id=cycle.cycle_id)
-    assert log.status == "failure" and log.error_code and log.source_id == str(user.object_id)
-    # The admin finds it with the logs' Status: Failure filter, and the overview shows the reason.
-    logs = signed_in_client.get(
-        reverse("provisioning:app_logs", args=[app.job.application_id]), {"status": "failure"}
-    ).content.decode()
-    assert log.error_code in logs and user.display_name in logs
-    overview = signed_in_client.get(reverse("provisioning:app_overview", args=[app.job.application_id]))
-    assert cycle.error in overview.content.decode() or cycle.error[:60] in overview.content.decode()
-
-
 def test_group_on_demand_takes_up_to_five_chosen_members(scim_server, signed_in_client):
-    from tests.provisioning.conftest import make_group
+    from tests.fixtures.provisioning import make_group
 
     app = make_app(scim_server.base_url, scim_server.token)
     people = make_users(7, prefix="member")

@@ -16,7 +16,7 @@ from portal.models import AuditEntry
 from provisioning.models import Cycle, CycleKind, CycleStatus, EscrowEntry, JobState, ProvisioningJob
 from provisioning.sync import quarantine
 from provisioning.views.overview import WAIT_LIMIT_SECONDS, cycle_progress
-from tests.provisioning.test_logs_query import new_job
+from tests.fixtures.logs import new_job
 
 pytestmark = pytest.mark.django_db
 

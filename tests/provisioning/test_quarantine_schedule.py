@@ -8,7 +8,7 @@ from django.utils import timezone
 from provisioning.models import JobState, ProvisioningJob
 from provisioning.sync import quarantine
 from provisioning.tasks import schedule_tick
-from tests.provisioning.conftest import make_app
+from tests.fixtures.provisioning import make_app
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -1,4 +1,7 @@
-"""Nothing stays lost, a failed lookup never creates, a dead target pauses: pages run in this process.
+"""Nothing stays lost, a dead target pauses, a 401 quarantines: pages run in this process, real server.
+
+The same engine decisions against an in-memory target (a failed lookup never creates, a target down for
+good ends the cycle): test_engine_pages.py.
 
 Pages are run here with ``cycles.run_page`` (tasks queued on commit never leave the test transaction),
 which is exactly a lost task: the reaper's tests rely on it.
@@ -11,11 +14,11 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import timezone
 
-from provisioning.models import Cycle, CyclePage, ProvisioningJob, ProvisioningLog
+from provisioning.models import CyclePage, ProvisioningJob, ProvisioningLog
 from provisioning.sync import cycles
 from provisioning.sync.directory_source import DirectorySource
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_group, make_users
+from tests.fixtures.provisioning import make_app, make_group, make_users, run_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -25,36 +28,6 @@ def _fast(settings):
     settings.PROVISIONING_RETRY_BASE_DELAY = 0.01
     settings.PROVISIONING_CONCURRENCY = 2
     settings.PROVISIONING_PAGE_SIZE = 50
-
-
-def run_pending(cycle: Cycle, limit: int = 50) -> Cycle:
-    """Run the cycle's pending pages of its current phase here until it is no longer running."""
-    for _ in range(limit):
-        cycle.refresh_from_db()
-        if cycle.status != "running":
-            return cycle
-        page = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status="pending").first()
-        assert page is not None, "a running cycle without a pending page"
-        cycles.run_page(page.pk)
-    raise AssertionError("the cycle did not finish")
-
-
-def test_a_failed_existence_check_never_leads_to_a_create(scim_server):
-    with FaultProxy(scim_server.base_url) as proxy:
-        app = make_app(proxy.base_url, scim_server.token)
-        user = make_users(1)[0]
-        app.assign(user)
-        proxy.fail_next("error", count=4, method="GET", path="/Users", status=503)  # every retry of the GET
-
-        first = run_pending(cycles.start_cycle(app.job.pk))
-
-        assert proxy.total("POST") == 0 and scim_server.users() == []
-        log = ProvisioningLog.objects.get(cycle_id=first.cycle_id)
-        assert log.status == "failure" and log.steps[-1]["name"] == "Matching"
-        assert first.failed == 1
-
-        second = run_pending(cycles.start_cycle(app.job.pk))  # the failed object is retried
-    assert second.failed == 0 and [u["userName"] for u in scim_server.users()] == [user.user_principal_name]
 
 
 def test_a_401_on_the_first_requests_quarantines_at_once_and_emails(
@@ -115,22 +88,6 @@ def test_a_dead_target_pauses_the_page_and_the_rest_resumes_without_failures(sci
     assert cycle.status == "completed" and cycle.failed == 0 and cycle.created == 30
     assert sorted(u["userName"] for u in scim_server.users()) == sorted(u.user_principal_name for u in users)
     assert ProvisioningLog.objects.filter(cycle_id=cycle.cycle_id).count() == 30  # one row each
-
-
-def test_a_target_down_for_good_ends_the_cycle_and_the_next_cycle_resumes(scim_server, settings):
-    settings.PROVISIONING_TARGET_FAILURE_THRESHOLD = 2
-    settings.PROVISIONING_TARGET_MAX_PAUSES = 1
-    settings.PROVISIONING_TARGET_BACKOFF = 0.01
-    with FaultProxy(scim_server.base_url) as proxy:
-        app = make_app(proxy.base_url, scim_server.token)
-        for user in make_users(10):
-            app.assign(user)
-        proxy.set_outage("drop")
-        cycle = run_pending(cycles.start_cycle(app.job.pk))
-        proxy.set_outage(None)
-        assert cycle.status == "failed" and "unreachable" in cycle.error
-        retried = run_pending(cycles.start_cycle(app.job.pk))
-    assert retried.status == "completed" and len(scim_server.users()) == 10
 
 
 def test_an_unexpected_error_fails_the_page_visibly_and_the_cycle_finishes(scim_server, monkeypatch):

@@ -9,9 +9,7 @@ from provisioning.models import Cycle
 from provisioning.sync import cycles
 from provisioning.tasks import run_cycle
 from tests.fixtures.fault_proxy import FaultProxy
-from tests.provisioning.conftest import make_app, make_users
-from tests.provisioning.test_engine_cycles import run
-from tests.provisioning.test_engine_scale import bulk_users
+from tests.fixtures.provisioning import bulk_users, make_app, make_users, run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from portal.models import AuditEntry
-from tests.provisioning.test_logs_query import new_job
+from tests.fixtures.logs import new_job
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from portal.api.models import ApiToken
 from portal.celery import app as celery_app
 from provisioning.models import Cycle, CycleKind, CyclePage, JobState, ProvisioningJob
 from provisioning.tasks import schedule_tick
-from tests.api.conftest import ApiClient
-from tests.provisioning.conftest import make_app
+from tests.fixtures.api_client import ApiClient
+from tests.fixtures.provisioning import make_app
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from provisioning.connectors.scim.compat import Compatibility
 from provisioning.connectors.scim.connector import ScimTarget
 from provisioning.engine.attribute_types import AttributeType, ValueTypeError, canonical
 from provisioning.models import ProvisioningLog
+from tests.fixtures.provisioning import cycle_here, make_app, make_users
 from tests.fixtures.strict_types import StrictBooleans
-from tests.provisioning.conftest import make_app, make_users, run
 
 ACTIVE_PATHS = ("active",)
 
@@ -41,21 +41,20 @@ def active_values(patches: list[dict]) -> list:
     return values
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_disable_then_re_enable_sends_json_booleans_and_then_nothing(celery_worker, strict, settings):
+@pytest.mark.django_db
+def test_disable_then_re_enable_sends_json_booleans_and_then_nothing(strict, settings):
     settings.PROVISIONING_PAGE_SIZE = 20
     server, middleware = strict
     app = make_app(server.base_url, server.token, template="scim-generic")
     alice, bob = make_users(2)
     for user in (alice, bob):
         app.assign(user)
-    assert run(app.job).created == 2
+    assert cycle_here(app.job).created == 2
 
     alice.account_enabled = False
     alice.save()
     middleware.clear()
-    cycle = run(app.job)
+    cycle = cycle_here(app.job)
     assert cycle.failed == 0
     assert active_values(middleware.patches()) == [False]
     assert {u["userName"]: u["active"] for u in server.users()}[alice.user_principal_name] is False
@@ -63,20 +62,19 @@ def test_disable_then_re_enable_sends_json_booleans_and_then_nothing(celery_work
     alice.account_enabled = True
     alice.save()
     middleware.clear()
-    cycle = run(app.job)
+    cycle = cycle_here(app.job)
     assert cycle.failed == 0, list(ProvisioningLog.objects.filter(status="failure").values("error_reason"))
     assert active_values(middleware.patches()) == [True]
     assert {u["userName"]: u["active"] for u in server.users()}[alice.user_principal_name] is True
 
     middleware.clear()
-    again = run(app.job, initial=True)  # every assigned user evaluated again: nothing may flap
+    again = cycle_here(app.job, initial=True)  # every assigned user evaluated again: nothing may flap
     assert again.failed == 0 and again.updated == 0
     assert middleware.writes == [] and middleware.refused == []
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_adopting_an_inactive_account_sends_true_once(celery_worker, strict, settings):
+@pytest.mark.django_db
+def test_adopting_an_inactive_account_sends_true_once(strict, settings):
     settings.PROVISIONING_PAGE_SIZE = 20
     server, middleware = strict
     existing = ScimTarget(server.base_url, token=server.token).create(
@@ -87,20 +85,19 @@ def test_adopting_an_inactive_account_sends_true_once(celery_worker, strict, set
     app.assign(user)
     middleware.clear()
 
-    cycle = run(app.job)
+    cycle = cycle_here(app.job)
 
     assert cycle.failed == 0 and cycle.created == 0
     # (the PATCH may go twice: a strict target refuses the work email's replace, then gets an add)
     assert set(active_values(middleware.patches())) == {True} and middleware.refused == []
     assert server.users()[0]["id"] == existing.id and server.users()[0]["active"] is True
     middleware.clear()
-    again = run(app.job, initial=True)
+    again = cycle_here(app.job, initial=True)
     assert again.failed == 0 and middleware.writes == []
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_string_boolean_switch_sends_strings_on_the_wire_only(celery_worker, scim_server_factory, settings):
+@pytest.mark.django_db
+def test_string_boolean_switch_sends_strings_on_the_wire_only(scim_server_factory, settings):
     """booleanForm=string: "False" on the wire, the escrow keeps the boolean, nothing flaps."""
     settings.PROVISIONING_PAGE_SIZE = 20
     writes: list[StrictBooleans] = []
@@ -115,18 +112,18 @@ def test_string_boolean_switch_sends_strings_on_the_wire_only(celery_worker, sci
     app.job.save()
     (user,) = make_users(1)
     app.assign(user)
-    run(app.job)
+    cycle_here(app.job)
     user.account_enabled = False
     user.save()
-    assert run(app.job).failed == 0
+    assert cycle_here(app.job).failed == 0
     assert active_values(writes[0].patches()) == ["False"]
     entry = app.job.escrow.get()
     assert entry.exported["active"] is False
     user.account_enabled = True
     user.save()
-    run(app.job)
+    cycle_here(app.job)
     writes[0].clear()
-    assert run(app.job, initial=True).updated == 0 and writes[0].patches() == []
+    assert cycle_here(app.job, initial=True).updated == 0 and writes[0].patches() == []
 
 
 @pytest.mark.parametrize(
