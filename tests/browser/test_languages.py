@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.pages import build_tenant
+from tests.fixtures.browser_pages import build_tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 

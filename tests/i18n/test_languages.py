@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from portal.accounts.models import LanguagePreference
-from tests.api.conftest import ApiClient, make_token  # noqa: F401  (make_token is a fixture)
+from tests.api.conftest import make_token  # noqa: F401  (a fixture)
+from tests.fixtures.api_client import ApiClient
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import translation
 from portal.accounts.models import LanguagePreference
 from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob
 from provisioning.sync import quarantine, stalls
-from tests.provisioning.conftest import make_app
+from tests.fixtures.provisioning import make_app
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs only on a real commit
 

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from portal.applications.gallery import search_templates
-from tests.browser.pages import build_tenant
+from tests.fixtures.browser_pages import build_tenant
 from tests.i18n.pseudo import PSEUDO, WORD, untranslated_words, write_pseudo_catalogue
 
 pytestmark = pytest.mark.django_db

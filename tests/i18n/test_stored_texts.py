@@ -13,7 +13,7 @@ from provisioning.expressions import ExpressionError, compile_expression
 from provisioning.forms.mappings import check_expression
 from provisioning.logs.export import graph_record, job_directory_for
 from provisioning.messages import Message, gettext_noop
-from tests.provisioning.test_logs_query import make_log, new_job
+from tests.fixtures.logs import make_log, new_job
 
 pytestmark = pytest.mark.django_db
 
