@@ -224,7 +224,8 @@ def attribute_delete(request: HttpRequest, object_id: Any, key: str, index: int)
     if problems:
         messages.error(
             request,
-            (_("The mapping for '%(target)s' was not deleted: ") % {"target": target}) + " ".join(problems),
+            (_("The mapping for '%(target)s' was not deleted: ") % {"target": target})
+            + " ".join(str(problem) for problem in problems),
         )
         return (
             HttpResponseClientRedirect(_url("mapping", om)) if request.htmx else redirect(_url("mapping", om))
