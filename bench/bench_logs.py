@@ -157,7 +157,8 @@ def deep_cursor(params: dict[str, Any]) -> tuple[str, int] | None:
     """A cursor half-way down the filtered result (found with OFFSET here, in setup only)."""
     from django.http import QueryDict
 
-    from provisioning.logs.query import LogFilterForm, encode_cursor
+    from portal.paging import encode_cursor
+    from provisioning.logs.query import LogFilterForm
 
     query = QueryDict(urlencode(params, doseq=True))
     queryset = LogFilterForm(query).export_queryset()
@@ -165,7 +166,7 @@ def deep_cursor(params: dict[str, Any]) -> tuple[str, int] | None:
     if total < 200:
         return None
     row = queryset.values_list("activity_at", "pk")[total // 2]
-    return encode_cursor(*row), total
+    return encode_cursor(row), total
 
 
 def measure(client, url: str, params: dict[str, Any], repeat: int) -> tuple[list[float], int, str]:

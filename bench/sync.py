@@ -52,14 +52,38 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run(users: int, groups: int, workers: int, concurrency: int, page_size: int) -> dict:
+def _start_instant() -> tuple[subprocess.Popen, str]:
+    """The instant SCIM target (bench/instant_target.py) in a process of its own: (process, base URL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.instant_target"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    return process, process.stdout.readline().strip()
+
+
+def _instant_requests(base_url: str) -> int:
+    import httpx2
+
+    root = base_url.split("/scim/", 1)[0]
+    return sum(httpx2.get(f"{root}/_stats", timeout=30).json().values())
+
+
+def run(
+    users: int,
+    groups: int,
+    workers: int,
+    concurrency: int,
+    page_size: int,
+    target: str = "scim2-server",
+    nrt_samples: int = 20,
+    matching: str = "eq",
+) -> dict:
+    """Seed, sync with real workers into ``target`` ("scim2-server" or "instant"), return the figures."""
     import django
 
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
 
-    from portal.applications.models import AppRoleAssignment
     from portal.applications.services import instantiate
     from portal.directory.models import DirectoryUser
     from provisioning.models import Cycle, CyclePage, Scope
@@ -72,50 +96,97 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     seed_s = time.perf_counter() - started
 
     token = "bench-token"
-    counting, base_url = _serve(token)
-    # The raw loop gets its own fresh target and sends the same number of creates, so both runs meet a
-    # store that grows the same way (scim2-server slows down as it fills).
-    _raw_counting, raw_url = _serve(token)
+    helpers: list[subprocess.Popen] = []
     member_batch = settings.PROVISIONING_MEMBER_BATCH_SIZE
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as groups_file:
-        json.dump(_group_member_positions(), groups_file)
-        groups_file.flush()
-        raw_result = json.loads(
-            subprocess.check_output(
-                [
-                    sys.executable,
-                    str(ROOT / "bench" / "raw_posts.py"),
-                    raw_url,
-                    token,
-                    str(users),
-                    str(concurrency),
-                    groups_file.name,
-                    str(member_batch),
-                ]
-            )
-        )
-    raw = raw_result["posts_per_s"]
+    if target == "instant":
+        # The engine's own ceiling: a target that answers at once. The raw loop shows its capacity.
+        target_process, base_url = _start_instant()
+        raw_process, raw_url = _start_instant()
+        helpers += [target_process, raw_process]
 
+        def requests_so_far() -> int:
+            return _instant_requests(base_url)
+
+        raw_count, positions = min(users, 20_000), []
+    else:
+        counting, base_url = _serve(token)
+        # The raw loop gets its own fresh target and sends the same number of creates, so both runs meet
+        # a store that grows the same way (scim2-server slows down as it fills).
+        _raw_counting, raw_url = _serve(token)
+        target_process = None
+        requests_so_far = counting.total
+        raw_count, positions = users, _group_member_positions()
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as groups_file:
+            json.dump(positions, groups_file)
+            groups_file.flush()
+            raw_result = json.loads(
+                subprocess.check_output(
+                    [
+                        sys.executable,
+                        str(ROOT / "bench" / "raw_posts.py"),
+                        raw_url,
+                        token,
+                        str(raw_count),
+                        str(concurrency),
+                        groups_file.name,
+                        str(member_batch),
+                    ]
+                )
+            )
+        if target == "instant":
+            raw_process.terminate()
+        return _sync(
+            users=users,
+            groups=groups,
+            workers=workers,
+            concurrency=concurrency,
+            page_size=page_size,
+            target=target,
+            nrt_samples=nrt_samples,
+            matching=matching,
+            base_url=base_url,
+            token=token,
+            requests_so_far=requests_so_far,
+            target_process=target_process,
+            raw_result=raw_result,
+            seed_s=seed_s,
+            models=(DirectoryUser, Cycle, CyclePage, Scope, run_cycle, instantiate),
+            settings=settings,
+        )
+    finally:
+        for process in helpers:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _sync(*, models, settings, raw_result, requests_so_far, target_process, **bench) -> dict:
+    from bench.worker import cpu_seconds, queries
+
+    DirectoryUser, Cycle, CyclePage, Scope, run_cycle, instantiate = models
+    users, groups, workers = bench["users"], bench["groups"], bench["workers"]
+    raw = raw_result["posts_per_s"]
     application = instantiate("taskize-connect", "Bench app")
     job = application.provisioning
-    job.tenant_url, job.secret_token, job.enabled = base_url, token, True
+    job.tenant_url, job.secret_token, job.enabled = bench["base_url"], bench["token"], True
     job.scope, job.near_real_time = Scope.ALL, False
+    job.compatibility = {**(job.compatibility or {}), "matchingOperators": bench["matching"]}
     job.save()
-    AppRoleAssignment.objects.all()  # scope "all": no assignment needed
 
+    stats_dir = Path(tempfile.mkdtemp(prefix="bench-worker-stats-"))
     env = {
         **os.environ,
-        "PROVISIONING_CONCURRENCY": str(concurrency),
-        "PROVISIONING_PAGE_SIZE": str(page_size),
+        "PROVISIONING_CONCURRENCY": str(bench["concurrency"]),
+        "PROVISIONING_PAGE_SIZE": str(bench["page_size"]),
         "LOG_LEVEL": "WARNING",
+        "BENCH_STATS_DIR": str(stats_dir),
     }
     procs = [
         subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "portal",
-                "worker",
+                sys.executable,
+                "-m",
+                "bench.worker",
                 "-P",
                 "threads",
                 "-c",
@@ -134,12 +205,22 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
         )
         for i in range(workers)
     ]
+
+    def cpu() -> tuple[float, float]:
+        worker_cpu = sum(cpu_seconds(p.pid) for p in procs)
+        return worker_cpu, cpu_seconds(target_process.pid) if target_process else 0.0
+
     try:
         time.sleep(4)
-        before = counting.total()
+        load_before = os.getloadavg()[0]
+        before, queries_before, cpu_before = requests_so_far(), queries(stats_dir), cpu()
         run_cycle.delay(job.pk)
         initial = _wait(Cycle, job)
-        initial_requests = counting.total() - before
+        time.sleep(1)  # the last page's task writes its query count just after the cycle finishes
+        initial_requests = requests_so_far() - before
+        initial_queries = queries(stats_dir) - queries_before
+        cpu_after = cpu()
+        load_after = os.getloadavg()[0]
         elapsed = (initial.finished_at - initial.started_at).total_seconds()
         objects = initial.processed
         # The users phase alone: the same work the raw loop measures (groups add memberships, whose cost
@@ -159,16 +240,20 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
             for phase in ("users", "groups")
         )
 
-        changed = list(DirectoryUser.objects.order_by("?")[:10])
+        changed = list(DirectoryUser.objects.filter(pk__in=_sample_pks(DirectoryUser, 10)))
         for user in changed:
             user.display_name += " (changed)"
             user.save()
-        before = counting.total()
+        before = requests_so_far()
         run_cycle.delay(job.pk)
         incremental = _wait(Cycle, job, after=initial.pk)
-        incremental_requests = counting.total() - before
+        incremental_requests = requests_so_far() - before
         incremental_s = (incremental.finished_at - incremental.started_at).total_seconds()
-        latencies = _near_real_time_latencies(job, base_url, token, samples=20)
+        latencies = (
+            _near_real_time_latencies(job, bench["base_url"], bench["token"], samples=bench["nrt_samples"])
+            if bench["nrt_samples"]
+            else []
+        )
         rss = max(_peak_rss_mb(p.pid) for p in procs)
     finally:
         for p in procs:
@@ -182,21 +267,36 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
     # scim2-server far more than a POST, and more the bigger the group). With no groups this is exactly
     # objects_per_s * 2 / raw_requests_per_s.
     target_s = (REQUESTS_PER_NEW_USER_ENTRA * users_done + groups_done) / raw + raw_result["membership_s"]
+    nrt = (
+        {
+            "nrt_p50_s": round(statistics.median(latencies), 2),
+            "nrt_p95_s": round(statistics.quantiles(latencies, n=20)[-1], 2),
+            "nrt_max_s": round(max(latencies), 2),
+        }
+        if len(latencies) > 1
+        else {"nrt_p50_s": "—", "nrt_p95_s": "—", "nrt_max_s": "—"}
+    )
     return {
+        "target": bench["target"],
+        "matching": bench["matching"],
         "users": users,
         "groups": groups,
         "workers": workers,
-        "concurrency": concurrency,
-        "page_size": page_size,
+        "concurrency": bench["concurrency"],
+        "page_size": bench["page_size"],
         "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
         "broker": settings.CELERY_BROKER_URL.split(":", 1)[0],
-        "seed_s": round(seed_s, 2),
+        "seed_s": round(bench["seed_s"], 2),
         "raw_requests_per_s": round(raw, 1),
         "initial_s": round(elapsed, 2),
         "initial_status": initial.status,
         "initial_failed": initial.failed,
+        "objects": objects,
         "objects_per_s": round(objects_per_s, 1),
         "requests_per_object": round(initial_requests / objects, 3),
+        "queries_per_object": round(initial_queries / objects, 3),
+        "worker_cpu_ms_per_object": round((cpu_after[0] - cpu_before[0]) * 1000 / objects, 3),
+        "target_cpu_ms_per_object": round((cpu_after[1] - cpu_before[1]) * 1000 / objects, 3),
         "raw_membership_s": round(raw_result["membership_s"], 2),
         "ratio": round(target_s / elapsed, 3),
         "users_phase_s": round(users_s, 2),
@@ -205,12 +305,22 @@ def run(users: int, groups: int, workers: int, concurrency: int, page_size: int)
         "incremental_s": round(incremental_s, 3),
         "incremental_requests": incremental_requests,
         "incremental_objects": incremental.processed,
-        "nrt_p50_s": round(statistics.median(latencies), 2),
-        "nrt_p95_s": round(statistics.quantiles(latencies, n=20)[-1], 2),
-        "nrt_max_s": round(max(latencies), 2),
+        **nrt,
         "peak_worker_rss_mb": round(rss, 1),
+        "load_average": f"{load_before:.1f} → {load_after:.1f}",
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
     }
+
+
+def _sample_pks(model, count: int) -> list[int]:
+    """``count`` primary keys spread over the table, without ORDER BY random() over every row."""
+    import random
+
+    highest = model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    rng = random.Random()
+    wanted = {rng.randint(1, highest) for _ in range(count * 3)} if highest else set()
+    found = list(model.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    return found[:count]
 
 
 def _near_real_time_latencies(job, base_url: str, token: str, samples: int) -> list[float]:
@@ -259,7 +369,7 @@ def _group_member_positions() -> list[list[int]]:
     return list(members.values())
 
 
-def _wait(cycle_model, job, after: int = 0, timeout: float = 3600):
+def _wait(cycle_model, job, after: int = 0, timeout: float = 4 * 3600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         cycle = cycle_model.objects.filter(job=job, pk__gt=after).order_by("pk").first()
@@ -269,11 +379,54 @@ def _wait(cycle_model, job, after: int = 0, timeout: float = 3600):
     raise TimeoutError("cycle did not finish")
 
 
+ENGINE_HEADING = "## Engine ceiling (bench_sync --target instant)"
+ENGINE_FIGURES = [
+    ("objects", "objects provisioned in the initial cycle"),
+    ("matching", "matchingOperators (eq: a query per object; eqOr: 20 per query)"),
+    ("initial_s", "initial cycle (s)"),
+    ("objects_per_s", "objects/s"),
+    ("users_per_s", "users/s (users phase)"),
+    ("requests_per_object", "HTTP requests per object"),
+    ("queries_per_object", "database queries per object (workers)"),
+    ("worker_cpu_ms_per_object", "worker CPU per object (ms)"),
+    ("target_cpu_ms_per_object", "instant target CPU per object (ms)"),
+    ("raw_requests_per_s", "instant target's raw capacity (POST/s, one client process)"),
+    ("incremental_s", "incremental cycle, 10 changed users (s)"),
+    ("incremental_requests", "requests of the incremental cycle"),
+    ("nrt_p95_s", "near-real-time p95 (s)"),
+    ("peak_worker_rss_mb", "peak worker RSS (MB)"),
+    ("seed_s", "seeding (s)"),
+    ("load_average", "1-minute load average, start → end of the initial cycle"),
+]
+
+
+def write_engine_markdown(
+    result: dict, path: Path = ROOT / "docs" / "benchmarks.md", heading: str = ENGINE_HEADING
+) -> None:
+    """Append this run as a table of its own under ``heading`` (one run per table)."""
+    from bench.report import append_run
+
+    title = (
+        f"### {result['users']:,} users, {result['groups']} groups, {result['workers']} worker(s), "
+        f"{result['database']} + {result['broker']} ({result.get('measured_at', '')})"
+    )
+    rows = "\n".join(f"| {label} | {result[key]} |" for key, label in ENGINE_FIGURES)
+    table = (
+        f"{title}\n\n`{result.get('command', '')}` — {result['machine']}, initial cycle "
+        f"{result['initial_status']}, {result['initial_failed']} failed.\n\n| figure | value |\n|---|---:|\n{rows}\n"
+    )
+    append_run(heading, table, path)
+
+
 def write_markdown(result: dict, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
     """Add this run's row to the bench_sync table in docs/benchmarks.md (other sections are left alone).
 
     Earlier rows and the notes under the table are kept; a change of columns starts the table afresh.
+    Runs against the instant target get a table of their own (:func:`write_engine_markdown`).
     """
+    if result.get("target") == "instant":
+        write_engine_markdown(result, path)
+        return
     heading = "## Sync engine (bench_sync)"
     header = "| " + " | ".join(COLUMNS) + " |"
     text = path.read_text() if path.exists() else "# Benchmarks\n"

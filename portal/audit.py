@@ -14,7 +14,7 @@ from typing import Any
 
 from portal.models import REDACTED, AuditEntry
 
-__all__ = ["REDACTED", "Activity", "is_secret_field", "record_audit", "redact"]
+__all__ = ["REDACTED", "Activity", "audit_application", "is_secret_field", "record_audit", "redact"]
 
 # "secret" or "password" anywhere; "token" as the last word (secret_token, access_token, "Secret Token")
 # but not oauth_token_url / "Token endpoint", which are only addresses.
@@ -112,4 +112,19 @@ def record_audit(
         target_name=(target_name or "")[:256],
         application_id=app_id,
         changes=rows,
+    )
+
+
+def audit_application(
+    actor: Any, application: Any, activity: str, changes: Iterable[tuple[str, Any, Any]] = ()
+) -> AuditEntry:
+    """One entry about an application (its settings, provisioning or mappings), in the one shape they share."""
+    return record_audit(
+        actor,
+        activity,
+        target_type="Application",
+        target_id=application.app_id,
+        target_name=application.display_name,
+        application=application,
+        changes=changes,
     )

@@ -6,19 +6,18 @@ page does not shift while new entries arrive.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal import paging
 from portal.applications.models import Application
 from portal.audit import Activity
 from portal.audit_display import display_changes
@@ -93,43 +92,22 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
-def encode_cursor(entry: AuditEntry) -> str:
-    raw = f"{entry.at.isoformat()}|{entry.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> tuple[dt.datetime, int] | None:
-    """The (at, id) a page starts after; None for a token that is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        at_text, pk_text = raw.split("|")
-        at = dt.datetime.fromisoformat(at_text)
-        if at.tzinfo is None:
-            return None
-        return at, int(pk_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
-    entries = AuditEntry.objects.order_by("-at", "-id")
+    entries = AuditEntry.objects.all()
     cursor_error = ""
     entries = form.filter(entries) if form.is_valid() else entries.none()
     after = request.GET.get("after", "")
-    if after:
-        key = decode_cursor(after)
-        if key is None:
-            cursor_error = "That page link is not valid any more; showing the newest entries."
-        else:
-            at, pk = key
-            entries = entries.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
-    page = list(entries[: PAGE_SIZE + 1])
+    if after and paging.decode_cursor(after, ["datetime", "int"]) is None:
+        cursor_error = "That page link is not valid any more; showing the newest entries."
+    keyset = paging.keyset_page(
+        entries, "at", "datetime", descending=True, after=after or None, size=PAGE_SIZE, look_back=False
+    )
+    page = keyset.items
     next_query = ""
-    if len(page) > PAGE_SIZE:
-        page = page[:PAGE_SIZE]
+    if keyset.next_cursor:
         params = request.GET.copy()
-        params["after"] = encode_cursor(page[-1])
+        params["after"] = keyset.next_cursor
         next_query = params.urlencode()
     first_params = request.GET.copy()
     first_params.pop("after", None)

@@ -164,6 +164,8 @@ ENTRA_USE_DIRECTORY_ROLES = env.bool("ENTRA_USE_DIRECTORY_ROLES", default=True) 
 ENTRA_ALLOWED_TENANTS = env.list("ENTRA_ALLOWED_TENANTS", default=[])
 # The tenant whose directory roles (wids) count; default ENTRA_TENANT_ID when it names a tenant
 ENTRA_HOME_TENANT_ID = env.str("ENTRA_HOME_TENANT_ID", default="")
+# An extra audience the Graph-style API accepts in access tokens (besides the client id forms)
+ENTRA_API_AUDIENCE = env.str("ENTRA_API_AUDIENCE", default="")
 
 # Sign-in throttling (django-axes): N failed passwords for one username from one address lock it out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -257,6 +259,8 @@ PROVISIONING_PAGE_SIZE = env.int("PROVISIONING_PAGE_SIZE", default=500)
 PROVISIONING_CONCURRENCY = env.int("PROVISIONING_CONCURRENCY", default=4)
 PROVISIONING_REQUEST_TIMEOUT = env.float("PROVISIONING_REQUEST_TIMEOUT", default=30.0)
 PROVISIONING_RETRY_BASE_DELAY = env.float("PROVISIONING_RETRY_BASE_DELAY", default=0.5)
+# Attempts of one SCIM request on a transient error (network, 408, 429, 5xx)
+PROVISIONING_RETRY_ATTEMPTS = env.int("PROVISIONING_RETRY_ATTEMPTS", default=4)
 # Page tasks: soft limit (the page fails with a clear error), hard limit (the process is killed and the
 # page comes back). The longest page: page size / concurrency x (request timeout x retries), far below
 # these for healthy targets; the defaults fit 500 objects against a slow target.
@@ -360,6 +364,23 @@ PROVISIONING_OUTBOUND_DENY = env.list("PROVISIONING_OUTBOUND_DENY", default=[])
 # Test Connection / validateCredentials attempts per user per window (seconds).
 PROVISIONING_TEST_CONNECTION_LIMIT = env.int("PROVISIONING_TEST_CONNECTION_LIMIT", default=10)
 PROVISIONING_TEST_CONNECTION_WINDOW = env.int("PROVISIONING_TEST_CONNECTION_WINDOW", default=60)
+# Seconds Test Connection waits for the application
+PROVISIONING_TEST_CONNECTION_TIMEOUT = env.float("PROVISIONING_TEST_CONNECTION_TIMEOUT", default=10.0)
+# Near-real-time provisioning: seconds a directory change waits so a burst of changes makes one cycle
+PROVISIONING_DEBOUNCE_SECONDS = env.float("PROVISIONING_DEBOUNCE_SECONDS", default=2.0)
+# Quarantine retries come 6 h, 12 h, 24 h after the first failure, times this factor (drills shrink it)
+PROVISIONING_QUARANTINE_TIME_SCALE = env.float("PROVISIONING_QUARANTINE_TIME_SCALE", default=1.0)
+# Escrow-proportion quarantine (Entra's rule): a cycle with at least MIN_FAILURES failed objects that are
+# more than FAILURE_PROPORTION of its objects, or more than MAX_FAILURES, quarantines the job
+PROVISIONING_QUARANTINE_MIN_FAILURES = env.int("PROVISIONING_QUARANTINE_MIN_FAILURES", default=5000)
+PROVISIONING_QUARANTINE_FAILURE_PROPORTION = env.float(
+    "PROVISIONING_QUARANTINE_FAILURE_PROPORTION", default=0.4
+)
+PROVISIONING_QUARANTINE_MAX_FAILURES = env.int("PROVISIONING_QUARANTINE_MAX_FAILURES", default=40000)
+# At most one failure email per job and kind in this many seconds
+PROVISIONING_NOTIFICATION_INTERVAL = env.int("PROVISIONING_NOTIFICATION_INTERVAL", default=86400)
+# Provisioning log rows older than this many days are purged (Entra keeps them 30 days)
+PROVISIONING_LOG_RETENTION_DAYS = env.int("PROVISIONING_LOG_RETENTION_DAYS", default=30)
 # A running cycle with no progress (no page saved) for this many seconds is reported as stalled: on the
 # overview, in the API job status, by one email and by /healthz (provisioning/sync/stalls.py).
 PROVISIONING_STALL_AFTER = env.int("PROVISIONING_STALL_AFTER", default=900)
@@ -383,3 +404,11 @@ EXPRESSION_REGEX_TIMEOUT_MS = env.int("EXPRESSION_REGEX_TIMEOUT_MS", default=250
 EXPRESSION_MAX_VALUE_LENGTH = env.int("EXPRESSION_MAX_VALUE_LENGTH", default=65_536)
 # Function calls and per-value transforms
 EXPRESSION_MAX_STEPS = env.int("EXPRESSION_MAX_STEPS", default=100_000)
+
+# Directory: days a deleted user or group stays in the recycle bin; CSV imports of more rows than
+# DIRECTORY_IMPORT_ASYNC_ROWS run on a worker; uploads up to DIRECTORY_IMPORT_MAX_BYTES, kept for
+# DIRECTORY_IMPORT_KEEP_DAYS days.
+DIRECTORY_RECYCLE_BIN_DAYS = env.int("DIRECTORY_RECYCLE_BIN_DAYS", default=30)
+DIRECTORY_IMPORT_ASYNC_ROWS = env.int("DIRECTORY_IMPORT_ASYNC_ROWS", default=5000)
+DIRECTORY_IMPORT_MAX_BYTES = env.int("DIRECTORY_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+DIRECTORY_IMPORT_KEEP_DAYS = env.int("DIRECTORY_IMPORT_KEEP_DAYS", default=7)

@@ -15,8 +15,8 @@ def configure_outbound_policy(**kwargs: Any) -> None:
 
     try:
         policy = outbound.OutboundPolicy.from_cidrs(
-            getattr(settings, "PROVISIONING_OUTBOUND_ALLOW", []),
-            getattr(settings, "PROVISIONING_OUTBOUND_DENY", []),
+            settings.PROVISIONING_OUTBOUND_ALLOW,
+            settings.PROVISIONING_OUTBOUND_DENY,
         )
     except ValueError as exc:
         raise ImproperlyConfigured(str(exc)) from None

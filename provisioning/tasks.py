@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from provisioning.logs import retention
-from provisioning.models import JobState, ProvisioningJob, ProvisioningMode
+from provisioning.models import JobState, ProvisioningJob, ProvisioningMode, QuarantineReason
 from provisioning.sync import cycles, quarantine, stalls
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,11 @@ def run_cycle(job_id: int, initial: bool | None = None, force_deletes: bool = Fa
     job = ProvisioningJob.objects.filter(pk=job_id).first()
     if job is None or not job.enabled or job.mode != ProvisioningMode.AUTOMATIC:
         return
-    if job.state == JobState.QUARANTINE and job.quarantine_reason == "TooManyDeletes" and not force_deletes:
+    if (
+        job.state == JobState.QUARANTINE
+        and job.quarantine_reason == QuarantineReason.TOO_MANY_DELETES
+        and not force_deletes
+    ):
         return  # waits for an admin: Allow deletes, or a fix and Restart
     cycles.start_cycle(job_id, initial=initial, force_deletes=force_deletes)
 
@@ -82,7 +86,7 @@ def schedule_tick() -> None:
     )
     for job in due:
         if job.state == JobState.QUARANTINE:
-            if job.quarantine_reason == "TooManyDeletes":
+            if job.quarantine_reason == QuarantineReason.TOO_MANY_DELETES:
                 continue
             if quarantine.expired(job, now):
                 ProvisioningJob.objects.filter(pk=job.pk).update(enabled=False, state=JobState.PAUSED)

@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.provisioning",
     "tests.fixtures.clock",
     "tests.fixtures.stub_server",
+    "tests.fixtures.migrator",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 def local_accounts_enabled() -> bool:
     """LOCAL_ACCOUNTS_ENABLED: false once everyone signs in with Microsoft."""
-    return bool(getattr(settings, "LOCAL_ACCOUNTS_ENABLED", True))
+    return bool(settings.LOCAL_ACCOUNTS_ENABLED)
 
 
 class LocalAccountBackend(ModelBackend):

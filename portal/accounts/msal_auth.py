@@ -510,7 +510,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 f"ENTRA_CLIENT_CERTIFICATE_PATH {config.certificate_path} is not a file", id="accounts.E002"
             )
         )
-    if not getattr(settings, "LOCAL_ACCOUNTS_ENABLED", True) and not config.enabled:
+    if not settings.LOCAL_ACCOUNTS_ENABLED and not config.enabled:
         messages.append(
             checks.Error(
                 "LOCAL_ACCOUNTS_ENABLED is false and Sign in with Microsoft is not configured: nobody can sign in.",

@@ -10,7 +10,6 @@ the applications they own.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -30,28 +29,15 @@ from portal.api.common import (
     TOP_HELP,
     caller,
     responses,
-    tenant_id,
 )
 from portal.api.errors import not_found
 from portal.api.schemas import ProvisioningObjectSummary, ProvisioningObjectSummaryCollection
-from provisioning.logs.export import exchange_text
+from provisioning.logs.graph import graph_record, job_identity
 from provisioning.models import LogAction, LogStatus, ProvisioningLog
 
 router = Router(tags=["auditLogs"])
 C = Capability
 DEFAULT_TOP = 50
-SOURCE_SYSTEM = "Azure Active Directory"
-PROVISIONING_SERVICE = "Azure AD Provisioning Service"
-
-# Graph's provisioningAction ← the log's action (the portal's Skip is Graph's "other": nothing was written).
-GRAPH_ACTION = {
-    LogAction.CREATE: "create",
-    LogAction.UPDATE: "update",
-    LogAction.DISABLE: "disable",
-    LogAction.DELETE: "delete",
-    LogAction.SKIP: "other",
-    LogAction.OTHER: "other",
-}
 ACTION_CHOICES: dict[str, Any] = {
     "create": LogAction.CREATE,
     "update": LogAction.UPDATE,
@@ -62,15 +48,6 @@ ACTION_CHOICES: dict[str, Any] = {
     "stageddelete": [],
 }
 STATUS_CHOICES = {s.value: s.value for s in LogStatus}
-STEP_TYPES = {
-    "import": ("EntryImport", "import"),
-    "scoping": ("EntrySynchronizationScoping", "scoping"),
-    "matching": ("EntrySynchronization", "matching"),
-    "processing": ("EntrySynchronization", "processing"),
-    "reference": ("EntryReferenceResolution", "referenceResolution"),
-    "export": ("EntryExport", "export"),
-}
-ACTION_SUFFIX = {"Create": "Add", "Update": "Update", "Disable": "Update", "Delete": "Delete"}
 
 
 def _old_pk(value: uuid.UUID) -> int | None:
@@ -103,112 +80,9 @@ LOG_FILTERS = {
 SELECTABLE = odata.selectable(ProvisioningObjectSummary)
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str)
-
-
-def _details(details: Any) -> dict[str, str]:
-    if not isinstance(details, dict):
-        return {}
-    return {str(k): _text(v) or "" for k, v in details.items()}
-
-
-def _steps(entry: ProvisioningLog) -> list[dict[str, Any]]:
-    steps = []
-    for step in entry.steps or []:
-        if not isinstance(step, dict):
-            continue
-        name = str(step.get("name") or "")
-        base, kind = STEP_TYPES.get(
-            name.split()[0].lower() if name else "", (f"Entry{name.replace(' ', '')}", "processing")
-        )
-        if kind in ("matching", "export"):
-            base += ACTION_SUFFIX.get(entry.action, "Skip" if kind == "matching" else "")
-        steps.append(
-            {
-                "name": base,
-                "provisioningStepType": kind,
-                "status": step.get("status") or "success",
-                "description": step.get("description") or "",
-                "details": _details(step.get("details")),
-            }
-        )
-    return steps
-
-
 def summary(request: HttpRequest, entry: ProvisioningLog) -> dict[str, Any]:
-    """One log row as Graph's provisioningObjectSummary."""
-    application = entry.job.application
-    failed = entry.status == LogStatus.FAILURE
-    error = {
-        "errorCode": entry.error_code or None,
-        "reason": entry.error_reason or None,
-        "additionalDetails": exchange_text(entry),
-        "errorCategory": entry.error_category or None,
-        "recommendedAction": entry.recommended_action or None,
-    }
-    has_error = any(error.values())
-    tenant = tenant_id()
-    return {
-        "id": str(entry.log_id),
-        "activityDateTime": entry.activity_at,
-        "tenantId": tenant,
-        "jobId": entry.job.job_id,
-        "cycleId": str(entry.cycle_id),
-        "changeId": str(entry.change_id),
-        "action": entry.action,
-        "provisioningAction": GRAPH_ACTION.get(entry.action, "other"),
-        "durationInMilliseconds": entry.duration_ms,
-        "sourceSystem": {"id": tenant, "displayName": SOURCE_SYSTEM, "details": {}},
-        "targetSystem": {
-            "id": str(application.app_id),
-            "displayName": application.display_name,
-            "details": {
-                "ApplicationId": str(application.app_id),
-                "ServicePrincipalId": str(application.service_principal_id),
-                "ServicePrincipalDisplayName": application.display_name,
-            },
-        },
-        "initiatedBy": {"id": "", "displayName": PROVISIONING_SERVICE, "initiatorType": "system"},
-        "servicePrincipal": {
-            "id": str(application.service_principal_id),
-            "displayName": application.display_name,
-        },
-        "sourceIdentity": {
-            "id": entry.source_id,
-            "displayName": entry.source_name,
-            "identityType": entry.object_kind,
-            "details": {},
-        },
-        "targetIdentity": {
-            "id": entry.target_id,
-            "displayName": entry.target_name,
-            "identityType": entry.object_kind,
-            "details": {},
-        },
-        # Graph's statusInfo is a statusBase (just the status) or, with error details, a statusDetails.
-        "statusInfo": {"@odata.type": "#microsoft.graph.statusDetails", "status": entry.status, **error}
-        if failed or has_error
-        else {"@odata.type": "#microsoft.graph.statusBase", "status": entry.status},
-        "provisioningStatusInfo": {
-            "status": entry.status,
-            "errorInformation": error if failed or has_error else None,
-        },
-        "provisioningSteps": _steps(entry),
-        "modifiedProperties": [
-            {
-                "displayName": str(prop.get("name") or prop.get("displayName") or ""),
-                "oldValue": _text(prop.get("old", prop.get("oldValue"))),
-                "newValue": _text(prop.get("new", prop.get("newValue"))),
-            }
-            for prop in entry.modified_properties or []
-            if isinstance(prop, dict)
-        ],
-    }
+    """One log row as Graph's provisioningObjectSummary (the one serialiser, shared with the downloads)."""
+    return graph_record(entry, job_identity(entry.job))
 
 
 def visible_logs(request: HttpRequest) -> QuerySet[ProvisioningLog]:

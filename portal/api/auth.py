@@ -118,7 +118,7 @@ def signing_key(token: str, jwks_uri: str, config: Any) -> Any:
 
 
 def audiences(config: Any) -> list[str]:
-    extra = getattr(settings, "ENTRA_API_AUDIENCE", "")
+    extra = settings.ENTRA_API_AUDIENCE
     values = [config.client_id, f"api://{config.client_id}"]
     if extra:
         values.insert(0, extra)

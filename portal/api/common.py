@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.templatetags.static import static
 
@@ -58,15 +57,6 @@ def caller(request: HttpRequest) -> Any:
 
 def absolute_static(request: HttpRequest, path: str) -> str:
     return request.build_absolute_uri(static(path))
-
-
-def tenant_id() -> str:
-    """The tenant id the API reports: Entra's when sign-in is configured, else a stable one of this portal."""
-    configured = getattr(settings, "ENTRA_TENANT_ID", "")
-    try:
-        return str(uuid.UUID(configured))
-    except (ValueError, TypeError, AttributeError):
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, getattr(settings, "PORTAL_BASE_URL", "http://localhost")))
 
 
 def iso_duration(minutes: int) -> str:

@@ -51,48 +51,18 @@ from portal.api.schemas import (
     UserWrite,
 )
 from portal.directory import services
+from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES, GROUP_PROFILE, USER_PROFILE
 from portal.directory.forms import DirectoryGroupForm, DirectoryUserForm, upn_taken, validate_upn
-from portal.directory.models import EXTENSION_ATTRIBUTE_NAMES, DirectoryGroup, DirectoryUser, GroupMembership
+from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
 
 router = Router(tags=["directory"])
 C = Capability
 READ = requires(C.DIRECTORY_READ)
 WRITE = requires(C.DIRECTORY_WRITE)
 
-# Graph property → form field (and model field).
-USER_FIELDS = {
-    "displayName": "display_name",
-    "userPrincipalName": "user_principal_name",
-    "mail": "mail",
-    "mailNickname": "mail_nickname",
-    "givenName": "given_name",
-    "surname": "surname",
-    "jobTitle": "job_title",
-    "department": "department",
-    "companyName": "company_name",
-    "employeeId": "employee_id",
-    "employeeType": "employee_type",
-    "officeLocation": "office_location",
-    "streetAddress": "street_address",
-    "city": "city",
-    "state": "state",
-    "postalCode": "postal_code",
-    "country": "country",
-    "usageLocation": "usage_location",
-    "preferredLanguage": "preferred_language",
-    "mobilePhone": "mobile_phone",
-    "businessPhones": "business_phones",
-    "faxNumber": "fax_number",
-    "accountEnabled": "account_enabled",
-}
-GROUP_FIELDS = {
-    "displayName": "display_name",
-    "description": "description",
-    "mailNickname": "mail_nickname",
-    "mail": "mail",
-    "mailEnabled": "mail_enabled",
-    "securityEnabled": "security_enabled",
-}
+# Graph property → form field (and model field): the directory's one table.
+USER_FIELDS = USER_PROFILE
+GROUP_FIELDS = GROUP_PROFILE
 _TEXT_OPS = ("eq", "ne", "startswith")
 USER_FILTERS = {
     "id": odata.FilterField("object_id", "guid"),

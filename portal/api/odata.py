@@ -15,9 +15,6 @@ last row in ``$skiptoken``, so page 1000 costs what page 1 costs.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -32,6 +29,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from portal import paging
 from portal.api.errors import ApiError, bad_request
 
 MAX_FILTER_LENGTH = 2000
@@ -445,38 +443,17 @@ def parse_search(text: str | None, properties: Sequence[str]) -> list[tuple[str 
 # --- paging -------------------------------------------------------------------------------------------
 
 
-def encode_token(values: Sequence[Any]) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+encode_token = paging.encode_cursor
 
 
 def decode_token(token: str, kinds: Sequence[str]) -> list[Any]:
     """The sort key a ``$skiptoken`` carries; 400 for one this API did not make."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != len(kinds):
-            raise ValueError
-        out: list[Any] = []
-        for kind, value in zip(kinds, values, strict=True):
-            if kind == "int":
-                if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
-                    raise ValueError
-                out.append(value)
-            elif kind == "datetime":
-                parsed = parse_datetime(value) if isinstance(value, str) else None
-                if parsed is None:
-                    raise ValueError
-                out.append(parsed)
-            else:
-                if not isinstance(value, str) or "\x00" in value:
-                    raise ValueError
-                out.append(value)
-        return out
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError):
+    values = paging.decode_cursor(token, kinds)
+    if values is None:
         raise bad_request(
             "Invalid $skiptoken: use the @odata.nextLink of the previous page as it is.", "$skiptoken"
-        ) from None
+        )
+    return values
 
 
 @dataclass
@@ -486,27 +463,26 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def keyset(
+    queryset: QuerySet, field: str, kind: str, top: int, skiptoken: str | None, *, descending: bool = False
+) -> Page:
+    """``top`` rows in (``field``, pk) order after ``$skiptoken`` (portal.paging); 400 for a forged token."""
+    if skiptoken:
+        decode_token(skiptoken, ["int"] if field == paging.PK else [kind, "int"])
+    page = paging.keyset_page(
+        queryset, field, kind, size=top, descending=descending, after=skiptoken, look_back=False
+    )
+    return Page(page.items, page.next_cursor)
+
+
 def page_by_pk(queryset: QuerySet, top: int, skiptoken: str | None) -> Page:
     """Rows in primary-key order, ``top`` at a time."""
-    if skiptoken:
-        (after,) = decode_token(skiptoken, ["int"])
-        queryset = queryset.filter(pk__gt=after)
-    rows = list(queryset.order_by("pk")[: top + 1])
-    more = len(rows) > top
-    rows = rows[:top]
-    return Page(rows, encode_token([rows[-1].pk]) if more and rows else None)
+    return keyset(queryset, paging.PK, "int", top, skiptoken)
 
 
 def page_newest_first(queryset: QuerySet, time_field: str, top: int, skiptoken: str | None) -> Page:
     """Rows newest first on (``time_field``, pk), ``top`` at a time: the provisioning logs' order."""
-    if skiptoken:
-        at, pk = decode_token(skiptoken, ["datetime", "int"])
-        queryset = queryset.filter(Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, "pk__lt": pk}))
-    rows = list(queryset.order_by(f"-{time_field}", "-pk")[: top + 1])
-    more = len(rows) > top
-    rows = rows[:top]
-    token = encode_token([getattr(rows[-1], time_field), rows[-1].pk]) if more and rows else None
-    return Page(rows, token)
+    return keyset(queryset, time_field, "datetime", top, skiptoken, descending=True)
 
 
 def next_link(request: HttpRequest, token: str | None) -> str | None:
@@ -631,17 +607,9 @@ def page_ordered(
         return page_by_pk(queryset, top, skiptoken)
     [(_, spec, descending)] = order
     key = Lower(spec.lookup) if spec.kind == "string" else F(spec.lookup)
-    queryset = queryset.annotate(_sort_key=key)
-    if skiptoken:
-        at, pk = decode_token(skiptoken, [spec.kind, "int"])
-        after = "lt" if descending else "gt"
-        queryset = queryset.filter(Q(**{f"_sort_key__{after}": at}) | Q(_sort_key=at, **{f"pk__{after}": pk}))
-    sign = "-" if descending else ""
-    rows = list(queryset.order_by(f"{sign}_sort_key", f"{sign}pk")[: top + 1])
-    more = len(rows) > top
-    rows = rows[:top]
-    token = encode_token([rows[-1]._sort_key, rows[-1].pk]) if more and rows else None
-    return Page(rows, token)
+    return keyset(
+        queryset.annotate(_sort_key=key), "_sort_key", spec.kind, top, skiptoken, descending=descending
+    )
 
 
 def entity(

@@ -8,7 +8,6 @@ change itself; assignment changes reach the directory change feed through the mo
 from __future__ import annotations
 
 import copy
-import importlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,16 +17,16 @@ from django.db.models import Q, QuerySet
 
 from portal.applications.gallery import AppTemplate, get_template
 from portal.applications.models import DEFAULT_ACCESS, Application, AppRole, AppRoleAssignment
-from portal.audit import Activity, record_audit
+from portal.audit import Activity, audit_application, record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
 from provisioning.models import JobState, ObjectMapping, ProvisioningJob, ProvisioningMode
+from provisioning.sync import control
 
 __all__ = [
     "ApplicationError",
     "EffectiveAssignment",
     "Principal",
     "add_assignment",
-    "call_provisioning_control",
     "delete_application",
     "effective_assignments",
     "find_principal",
@@ -117,14 +116,11 @@ def instantiate(template_id: str, display_name: str, *, actor: Any = None) -> Ap
             compatibility=template.compatibility_switches,
         )
         _copy_mappings(job, template)
-        record_audit(
+        audit_application(
             actor,
+            application,
             Activity.ADD_APPLICATION,
-            target_type="Application",
-            target_id=application.app_id,
-            target_name=application.display_name,
-            application=application,
-            changes=[("display_name", None, name), ("template_id", None, template.id)],
+            [("display_name", None, name), ("template_id", None, template.id)],
         )
     return application
 
@@ -159,14 +155,11 @@ def restore_default_mappings(job: ProvisioningJob, *, actor: Any = None) -> list
         mappings = _copy_mappings(job, template)
         job.needs_full_sync = True
         job.save(update_fields=["needs_full_sync"])
-        record_audit(
+        audit_application(
             actor,
+            job.application,
             Activity.UPDATE_MAPPINGS,
-            target_type="Application",
-            target_id=job.application.app_id,
-            target_name=job.application.display_name,
-            application=job.application,
-            changes=[("object_mappings", "customised", "restored to the gallery defaults")],
+            [("object_mappings", "customised", "restored to the gallery defaults")],
         )
     return mappings
 
@@ -180,15 +173,7 @@ def rename(application: Application, display_name: str, *, actor: Any = None) ->
         old = application.display_name
         application.display_name = name
         application.save(update_fields=["display_name"])
-        record_audit(
-            actor,
-            Activity.UPDATE_APPLICATION,
-            target_type="Application",
-            target_id=application.app_id,
-            target_name=name,
-            application=application,
-            changes=[("display_name", old, name)],
-        )
+        audit_application(actor, application, Activity.UPDATE_APPLICATION, [("display_name", old, name)])
     return True
 
 
@@ -200,36 +185,15 @@ def delete_application(application: Application, *, actor: Any = None) -> None:
     """
     job = ProvisioningJob.objects.filter(application=application).first()
     if job is not None and job.enabled:
-        call_provisioning_control("stop", job)
+        control.stop(job)
     with transaction.atomic():
-        record_audit(
+        audit_application(
             actor,
+            application,
             Activity.DELETE_APPLICATION,
-            target_type="Application",
-            target_id=application.app_id,
-            target_name=application.display_name,
-            application=application,
-            changes=[("display_name", application.display_name, None)],
+            [("display_name", application.display_name, None)],
         )
         application.delete()  # each cascaded assignment is fed as UNASSIGNED by the signal
-
-
-def call_provisioning_control(action: str, job: ProvisioningJob) -> bool:
-    """Call ``provisioning.sync.control.<action>(job)`` if the engine's control module is installed.
-
-    Looked up at call time so the pages work before (and without) the engine; False when absent.
-    """
-    try:
-        module = importlib.import_module("provisioning.sync.control")
-    except ModuleNotFoundError as error:
-        if error.name not in ("provisioning.sync.control", None):
-            raise  # the module exists but is broken: say so rather than silently skip the engine
-        return False
-    function = getattr(module, action, None)
-    if function is None:
-        return False
-    function(job)
-    return True
 
 
 def search_term(term: str | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
@@ -24,32 +24,27 @@ from portal.applications.models import Application, AppRoleAssignment
 LIST_LIMIT = 200
 
 
-def _reverse_or_none(name: str, *args: Any) -> str | None:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:  # a page another part of the portal has not built yet
-        return None
+def _url(name: str, *args: Any) -> str:
+    return reverse(name, args=args)
 
 
 def blade_context(application: Application, active: str, title: str) -> dict[str, Any]:
     """Header, left menu and breadcrumbs shared by every page of one app (``applications/_blade.html``)."""
     oid, pk = application.service_principal_id, application.pk
-    logs = _reverse_or_none("provisioning:app_logs", pk)
-    if logs is None and (tenant_logs := _reverse_or_none("provisioning:log_list")):
-        logs = f"{tenant_logs}?app={pk}"
-    audit = _reverse_or_none("audit_log")
-    # Grouped as Entra's enterprise-application menu; pages of parts not installed stay out.
-    groups: list[tuple[str, list[tuple[str, str, str | None, str]]]] = [
-        ("", [("overview", _("Overview"), _reverse_or_none("applications:overview", oid), "apps")]),
+    logs = _url("provisioning:app_logs", pk)
+    audit = _url("audit_log")
+    # Grouped as Entra's enterprise-application menu.
+    groups: list[tuple[str, list[tuple[str, str, str, str]]]] = [
+        ("", [("overview", _("Overview"), _url("applications:overview", oid), "apps")]),
         (
             _("Manage"),
             [
-                ("properties", _("Properties"), _reverse_or_none("applications:properties", oid), "settings"),
-                ("users", _("Users and groups"), _reverse_or_none("applications:assignments", oid), "people"),
+                ("properties", _("Properties"), _url("applications:properties", oid), "settings"),
+                ("users", _("Users and groups"), _url("applications:assignments", oid), "people"),
                 (
                     "provisioning",
                     _("Provisioning"),
-                    _reverse_or_none("provisioning:configuration", oid),
+                    _url("provisioning:configuration", oid),
                     "person_sync",
                 ),
             ],
@@ -60,40 +55,36 @@ def blade_context(application: Application, active: str, title: str) -> dict[str
                 (
                     "provisioning_overview",
                     _("Overview"),
-                    _reverse_or_none("provisioning:app_overview", pk),
+                    _url("provisioning:app_overview", pk),
                     "data_bar_vertical",
                 ),
-                (
-                    "on_demand",
-                    _("Provision on demand"),
-                    _reverse_or_none("provisioning:on_demand", oid),
-                    "play",
-                ),
-                ("plan", _("Plan (dry run)"), _reverse_or_none("provisioning:plan", oid), "clipboard"),
-                ("schema", _("Review schema"), _reverse_or_none("provisioning:schema", oid), "code"),
+                ("on_demand", _("Provision on demand"), _url("provisioning:on_demand", oid), "play"),
+                ("plan", _("Plan (dry run)"), _url("provisioning:plan", oid), "clipboard"),
+                ("schema", _("Review schema"), _url("provisioning:schema", oid), "code"),
             ],
         ),
         (
             _("Activity"),
             [
-                ("audit", _("Audit logs"), f"{audit}?app={pk}" if audit else None, "history"),
+                ("audit", _("Audit logs"), f"{audit}?app={pk}", "history"),
                 ("logs", _("Provisioning logs"), logs, "text_bullet_list"),
             ],
         ),
         (
             _("Troubleshooting"),
-            [("deletions", _("Staged deletions"), _reverse_or_none("provisioning:deletions", oid), "wrench")],
+            [("deletions", _("Staged deletions"), _url("provisioning:deletions", oid), "wrench")],
         ),
     ]
-    blade_groups = []
-    for group_label, items in groups:
-        shown = [
-            {"key": key, "label": label, "url": url, "icon": icon, "active": key == active}
-            for key, label, url, icon in items
-            if url
-        ]
-        if shown:
-            blade_groups.append({"label": group_label, "items": shown})
+    blade_groups = [
+        {
+            "label": group_label,
+            "items": [
+                {"key": key, "label": label, "url": url, "icon": icon, "active": key == active}
+                for key, label, url, icon in items
+            ],
+        }
+        for group_label, items in groups
+    ]
     try:
         template = get_template(application.template_id)
     except KeyError:

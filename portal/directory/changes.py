@@ -27,7 +27,8 @@ class Change:
 
 
 def on_changes(listener: Callable[[list[DirectoryChange]], None]) -> None:
-    """Register a callback run after commit with the changes just recorded (provisioning's trigger)."""
+    """Register a callback run after commit with the changes just recorded, one per app that they
+    concern (provisioning's near-real-time trigger only needs to know which apps to wake)."""
     _listeners.append(listener)
 
 
@@ -41,7 +42,10 @@ def record_changes(changes: Iterable[Change]) -> list[DirectoryChange]:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FEED_LOCK_KEY])
         DirectoryChange.objects.bulk_create(rows, batch_size=1000)
     if _listeners:
-        transaction.on_commit(lambda: _notify(rows))
+        # Listeners learn which apps' objects changed, so one change per app is kept until the commit:
+        # a bulk write in batches (seeding a million users) does not hold every row until it commits.
+        per_app = list({row.app_id: row for row in rows}.values())
+        transaction.on_commit(lambda: _notify(per_app))
     return rows
 
 

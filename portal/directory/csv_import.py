@@ -30,6 +30,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from portal.directory import services
+from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES, EXTENSION_ATTRIBUTES, USER_ATTRIBUTES
 from portal.directory.changes import Change, record_changes
 from portal.directory.forms import (
     EXTENSION_ATTRIBUTE_MAX,
@@ -38,7 +39,6 @@ from portal.directory.forms import (
     validate_upn,
 )
 from portal.directory.models import (
-    EXTENSION_ATTRIBUTE_NAMES,
     ChangeKind,
     DirectoryGroup,
     DirectoryImport,
@@ -66,34 +66,8 @@ class ImportCancelled(Exception):
     """The admin cancelled the import while it ran."""
 
 
-# Entra attribute name (the CSV header) → model field.
-USER_COLUMNS: dict[str, str] = {
-    "userPrincipalName": "user_principal_name",
-    "displayName": "display_name",
-    "givenName": "given_name",
-    "surname": "surname",
-    "mail": "mail",
-    "mailNickname": "mail_nickname",
-    "accountEnabled": "account_enabled",
-    "jobTitle": "job_title",
-    "department": "department",
-    "companyName": "company_name",
-    "employeeId": "employee_id",
-    "employeeType": "employee_type",
-    "manager": "manager",
-    "officeLocation": "office_location",
-    "streetAddress": "street_address",
-    "city": "city",
-    "state": "state",
-    "postalCode": "postal_code",
-    "country": "country",
-    "usageLocation": "usage_location",
-    "preferredLanguage": "preferred_language",
-    "mobilePhone": "mobile_phone",
-    "businessPhones": "business_phones",
-    "faxNumber": "fax_number",
-    **{name: name for name in EXTENSION_ATTRIBUTE_NAMES},
-}
+# Entra attribute name (the CSV header) → model field: the directory's one table.
+USER_COLUMNS: dict[str, str] = {**USER_ATTRIBUTES, **EXTENSION_ATTRIBUTES}
 COLUMN_OF = {field: column for column, field in USER_COLUMNS.items()}
 MEMBERSHIP_COLUMNS = ["groupDisplayName", "memberUserPrincipalName"]
 # An empty cell leaves the attribute as it is; this marker (any case) clears it. Documented on the
@@ -812,7 +786,7 @@ def apply_membership_import(plan: MembershipImportPlan, progress: Progress | Non
 
 
 def async_threshold() -> int:
-    return int(getattr(settings, "DIRECTORY_IMPORT_ASYNC_ROWS", 5000))
+    return int(settings.DIRECTORY_IMPORT_ASYNC_ROWS)
 
 
 def _plan(imp: DirectoryImport, progress: Progress) -> UserImportPlan | MembershipImportPlan:

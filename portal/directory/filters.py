@@ -5,20 +5,18 @@ Both exist so that the users list stays fast at 100,000 users: a search term bec
 instead of ``OFFSET`` plus a ``COUNT(*)`` over the whole table.
 """
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import Count, Model, Q, QuerySet, Value
+from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from portal import paging
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
 
 PAGE_SIZE = 50
@@ -106,36 +104,6 @@ def _with(params: QueryDict, **extra: str) -> str:
     return query.urlencode()
 
 
-def encode_cursor(sort_value: str, pk: int) -> str:
-    raw = json.dumps([sort_value, pk], ensure_ascii=False, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token: str | None) -> tuple[str, int] | None:
-    """The (sort value, id) in a cursor, or None for a missing or mangled one (then: first page)."""
-    if not token:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        sort_value, pk = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        return None
-    if not isinstance(sort_value, str) or not isinstance(pk, int) or isinstance(pk, bool):
-        return None
-    return sort_value, pk
-
-
-def _after(key: tuple[str, int]) -> Q:
-    # The redundant ">=" gives the index a start bound; the OR alone would make it scan from the top.
-    name, pk = key
-    return Q(**{f"{SORT_ALIAS}__gte": name}) & (Q(**{f"{SORT_ALIAS}__gt": name}) | Q(pk__gt=pk))
-
-
-def _before(key: tuple[str, int]) -> Q:
-    name, pk = key
-    return Q(**{f"{SORT_ALIAS}__lte": name}) & (Q(**{f"{SORT_ALIAS}__lt": name}) | Q(pk__lt=pk))
-
-
 def keyset_page(
     queryset: QuerySet,
     *,
@@ -153,33 +121,15 @@ def keyset_page(
     key is what takes the name index out of the planner's choices; the order is the same.
     """
     sort_key = Concat(Lower("display_name"), Value("")) if selective else Lower("display_name")
-    queryset = queryset.annotate(**{SORT_ALIAS: sort_key})
-    forward = queryset.order_by(SORT_ALIAS, "pk")
-    backward = queryset.order_by(f"-{SORT_ALIAS}", "-pk")
-    after_key, before_key = decode_cursor(after), decode_cursor(before)
-
-    if before_key and not after_key:
-        rows = list(backward.filter(_before(before_key))[: size + 1])
-        has_prev = len(rows) > size
-        items = rows[:size][::-1]
-        has_next = bool(items) and forward.filter(_after(_key(items[-1]))).exists()
-    else:
-        base = forward.filter(_after(after_key)) if after_key else forward
-        rows = list(base[: size + 1])
-        has_next = len(rows) > size
-        items = rows[:size]
-        has_prev = bool(after_key) and bool(items) and backward.filter(_before(_key(items[0]))).exists()
-        if after_key and not items:  # a stale cursor past the end: let the reader go back
-            has_prev = True
-    return KeysetPage(
-        items=items,
-        next_cursor=encode_cursor(*_key(items[-1])) if has_next else None,
-        prev_cursor=encode_cursor(*_key(items[0])) if has_prev and items else None,
+    page = paging.keyset_page(
+        queryset.annotate(**{SORT_ALIAS: sort_key}),
+        SORT_ALIAS,
+        "string",
+        after=after,
+        before=before,
+        size=size,
     )
-
-
-def _key(row: Model) -> tuple[str, int]:
-    return getattr(row, SORT_ALIAS), row.pk
+    return KeysetPage(items=page.items, next_cursor=page.next_cursor, prev_cursor=page.prev_cursor)
 
 
 # --- the list filters -----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.directory.models import EXTENSION_ATTRIBUTE_NAMES, DirectoryGroup, DirectoryUser, ImportKind
+from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES
+from portal.directory.models import DirectoryGroup, DirectoryUser, ImportKind
 
 # Entra's rule for the alias part of a UPN, and a plain DNS name for the domain.
 UPN_RE = re.compile(r"^[A-Za-z0-9'._!#^~+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -208,7 +209,7 @@ class DirectoryImportForm(forms.Form):
         from portal.directory.csv_import import decoded
 
         upload = self.cleaned_data["file"]
-        limit = int(getattr(settings, "DIRECTORY_IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+        limit = int(settings.DIRECTORY_IMPORT_MAX_BYTES)
         if upload.size > limit:
             raise ValidationError(f"The file is larger than {limit // (1024 * 1024)} MB.")
         blank = True

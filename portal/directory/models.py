@@ -13,8 +13,6 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-EXTENSION_ATTRIBUTE_NAMES = [f"extensionAttribute{i}" for i in range(1, 16)]
-
 
 class DirectoryObjectQuerySet(models.QuerySet):
     def active(self) -> "DirectoryObjectQuerySet":

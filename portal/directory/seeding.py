@@ -14,11 +14,14 @@ import random
 import time
 import unicodedata
 import uuid
+from array import array
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import reset_queries, transaction
 from django.db.models.functions import Lower
 
 from portal.directory import services
@@ -27,6 +30,7 @@ from portal.directory.models import ChangeKind, DirectoryGroup, DirectoryUser, O
 
 DEFAULT_DOMAIN = "contoso.onmicrosoft.com"
 _EPOCH = datetime(2019, 1, 1, 8, 0, tzinfo=UTC)
+STREAM_BATCH = 5000  # users (or memberships) generated and written at a time
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class SeedUser:
 @dataclass
 class SeedGroup:
     group: DirectoryGroup
-    user_indexes: list[int] = field(default_factory=list)
+    user_indexes: Sequence[int] = field(default_factory=list)
     nested_in: int | None = None  # index of the parent seed group
 
 
@@ -139,24 +143,25 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def generate_users(count: int, seed: int, domain: str = DEFAULT_DOMAIN) -> list[SeedUser]:
-    """The users of a seeded tenant; the first N of a larger tenant are the same N users."""
+def iter_users(count: int, seed: int, domain: str = DEFAULT_DOMAIN) -> Iterator[SeedUser]:
+    """The users of a seeded tenant, one at a time (a million users never sit in memory at once).
+
+    What it remembers across users is small: how often each name's alias was taken (aliases are built
+    from letters only, so ``base`` + a number never collides with another base) and each department's
+    user numbers, packed in arrays.
+    """
     rng = random.Random(seed)
     locale_weights = [loc.weight for loc in LOCALES]
     departments = list(DEPARTMENTS)
     department_weights = [DEPARTMENTS[d][0] for d in departments]
-    taken: set[str] = set()
-    by_department: dict[str, list[int]] = defaultdict(list)
-    result: list[SeedUser] = []
+    taken: dict[str, int] = {}
+    by_department: dict[str, array] = defaultdict(lambda: array("i"))
     for index in range(count):
         locale = rng.choices(LOCALES, locale_weights)[0]
         given, surname = rng.choice(locale.given_names), rng.choice(locale.surnames)
-        alias = base = _alias(given, surname)
-        suffix = 1
-        while alias in taken:
-            suffix += 1
-            alias = f"{base}{suffix}"
-        taken.add(alias)
+        base = _alias(given, surname)
+        taken[base] = taken.get(base, 0) + 1
+        alias = base if taken[base] == 1 else f"{base}{taken[base]}"
         if index == 0:
             department, title, manager = "Executive", "Chief Executive Officer", None
         elif index <= len(departments):
@@ -201,26 +206,48 @@ def generate_users(count: int, seed: int, domain: str = DEFAULT_DOMAIN) -> list[
             extension_attributes=extensions,
             created_date_time=_EPOCH + timedelta(minutes=rng.randint(0, 5 * 365 * 24 * 60)),
         )
-        result.append(SeedUser(index, user, manager, locale))
-    return result
+        yield SeedUser(index, user, manager, locale)
+
+
+def generate_users(count: int, seed: int, domain: str = DEFAULT_DOMAIN) -> list[SeedUser]:
+    """The users of a seeded tenant; the first N of a larger tenant are the same N users."""
+    return list(iter_users(count, seed, domain))
+
+
+@dataclass
+class Roster:
+    """What the groups are built from, per user number: department, country, who manages someone."""
+
+    count: int = 0
+    departments: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("i")))
+    countries: dict[str, array] = field(default_factory=lambda: defaultdict(lambda: array("i")))
+    managers: set[int] = field(default_factory=set)
+
+    def add(self, user: SeedUser) -> None:
+        self.count += 1
+        self.departments[user.user.department].append(user.index)
+        self.countries[user.locale.country].append(user.index)
+        if user.manager_index is not None:
+            self.managers.add(user.manager_index)
 
 
 def generate_groups(
-    count: int, users: list[SeedUser], seed: int, domain: str = DEFAULT_DOMAIN
+    count: int, users: list[SeedUser] | Roster, seed: int, domain: str = DEFAULT_DOMAIN
 ) -> list[SeedGroup]:
     """Groups with a long-tailed size distribution: all-staff, departments, offices, managers, then teams."""
+    roster = users
+    if not isinstance(roster, Roster):
+        roster = Roster()
+        for user in users:
+            roster.add(user)
     rng = random.Random(seed * 1_000_003 + 7)
-    n = len(users)
-    departments: dict[str, list[int]] = defaultdict(list)
-    countries: dict[str, list[int]] = defaultdict(list)
-    managers = sorted({u.manager_index for u in users if u.manager_index is not None})
-    for u in users:
-        departments[u.user.department].append(u.index)
-        countries[u.locale.country].append(u.index)
+    n = roster.count
+    departments, countries = roster.departments, roster.countries
+    managers = sorted(roster.managers)
     department_groups = [(f"{d} Team", f"Everyone in {d}.", m) for d, m in sorted(departments.items())]
     office_groups = [(f"Office – {c}", f"Staff based in {c}.", m) for c, m in sorted(countries.items())]
     specs = [
-        ("All Employees", "Everyone in the company.", list(range(n))),
+        ("All Employees", "Everyone in the company.", range(n)),
         ("All Managers", "Everyone with direct reports.", managers),
         *department_groups,
     ]
@@ -259,7 +286,7 @@ def generate_groups(
 
 
 def _seed_group(
-    rng: random.Random, name: str, description: str, members: list[int], domain: str
+    rng: random.Random, name: str, description: str, members: Sequence[int], domain: str
 ) -> SeedGroup:
     nickname = _alias(name).replace(".", "-")[:64]
     mail_enabled = rng.random() < 0.3
@@ -286,26 +313,36 @@ class SeedResult:
     seconds: float = 0.0
 
 
+class _UserRef(NamedTuple):
+    """A seeded user as a membership needs it: primary key and object id."""
+
+    pk: int
+    object_id: uuid.UUID
+
+
 def seed_directory(users: int, groups: int, seed: int = 1, domain: str = DEFAULT_DOMAIN) -> SeedResult:
-    """Write a seeded tenant; users whose UPN exists and groups whose name exists are skipped, not doubled."""
+    """Write a seeded tenant; users whose UPN exists and groups whose name exists are skipped, not doubled.
+
+    Users are generated and written ``STREAM_BATCH`` at a time, memberships likewise, all in one
+    transaction: memory stays bounded (a million users need a few arrays of numbers, not a million
+    model instances), and a failure leaves nothing half-written.
+    """
     started = time.perf_counter()
     result = SeedResult()
-    seed_users = generate_users(users, seed, domain)
-    seed_groups = generate_groups(groups, seed_users, seed, domain)
+    roster = Roster()
+    pks = array("q")  # user number → primary key
+    object_ids = bytearray()  # user number → object id, 16 bytes each
     with transaction.atomic():
-        existing = _existing_users([u.user.user_principal_name.lower() for u in seed_users])
-        by_index: dict[int, DirectoryUser] = {}
-        new_users: list[DirectoryUser] = []
-        for seed_user in seed_users:
-            found = existing.get(seed_user.user.user_principal_name.lower())
-            by_index[seed_user.index] = found or seed_user.user
-            if not found:
-                new_users.append(seed_user.user)
-                if seed_user.manager_index is not None:
-                    seed_user.user.manager = by_index[seed_user.manager_index]
-        services.bulk_create_users(new_users)
-        result.users_created, result.users_skipped = len(new_users), len(seed_users) - len(new_users)
+        batch: list[SeedUser] = []
+        for seed_user in iter_users(users, seed, domain):
+            roster.add(seed_user)
+            batch.append(seed_user)
+            if len(batch) == STREAM_BATCH:
+                _write_users(batch, pks, object_ids, result)
+                batch = []
+        _write_users(batch, pks, object_ids, result)
 
+        seed_groups = generate_groups(groups, roster, seed, domain)
         taken_names = set(
             DirectoryGroup.objects.active()
             .filter(display_name__in=[g.group.display_name for g in seed_groups])
@@ -317,15 +354,55 @@ def seed_directory(users: int, groups: int, seed: int = 1, domain: str = DEFAULT
         record_changes(Change(ObjectKind.GROUP, g.group.object_id, ChangeKind.CREATED) for g in new_groups)
         result.groups_created, result.groups_skipped = len(new_groups), len(seed_groups) - len(new_groups)
 
-        pairs: list[tuple[DirectoryGroup, DirectoryUser | DirectoryGroup]] = []
+        def user(index: int) -> _UserRef:
+            return _UserRef(pks[index], uuid.UUID(bytes=bytes(object_ids[16 * index : 16 * index + 16])))
+
+        pairs: list[tuple[DirectoryGroup, DirectoryUser | DirectoryGroup | _UserRef]] = []
         for g in new_groups:
-            pairs += [(g.group, by_index[i]) for i in g.user_indexes]
+            for index in g.user_indexes:
+                pairs.append((g.group, user(index)))
+                if len(pairs) == STREAM_BATCH:
+                    result.memberships_created += _add_memberships(pairs)
+                    pairs = []
             if g.nested_in is not None and id(seed_groups[g.nested_in]) in new_group_ids:
                 pairs.append((seed_groups[g.nested_in].group, g.group))
-        result.memberships_created = services.add_memberships_in_bulk(pairs)
+        result.memberships_created += _add_memberships(pairs)
     services.refresh_statistics()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _write_users(batch: list[SeedUser], pks: array, object_ids: bytearray, result: SeedResult) -> None:
+    """Insert a batch of seeded users (managers are earlier users: in this batch or already written)."""
+    existing = _existing_users([u.user.user_principal_name.lower() for u in batch])
+    in_batch: dict[int, DirectoryUser] = {}
+    new_users: list[DirectoryUser] = []
+    for seed_user in batch:
+        found = existing.get(seed_user.user.user_principal_name.lower())
+        in_batch[seed_user.index] = found or seed_user.user
+        if found:
+            continue
+        new_users.append(seed_user.user)
+        manager = seed_user.manager_index
+        if manager is not None:
+            if manager in in_batch:
+                seed_user.user.manager = in_batch[manager]
+            else:
+                seed_user.user.manager_id = pks[manager]
+    services.bulk_create_users(new_users)
+    for seed_user in batch:
+        written = in_batch[seed_user.index]
+        pks.append(written.pk)
+        object_ids.extend(written.object_id.bytes)
+    result.users_created += len(new_users)
+    result.users_skipped += len(batch) - len(new_users)
+    reset_queries()  # DEBUG keeps every query's SQL: a million users' INSERTs would pile up
+
+
+def _add_memberships(pairs: list) -> int:
+    created = services.add_memberships_in_bulk(pairs)
+    reset_queries()
+    return created
 
 
 def _existing_users(upns: list[str]) -> dict[str, DirectoryUser]:

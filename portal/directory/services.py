@@ -37,7 +37,7 @@ class DirectoryError(Exception):
 
 
 def recycle_bin_days() -> int:
-    return int(getattr(settings, "DIRECTORY_RECYCLE_BIN_DAYS", 30))
+    return int(settings.DIRECTORY_RECYCLE_BIN_DAYS)
 
 
 def refresh_statistics() -> None:

@@ -19,7 +19,7 @@ def purge_recycle_bin() -> dict[str, int]:
 @shared_task(name="portal.directory.tasks.purge_stale_imports")
 def purge_stale_imports() -> int:
     """Drop uploaded CSV files (and their previews) older than DIRECTORY_IMPORT_KEEP_DAYS (7)."""
-    days = int(getattr(settings, "DIRECTORY_IMPORT_KEEP_DAYS", 7))
+    days = int(settings.DIRECTORY_IMPORT_KEEP_DAYS)
     deleted, _ = DirectoryImport.objects.filter(created_at__lt=timezone.now() - timedelta(days=days)).delete()
     return deleted
 

@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from portal.audit import Activity, record_audit
 from portal.directory import csv_import, services
+from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES
 from portal.directory.filters import (
     DirectoryGroupFilterForm,
     DirectoryUserFilterForm,
@@ -30,7 +31,6 @@ from portal.directory.filters import (
 )
 from portal.directory.forms import DirectoryGroupForm, DirectoryImportForm, DirectoryUserForm, MemberAddForm
 from portal.directory.models import (
-    EXTENSION_ATTRIBUTE_NAMES,
     DirectoryGroup,
     DirectoryImport,
     DirectoryUser,

@@ -18,15 +18,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from portal.applications.services import call_provisioning_control
-from portal.audit import Activity, record_audit
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
-from provisioning.models import AuthMethod, JobState, ProvisioningJob, ProvisioningMode, Scope
-from provisioning.sync.credentials import Credentials, credentials_tested, secrets_to_retype, validate_url
+from provisioning.models import AuthMethod, ProvisioningJob, ProvisioningMode, Scope
+from provisioning.sync import control
+from provisioning.sync.credentials import Credentials, secrets_to_retype, validate_url
 
 STATUS_CHOICES = [("on", _("On")), ("off", _("Off"))]
 THRESHOLD_MAX = 1_000_000
@@ -300,8 +298,8 @@ class ProvisioningConfigurationForm(CredentialsForm):
         if reason := unsupported_reason(self.job):
             self.add_error("enabled", reason)
             return
-        if not self.require_complete():
-            self.add_error("enabled", _("Complete the admin credentials before turning provisioning On."))
+        if not self.require_complete():  # a field error on each blank credential, then the rule's message
+            self.add_error("enabled", _(control.INCOMPLETE))
             return
         if cleaned.get("prevent_accidental_deletion") and not cleaned.get("notification_email"):
             self.add_error(
@@ -312,17 +310,10 @@ class ProvisioningConfigurationForm(CredentialsForm):
                 ),
             )
         credentials = self.credentials()
-        unchanged_and_running = self.job.enabled and credentials == Credentials.from_job(self.job)
-        if unchanged_and_running or credentials_tested(self.job, credentials):
-            return
-        if self.job.credentials_fingerprint:
-            message = (
-                "The admin credentials changed since the last successful Test Connection. Select Test "
-                "Connection with the new credentials, then Save."
-            )
-        else:
-            message = "Select Test Connection and make sure it succeeds before turning provisioning On."
-        self.add_error("enabled", message)
+        if self.job.enabled and credentials == Credentials.from_job(self.job):
+            return  # already On with what it runs with: saving other settings needs no new test
+        if refusal := control.turn_on_refusal(self.job, mode=cleaned.get("mode"), credentials=credentials):
+            self.add_error("enabled", _(refusal.message))
 
     def changes(self) -> list[tuple[str, Any, Any]]:
         """``[(field, old, new)]`` for every saved field that differs (secrets compared, never shown)."""
@@ -346,43 +337,18 @@ class ProvisioningConfigurationForm(CredentialsForm):
         return values
 
     def save(self, *, actor: Any = None) -> SaveOutcome:
-        """Apply the form to the job in one transaction; audit what changed; start or stop the job."""
+        """Apply the form to the job in one transaction (audited), then turn it On or Off."""
         job = self.job
-        changes = self.changes()
         turn_on = self.cleaned_data["enabled"] == "on"
-        outcome = SaveOutcome(changed=[name for name, _, _ in changes])
+        new = self._new_values(self.credentials())
         with transaction.atomic():
-            if changes:
-                new = self._new_values(self.credentials())
-                # Only the fields this page owns: the engine writes state, watermark... on the same row.
-                fields = [name for name, _, _ in changes]
-                for name in fields:
-                    setattr(job, name, new[name])
-                if "scope" in fields:
-                    job.needs_full_sync = True  # Entra: a scope change takes effect with an initial cycle
-                    fields.append("needs_full_sync")
-                if (
-                    job.state == JobState.NOT_CONFIGURED
-                    and job.tenant_url
-                    and job.mode == ProvisioningMode.AUTOMATIC
-                ):
-                    job.state = JobState.NOT_RUN  # configured, never run (Graph's status codes)
-                    fields.append("state")
-                job.save(update_fields=fields)
-                record_audit(
-                    actor,
-                    Activity.UPDATE_PROVISIONING,
-                    target_type="Application",
-                    target_id=job.application.app_id,
-                    target_name=job.application.display_name,
-                    application=job.application,
-                    changes=changes,
-                )
+            changed = control.save_settings(job, {name: new[name] for name in SETTINGS_FIELDS}, actor=actor)
+            outcome = SaveOutcome(changed=changed)
             if turn_on and not job.enabled:
-                set_status(job, True, actor=actor)
+                control.turn_on(job, actor=actor)
                 outcome.started = True
             elif not turn_on and job.enabled:
-                set_status(job, False, actor=actor)
+                control.turn_off(job, actor=actor)
                 outcome.stopped = True
         return outcome
 
@@ -418,32 +384,6 @@ class SaveOutcome:
     @property
     def nothing(self) -> bool:
         return not (self.changed or self.started or self.stopped)
-
-
-def set_status(job: ProvisioningJob, on: bool, *, actor: Any = None) -> None:
-    """Switch provisioning On or Off through the engine's control module when installed.
-
-    Without it the job is only flagged: On → enabled, NotRun, due now (the scheduler picks it up);
-    Off → disabled, Paused (a running cycle finishes, as in Entra).
-    """
-    if not call_provisioning_control("start" if on else "stop", job):
-        job.enabled = on
-        if on:
-            job.state = JobState.NOT_RUN
-            job.next_run_at = timezone.now()
-        else:
-            job.state = JobState.PAUSED
-        job.save(update_fields=["enabled", "state", "next_run_at"])
-    job.refresh_from_db()
-    record_audit(
-        actor,
-        Activity.START_PROVISIONING if on else Activity.STOP_PROVISIONING,
-        target_type="Application",
-        target_id=job.application.app_id,
-        target_name=job.application.display_name,
-        application=job.application,
-        changes=[("enabled", not on, on)],
-    )
 
 
 def _initial(job: ProvisioningJob) -> dict[str, Any]:

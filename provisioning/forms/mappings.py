@@ -27,7 +27,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
-from portal.audit import Activity, record_audit
+from portal.audit import Activity, audit_application
 from portal.i18n.text import localized
 from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
 from provisioning.expressions import FUNCTIONS, ExpressionError, compile_expression
@@ -200,16 +200,7 @@ def record_mapping_change(
 ) -> None:
     """Mark the job for an initial cycle and audit the change (call inside the saving transaction)."""
     ProvisioningJob.objects.filter(pk=object_mapping.job_id).update(needs_full_sync=True)
-    application = object_mapping.job.application
-    record_audit(
-        actor,
-        Activity.UPDATE_MAPPINGS,
-        target_type="Application",
-        target_id=application.app_id,
-        target_name=application.display_name,
-        application=application,
-        changes=changes,
-    )
+    audit_application(actor, object_mapping.job.application, Activity.UPDATE_MAPPINGS, changes)
 
 
 # ------------------------------------------------------------------------- expression error display

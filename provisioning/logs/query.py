@@ -12,8 +12,6 @@ app and job id are resolved to job primary keys first so the planner sees consta
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import uuid
 from dataclasses import dataclass, field
@@ -26,9 +24,9 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from portal import paging
 from portal.applications.models import Application
 from provisioning.models import LogAction, LogStatus, ProvisioningJob, ProvisioningLog
 
@@ -270,42 +268,6 @@ class LogPage:
         return self
 
 
-def encode_cursor(activity_at: datetime, pk: int) -> str:
-    """An opaque cursor for the position (activity_at, id); microseconds are kept, so ties are exact."""
-    raw = f"{activity_at.isoformat()}|{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token: str | None) -> tuple[datetime, int] | None:
-    """The (activity_at, id) in a cursor; None for a missing or mangled one (then: the first page)."""
-    if not token:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        stamp, pk = raw.rsplit("|", 1)
-        when = parse_datetime(stamp)
-        number = int(pk)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    if when is None or timezone.is_naive(when):
-        return None
-    return when, number
-
-
-def older_than(key: tuple[datetime, int]) -> Q:
-    """Rows after ``key`` in the page order (activity_at desc, id desc).
-
-    The redundant ``activity_at <= t`` gives the index scan a start bound; the OR alone is a filter.
-    """
-    when, pk = key
-    return Q(activity_at__lte=when) & (Q(activity_at__lt=when) | Q(pk__lt=pk))
-
-
-def newer_than(key: tuple[datetime, int]) -> Q:
-    when, pk = key
-    return Q(activity_at__gte=when) & (Q(activity_at__gt=when) | Q(pk__gt=pk))
-
-
 def keyset_page(
     queryset: QuerySet[ProvisioningLog],
     *,
@@ -313,40 +275,17 @@ def keyset_page(
     before: str | None = None,
     size: int = PAGE_SIZE,
 ) -> LogPage:
-    """The page older than cursor ``after`` (or newer than ``before``), newest first.
-
-    One query for the rows (``size + 1`` tells whether there is a next page) plus, away from the first
-    page, one EXISTS for the other direction.
-    """
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    descending = queryset.order_by("-activity_at", "-id")
-    ascending = queryset.order_by("activity_at", "id")
-    after_key, before_key = decode_cursor(after), decode_cursor(before)
-
-    if before_key and not after_key:
-        rows = list(ascending.filter(newer_than(before_key))[: size + 1])
-        has_newer = len(rows) > size
-        items = rows[:size][::-1]
-        has_older = bool(items) and descending.filter(older_than(_key(items[-1]))).exists()
-        if not items:  # a stale cursor past the newest row: start over
-            return keyset_page(queryset, size=size)
-    else:
-        base = descending.filter(older_than(after_key)) if after_key else descending
-        rows = list(base[: size + 1])
-        has_older = len(rows) > size
-        items = rows[:size]
-        has_newer = bool(after_key) and bool(items) and ascending.filter(newer_than(_key(items[0]))).exists()
-        if after_key and not items:  # a cursor past the oldest row (purged meanwhile): offer the way back
-            return LogPage(items=[], newer_cursor=after)
-    return LogPage(
-        items=items,
-        older_cursor=encode_cursor(*_key(items[-1])) if has_older else None,
-        newer_cursor=encode_cursor(*_key(items[0])) if has_newer else None,
+    """The page older than cursor ``after`` (or newer than ``before``), newest first (portal.paging)."""
+    page = paging.keyset_page(
+        queryset,
+        "activity_at",
+        "datetime",
+        descending=True,
+        after=after,
+        before=before,
+        size=max(1, min(size, MAX_PAGE_SIZE)),
     )
-
-
-def _key(row: ProvisioningLog) -> tuple[datetime, int]:
-    return row.activity_at, row.pk
+    return LogPage(items=page.items, older_cursor=page.next_cursor, newer_cursor=page.prev_cursor)
 
 
 # --- small lookups the pages need ------------------------------------------------------------------------

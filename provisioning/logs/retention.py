@@ -17,12 +17,11 @@ from provisioning.models import ProvisioningLog
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_DAYS = 30  # Entra keeps provisioning logs 30 days (P1/P2)
 BATCH_SIZE = 10_000
 
 
 def retention_days() -> int:
-    return int(getattr(settings, "PROVISIONING_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    return int(settings.PROVISIONING_LOG_RETENTION_DAYS)
 
 
 def purge_before(cutoff: datetime, batch_size: int = BATCH_SIZE) -> int:

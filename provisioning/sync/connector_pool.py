@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 from django.conf import settings
@@ -19,22 +18,6 @@ from provisioning.sync.credentials import Credentials, oauth_client, refresh_tok
 
 _cache: dict[int, tuple[str, ScimTarget]] = {}
 _lock = threading.Lock()
-
-
-def _credentials_key(job: ProvisioningJob) -> str:
-    """Identifies the credentials a cached connector was built with (in memory only)."""
-    material = "\n".join(
-        [
-            job.tenant_url,
-            job.auth_method,
-            job.secret_token,
-            job.oauth_token_url,
-            job.oauth_client_id,
-            job.oauth_client_secret,
-            job.oauth_scope,
-        ]
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def oauth_for(job: ProvisioningJob) -> OAuth2ClientCredentials | None:
@@ -58,12 +41,12 @@ def target_for(job: ProvisioningJob) -> Target:
         )
     key = "|".join(
         [
-            _credentials_key(job),
+            Credentials.from_job(job).fingerprint(),  # the one fingerprint Test Connection records
             repr(sorted(job.compat.to_dict().items())),
-            str(getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0)),
-            str(getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5)),
-            str(getattr(settings, "PROVISIONING_USE_BULK", True)),
-            str(getattr(settings, "PROVISIONING_MEMBER_BATCH_SIZE", 100)),
+            str(settings.PROVISIONING_REQUEST_TIMEOUT),
+            str(settings.PROVISIONING_RETRY_BASE_DELAY),
+            str(settings.PROVISIONING_USE_BULK),
+            str(settings.PROVISIONING_MEMBER_BATCH_SIZE),
         ]
     )
     with _lock:
@@ -78,14 +61,14 @@ def target_for(job: ProvisioningJob) -> Target:
             token=None if oauth else (job.secret_token or None),
             oauth=oauth,
             compatibility=job.compat,
-            use_bulk=getattr(settings, "PROVISIONING_USE_BULK", True),
-            member_batch_size=getattr(settings, "PROVISIONING_MEMBER_BATCH_SIZE", 100),
-            timeout=getattr(settings, "PROVISIONING_REQUEST_TIMEOUT", 30.0),
+            use_bulk=settings.PROVISIONING_USE_BULK,
+            member_batch_size=settings.PROVISIONING_MEMBER_BATCH_SIZE,
+            timeout=settings.PROVISIONING_REQUEST_TIMEOUT,
             retry=RetryPolicy(
-                max_attempts=getattr(settings, "PROVISIONING_RETRY_ATTEMPTS", 4),
-                base_delay=getattr(settings, "PROVISIONING_RETRY_BASE_DELAY", 0.5),
+                max_attempts=settings.PROVISIONING_RETRY_ATTEMPTS,
+                base_delay=settings.PROVISIONING_RETRY_BASE_DELAY,
             ),
-            max_connections=getattr(settings, "PROVISIONING_CONCURRENCY", 4) * 2,
+            max_connections=settings.PROVISIONING_CONCURRENCY * 2,
         )
         _cache[job.pk] = (key, target)
         return target

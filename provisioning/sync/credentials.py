@@ -10,7 +10,6 @@ here is scrubbed of them, whatever the connector returns.
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import math
 import re
@@ -26,7 +25,9 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, gettext_noop
 
-from provisioning.models import AuthMethod, ProvisioningJob
+from provisioning.connectors.scim import client as scim_client
+from provisioning.connectors.scim import probe
+from provisioning.models import AuthMethod, ProvisioningJob, QuarantineReason
 from provisioning.redaction import redact
 
 __all__ = [
@@ -442,8 +443,8 @@ def test_connection_wait(actor_id: Any) -> int:
     A fixed window in the cache (shared by the web servers): PROVISIONING_TEST_CONNECTION_LIMIT tests
     per PROVISIONING_TEST_CONNECTION_WINDOW seconds, so Test Connection can't be used to sweep a network.
     """
-    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
-    window = max(1, int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60)))
+    limit = int(settings.PROVISIONING_TEST_CONNECTION_LIMIT)
+    window = max(1, int(settings.PROVISIONING_TEST_CONNECTION_WINDOW))
     now = time.time()
     slot = int(now // window)
     key = f"provisioning:test-connection:{actor_id}:{slot}"
@@ -463,8 +464,8 @@ test_connection_wait.__test__ = False  # type: ignore[attr-defined]  # not a pyt
 
 def rate_limited_verdict(wait: int) -> TestVerdict:
     """What Test Connection shows over the limit (nothing was sent)."""
-    limit = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_LIMIT", 10))
-    window = int(getattr(settings, "PROVISIONING_TEST_CONNECTION_WINDOW", 60))
+    limit = int(settings.PROVISIONING_TEST_CONNECTION_LIMIT)
+    window = int(settings.PROVISIONING_TEST_CONNECTION_WINDOW)
     return TestVerdict(
         ok=False,
         code="rate_limited",
@@ -489,9 +490,8 @@ def oauth_client(
     """
     if not (credentials.uses_oauth or credentials.uses_authorization_code):
         return None
-    client = importlib.import_module("provisioning.connectors.scim.client")
     common = {
-        "verify": getattr(settings, "PROVISIONING_OAUTH_CA_BUNDLE", "") or True,
+        "verify": settings.PROVISIONING_OAUTH_CA_BUNDLE or True,
         "token_url": credentials.oauth_token_url,
         "client_id": credentials.oauth_client_id,
         "client_secret": credentials.oauth_client_secret,
@@ -499,10 +499,10 @@ def oauth_client(
         "timeout": timeout,
     }
     if credentials.uses_authorization_code:
-        return client.OAuth2RefreshToken(
+        return scim_client.OAuth2RefreshToken(
             **common, refresh_token=credentials.oauth_refresh_token, on_rotate=on_rotate, latest=latest
         )
-    return client.OAuth2ClientCredentials(**common)
+    return scim_client.OAuth2ClientCredentials(**common)
 
 
 def refresh_token_store(job_id: int) -> tuple[Callable[[str], None], Callable[[], str]]:
@@ -529,10 +529,6 @@ def run_connection_test(
 
     With ``job_id``, a refresh token the application rotates during the test is stored for that job.
     """
-    try:
-        probe = importlib.import_module("provisioning.connectors.scim.probe")
-    except ImportError:
-        return describe_result(_Unavailable(), credentials)
     store = refresh_token_store(job_id)[0] if job_id is not None else None
     oauth = oauth_client(credentials, timeout=timeout, on_rotate=store)
     result = probe.test_connection(
@@ -543,14 +539,6 @@ def run_connection_test(
         timeout=timeout,
     )
     return describe_result(result, credentials)
-
-
-@dataclass
-class _Unavailable:
-    ok: bool = False
-    code: str = "unavailable"
-    message: str = "The SCIM connector module (provisioning.connectors.scim.probe) is not installed."
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def record_test(job: ProvisioningJob, credentials: Credentials, verdict: TestVerdict) -> None:
@@ -569,4 +557,4 @@ def record_test(job: ProvisioningJob, credentials: Credentials, verdict: TestVer
         # The stored credentials work again: a credentials quarantine ends now, as in Entra.
         from provisioning.sync import quarantine
 
-        quarantine.leave_if(job, "EncounteredQuarantineException")
+        quarantine.leave_if(job, QuarantineReason.CREDENTIALS)

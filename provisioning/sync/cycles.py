@@ -13,8 +13,9 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
@@ -33,12 +34,14 @@ from provisioning.models import (
     Cycle,
     CycleKind,
     CyclePage,
+    CyclePhase,
     CycleStatus,
     JobState,
     LogStatus,
     PageStatus,
     ProvisioningJob,
     ProvisioningLog,
+    QuarantineReason,
     Scope,
 )
 from provisioning.sync import dispatch, escrow, quarantine
@@ -47,14 +50,14 @@ from provisioning.sync.directory_source import DirectorySource
 
 log = logging.getLogger(__name__)
 
-PHASES = ("users", "references", "groups", "deprovision")
+PHASES = tuple(CyclePhase)
 # Errors of the infrastructure, not of the page: the task retries them with a back-off.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, BrokerError)
-PHASE_KIND = {"users": "User", "references": "User", "groups": "Group"}
+PHASE_KIND = {CyclePhase.USERS: "User", CyclePhase.REFERENCES: "User", CyclePhase.GROUPS: "Group"}
 
 
 def page_size() -> int:
-    return getattr(settings, "PROVISIONING_PAGE_SIZE", 500)
+    return settings.PROVISIONING_PAGE_SIZE
 
 
 def engine_config(job: ProvisioningJob) -> EngineConfig:
@@ -77,17 +80,17 @@ def engine_config(job: ProvisioningJob) -> EngineConfig:
         groups=mappings.get("Group"),
         sync_all=job.scope == Scope.ALL,
         skip_out_of_scope_deletions=job.skip_out_of_scope_deletions,
-        concurrency=getattr(settings, "PROVISIONING_CONCURRENCY", 4),
+        concurrency=settings.PROVISIONING_CONCURRENCY,
         match_batch_size=_match_batch_size(job),
         record_value_limit=escrow.record_value_limit(),
-        failure_threshold=getattr(settings, "PROVISIONING_TARGET_FAILURE_THRESHOLD", 5),
+        failure_threshold=settings.PROVISIONING_TARGET_FAILURE_THRESHOLD,
     )
 
 
 def _match_batch_size(job: ProvisioningJob) -> int:
     """Values per matching call. Only an app whose matchingOperators switch is eqOr gets them joined
     with ``or`` (20 per query unless PROVISIONING_MATCH_BATCH_SIZE says more); eq sends one per query."""
-    batch = getattr(settings, "PROVISIONING_MATCH_BATCH_SIZE", 1)
+    batch = settings.PROVISIONING_MATCH_BATCH_SIZE
     return (batch if batch > 1 else 20) if job.compat.or_matching else batch
 
 
@@ -118,35 +121,35 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
             )
         watermark_end = current_watermark()  # changes after this point belong to the next cycle
         source = source_for(job)
-        if initial:
-            users = _union(source.entitled_ids("User"), escrow.source_ids(job.pk, "User"))
-            groups = _union(source.entitled_ids("Group"), escrow.source_ids(job.pk, "Group"))
-        else:
-            changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
-            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
-            users = sorted(changed["User"] | retry["User"])
-            # A retried user may exist only after its groups were exported without it: they go again.
-            groups = sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"]))
         config = engine_config(job)
-        if config.mapping_for("User") is None:
-            users = []
-        if config.mapping_for("Group") is None:
-            groups = []
+        kinds = [kind for kind in ("User", "Group") if config.mapping_for(kind) is not None]
         try:
             cycle = Cycle.objects.create(
                 job=job,
                 kind=CycleKind.INITIAL if initial else CycleKind.INCREMENTAL,
                 watermark_end=watermark_end,
-                total=len(users) + len(groups),
                 force_deletes=force_deletes or job.force_deletes_once,
             )
         except IntegrityError:  # a concurrent start won the race
             return None
-        pages = _make_pages(cycle, "users", users, start=0)
-        pages += _make_pages(cycle, "groups", groups, start=len(pages))
-        CyclePage.objects.bulk_create(pages, batch_size=500)
-        cycle.pages_total = len(pages)
-        cycle.save(update_fields=["pages_total"])
+        if initial:
+            # Streamed from the database page by page: a million ids never sit in one list.
+            ids = {kind: _initial_ids(job, source, kind) for kind in kinds}
+        else:
+            changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
+            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
+            ids = {
+                "User": sorted(changed["User"] | retry["User"]),
+                # A retried user may exist only after its groups were exported without it: they go again.
+                "Group": sorted(changed["Group"] | retry["Group"] | source.groups_of(retry["User"])),
+            }
+        total = pages_total = 0
+        for phase, kind in ((CyclePhase.USERS, "User"), (CyclePhase.GROUPS, "Group")):
+            if kind in kinds:
+                objects, pages = _write_pages(cycle, phase, ids[kind], start=pages_total)
+                total, pages_total = total + objects, pages_total + pages
+        cycle.total, cycle.pages_total = total, pages_total
+        cycle.save(update_fields=["total", "pages_total"])
         ProvisioningJob.objects.filter(pk=job.pk).update(
             state=JobState.ACTIVE, last_execution_at=timezone.now(), force_deletes_once=False
         )
@@ -177,8 +180,35 @@ def _failed_last_cycle(job: ProvisioningJob) -> dict[str, set[str]]:
     return failed
 
 
-def _union(*lists: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(i for ids in lists for i in ids))
+def _initial_ids(job: ProvisioningJob, source: DirectorySource, kind: str) -> Iterator[str]:
+    """What an initial cycle looks at: every entitled object, then the linked ones no longer entitled
+    (they may need a disable or a delete), each once."""
+    entitled = source.entitled_query(kind)
+    linked = escrow.source_ids_query(job.pk, kind, except_in=entitled.order_by())
+    for query in (entitled, linked):
+        for object_id in query.iterator(chunk_size=2000):
+            yield str(object_id)
+
+
+def _write_pages(cycle: Cycle, phase: str, ids: Iterable, *, start: int) -> tuple[int, int]:
+    """Split ``ids`` into pages of the phase and insert them, 100 pages at a time: (objects, pages)."""
+    size = page_size()
+    objects = pages = 0
+    batch: list[CyclePage] = []
+    items: list = []
+    for item in ids:
+        items.append(item)
+        if len(items) == size:
+            batch.append(CyclePage(cycle=cycle, index=start + pages, phase=phase, items=items))
+            objects, pages, items = objects + len(items), pages + 1, []
+            if len(batch) == 100:
+                CyclePage.objects.bulk_create(batch)
+                batch = []
+    if items:
+        batch.append(CyclePage(cycle=cycle, index=start + pages, phase=phase, items=items))
+        objects, pages = objects + len(items), pages + 1
+    CyclePage.objects.bulk_create(batch)
+    return objects, pages
 
 
 def _make_pages(cycle: Cycle, phase: str, items: list, *, start: int) -> list[CyclePage]:
@@ -204,7 +234,7 @@ def _advance(cycle_id: int) -> None:
     for phase in PHASES[start:]:
         if not CyclePage.objects.filter(cycle=cycle, phase=phase, status=PageStatus.PENDING).exists():
             continue
-        if phase == "deprovision" and not _deletions_allowed(cycle):
+        if phase == CyclePhase.DEPROVISION and not _deletions_allowed(cycle):
             return
         if phase != cycle.phase and not Cycle.objects.filter(pk=cycle.pk, phase=cycle.phase).update(
             phase=phase
@@ -222,7 +252,7 @@ def _dispatch(cycle: Cycle) -> None:
     A cycle never floods the queue: one app's 5,000 users wait their turn behind a handful of pages,
     not in front of every other app. Called inside the transaction that changed the cycle.
     """
-    limit = max(1, getattr(settings, "PROVISIONING_PAGES_IN_FLIGHT", 4))
+    limit = max(1, settings.PROVISIONING_PAGES_IN_FLIGHT)
     pending = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING)
     slots = limit - pending.filter(queued_at__isnull=False).count()
     if slots <= 0:
@@ -257,7 +287,7 @@ def _deletions_allowed(cycle: Cycle) -> bool:
     job = cycle.job
     staged = sum(
         len(items)
-        for items in CyclePage.objects.filter(cycle=cycle, phase="deprovision").values_list(
+        for items in CyclePage.objects.filter(cycle=cycle, phase=CyclePhase.DEPROVISION).values_list(
             "items", flat=True
         )
     )
@@ -265,11 +295,11 @@ def _deletions_allowed(cycle: Cycle) -> bool:
     if not job.prevent_accidental_deletion or cycle.force_deletes or staged <= job.deletion_threshold:
         return True
     Cycle.objects.filter(pk=cycle.pk).update(
-        status=CycleStatus.QUARANTINED, finished_at=timezone.now(), phase="deprovision"
+        status=CycleStatus.QUARANTINED, finished_at=timezone.now(), phase=CyclePhase.DEPROVISION
     )
     quarantine.enter(
         job,
-        "TooManyDeletes",
+        QuarantineReason.TOO_MANY_DELETES,
         f"{staged} deletions and disables were staged; the threshold is {job.deletion_threshold}.",
     )
     return False
@@ -328,7 +358,7 @@ class PageBusy(Exception):
 
 
 def _stale_seconds() -> float:
-    return float(getattr(settings, "PROVISIONING_PAGE_STALE_SECONDS", 180))
+    return float(settings.PROVISIONING_PAGE_STALE_SECONDS)
 
 
 def _heartbeat_interval() -> float:
@@ -411,7 +441,7 @@ def run_page(
 
 
 def _max_attempts() -> int:
-    return max(1, getattr(settings, "PROVISIONING_PAGE_MAX_ATTEMPTS", 5))
+    return max(1, settings.PROVISIONING_PAGE_MAX_ATTEMPTS)
 
 
 def _release(page_id: int, token: str) -> None:
@@ -424,7 +454,7 @@ def _process(page: CyclePage, job: ProvisioningJob, processor: PageProcessor | N
     try:
         # inside the try: a secret no key decrypts stops the cycle like refused credentials
         processor = processor or PageProcessor(engine_config(job), target_for(job), escrow.resolver(job.pk))
-        if page.phase == "deprovision":
+        if page.phase == CyclePhase.DEPROVISION:
             outcomes = _run_deprovision(job, processor, page.items)
         else:
             kind = PHASE_KIND[page.phase]
@@ -450,8 +480,8 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
     rest = [i for i in page.items if (i["source_id"] if isinstance(i, dict) else i) in wanted]
     credentials = stop.error.category is ErrorCategory.UNAUTHORIZED
     pauses = Cycle.objects.filter(pk=cycle.pk).values_list("target_pauses", flat=True).get() + 1
-    give_up = credentials or pauses > getattr(settings, "PROVISIONING_TARGET_MAX_PAUSES", 6)
-    base = getattr(settings, "PROVISIONING_TARGET_BACKOFF", 30.0)
+    give_up = credentials or pauses > settings.PROVISIONING_TARGET_MAX_PAUSES
+    base = settings.PROVISIONING_TARGET_BACKOFF
     delay = 0.0 if give_up else min(base * 2 ** (pauses - 1), 900.0)
     with transaction.atomic():
         # A cycle that stops is closed before the page is saved, so its unfinished page is not queued.
@@ -482,7 +512,7 @@ def _stopped(page: CyclePage, job: ProvisioningJob, stop: StopCycle, worker: str
             )
         _save_page(page, stop.outcomes, worker, rest=rest, rest_delay=None if give_up else delay)
         if credentials:
-            quarantine.enter(job, "EncounteredQuarantineException", stop.error.reason, error=stop.error)
+            quarantine.enter(job, QuarantineReason.CREDENTIALS, stop.error.reason, error=stop.error)
 
 
 def fail_page(page_id: int, reason: str) -> bool:
@@ -518,14 +548,7 @@ def fail_page(page_id: int, reason: str) -> bool:
         ):
             return False
         escrow.write_logs(cycle.job, cycle.cycle_id, outcomes)
-        processed = len(outcomes) if page.phase in ("users", "groups") else 0
-        Cycle.objects.filter(pk=cycle.pk).update(
-            processed=F("processed") + processed,
-            pages_done=F("pages_done") + 1,
-            failed=F("failed") + len(outcomes),
-            progress_at=timezone.now(),
-            stall_reported_at=None,
-        )
+        _count_page(cycle, page.phase, len(outcomes), {"failed": len(outcomes)})
         log.error("Cycle %s: page %s failed: %s", cycle.cycle_id, page.index, reason)
         _after_page(cycle, page.phase)
     return True
@@ -599,12 +622,12 @@ def _save_page(
     """Save a page's outcomes; ``rest`` (objects not reached) becomes a new page of the same phase,
     queued after ``rest_delay`` seconds (None: left pending for the next cycle)."""
     cycle = page.cycle
-    staging = page.phase != "deprovision"
+    staging = page.phase != CyclePhase.DEPROVISION
     staged = [o for o in outcomes if staging and o.pending]
     finished = [o for o in outcomes if not (staging and o.pending)]
-    deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == "users"]
+    deferred = [o.source_id for o in outcomes if o.deferred_reference and page.phase == CyclePhase.USERS]
     counts = _count(finished)
-    if page.phase == "references":
+    if page.phase == CyclePhase.REFERENCES:
         # The manager pass revisits users this cycle already counted (created into an empty target, or
         # updated): counting it again reported "Updated 46" for an initial cycle. Only failures count.
         counts = {"failed": counts["failed"]}
@@ -625,7 +648,7 @@ def _save_page(
         extra += resumed
         next_index += len(resumed)
         if deferred:
-            extra += _make_pages(cycle, "references", deferred, start=next_index)
+            extra += _make_pages(cycle, CyclePhase.REFERENCES, deferred, start=next_index)
         if staged:
             items = [
                 {
@@ -637,23 +660,38 @@ def _save_page(
                 }
                 for o in staged
             ]
-            extra += _make_pages(cycle, "deprovision", items, start=next_index + len(extra))
+            extra += _make_pages(cycle, CyclePhase.DEPROVISION, items, start=next_index + len(extra))
         if extra:
             CyclePage.objects.bulk_create(extra)
-        processed = len(outcomes) if page.phase in ("users", "groups") else 0
-        Cycle.objects.filter(pk=cycle.pk).update(
-            processed=F("processed") + processed,
-            pages_done=F("pages_done") + 1,
-            pages_total=F("pages_total") + len(extra),
-            progress_at=timezone.now(),
-            stall_reported_at=None,
+        _count_page(
+            cycle,
+            page.phase,
+            len(outcomes),
+            counts,
+            new_pages=len(extra),
             **({} if rest else {"target_pauses": 0}),
-            **{name: F(name) + value for name, value in counts.items() if value},
         )
         if resumed and rest_delay is not None:
             ids = CyclePage.objects.filter(cycle=cycle, index__in=[p.index for p in resumed])
             _publish(list(ids.values_list("pk", flat=True)), queue=_queue_for(cycle), countdown=rest_delay)
         _after_page(cycle, page.phase)
+
+
+def _count_page(
+    cycle: Cycle, phase: str, objects: int, counts: dict[str, int], *, new_pages: int = 0, **fields: Any
+) -> None:
+    """Add a finished page to its cycle's counters in one UPDATE (the cycle row is locked by the caller):
+    its objects (only the users and groups phases count them as processed), its outcome counts, one page
+    done and ``new_pages`` more to do; progress is seen now."""
+    Cycle.objects.filter(pk=cycle.pk).update(
+        processed=F("processed") + (objects if phase in (CyclePhase.USERS, CyclePhase.GROUPS) else 0),
+        pages_done=F("pages_done") + 1,
+        pages_total=F("pages_total") + new_pages,
+        progress_at=timezone.now(),
+        stall_reported_at=None,
+        **fields,
+        **{name: F(name) + value for name, value in counts.items() if value},
+    )
 
 
 def _count(outcomes: list[Outcome]) -> dict[str, int]:

@@ -6,9 +6,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from portal.applications.models import AppRoleAssignment
+from portal.directory.attributes import GROUP_PROFILE, USER_PROFILE, USER_READ_ONLY
 from portal.directory.models import (
     ChangeKind,
     DirectoryChange,
@@ -18,40 +19,9 @@ from portal.directory.models import (
 )
 from provisioning.engine.source import SourceObject
 
-USER_ATTRIBUTES = {
-    "user_principal_name": "userPrincipalName",
-    "mail": "mail",
-    "mail_nickname": "mailNickname",
-    "display_name": "displayName",
-    "given_name": "givenName",
-    "surname": "surname",
-    "job_title": "jobTitle",
-    "department": "department",
-    "company_name": "companyName",
-    "employee_id": "employeeId",
-    "employee_type": "employeeType",
-    "office_location": "officeLocation",
-    "street_address": "streetAddress",
-    "city": "city",
-    "state": "state",
-    "postal_code": "postalCode",
-    "country": "country",
-    "usage_location": "usageLocation",
-    "preferred_language": "preferredLanguage",
-    "mobile_phone": "mobilePhone",
-    "business_phones": "businessPhones",
-    "fax_number": "faxNumber",
-    "account_enabled": "accountEnabled",
-    "created_date_time": "createdDateTime",
-}
-GROUP_ATTRIBUTES = {
-    "display_name": "displayName",
-    "mail_nickname": "mailNickname",
-    "description": "description",
-    "mail": "mail",
-    "security_enabled": "securityEnabled",
-    "mail_enabled": "mailEnabled",
-}
+# Model field → Graph name, from the directory's one table (references and extensions are added below).
+USER_ATTRIBUTES = {field: name for name, field in {**USER_PROFILE, **USER_READ_ONLY}.items()}
+GROUP_ATTRIBUTES = {field: name for name, field in GROUP_PROFILE.items()}
 
 
 def user_attributes(user: DirectoryUser, manager_object_id: str | None) -> dict:
@@ -150,26 +120,29 @@ class DirectorySource:
 
     def entitled_ids(self, kind: str) -> list[str]:
         """Every object the initial cycle must look at for this app (before scoping filters)."""
+        return [str(i) for i in self.entitled_query(kind)]
+
+    def entitled_query(self, kind: str) -> QuerySet:
+        """The object ids of :meth:`entitled_ids` as a query, in primary-key order: a cycle of a million
+        users streams it, and the escrow is compared with it in the database."""
         if kind == "User":
-            if self.sync_all:
-                query = DirectoryUser.objects.all()
-            else:
-                assigned = AppRoleAssignment.objects.filter(
-                    application_id=self.application_id, app_role__is_default=False
-                )
-                query = DirectoryUser.objects.filter(
-                    Q(pk__in=assigned.filter(user__isnull=False).values("user_id"))
-                    | Q(memberships__group_id__in=assigned.filter(group__isnull=False).values("group_id"))
-                )
-            return [str(i) for i in query.order_by("pk").values_list("object_id", flat=True).distinct()]
-        if self.sync_all:
-            query = DirectoryGroup.objects.all()
-        else:
-            query = DirectoryGroup.objects.filter(
-                app_assignments__application_id=self.application_id,
-                app_assignments__app_role__is_default=False,
+            if self.sync_all:  # one row per user: no DISTINCT (a sort of every user) needed
+                return DirectoryUser.objects.order_by("pk").values_list("object_id", flat=True)
+            assigned = AppRoleAssignment.objects.filter(
+                application_id=self.application_id, app_role__is_default=False
             )
-        return [str(i) for i in query.order_by("pk").values_list("object_id", flat=True).distinct()]
+            query = DirectoryUser.objects.filter(
+                Q(pk__in=assigned.filter(user__isnull=False).values("user_id"))
+                | Q(memberships__group_id__in=assigned.filter(group__isnull=False).values("group_id"))
+            )
+            return query.order_by("pk").values_list("object_id", flat=True).distinct()
+        if self.sync_all:
+            return DirectoryGroup.objects.order_by("pk").values_list("object_id", flat=True)
+        query = DirectoryGroup.objects.filter(
+            app_assignments__application_id=self.application_id,
+            app_assignments__app_role__is_default=False,
+        )
+        return query.order_by("pk").values_list("object_id", flat=True).distinct()
 
     def changed_ids(self, changes: list[DirectoryChange]) -> dict[str, set[str]]:
         """The users and groups that a batch of directory changes may affect for this app."""

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import partial
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from provisioning.engine import bounded
 from provisioning.engine.outcome import FORGET, Outcome, Step
 from provisioning.engine.source import EscrowRecord
 from provisioning.models import EscrowEntry, EscrowState, ProvisioningJob, ProvisioningLog
+from provisioning.sync import bulk_rows
 
 
 def record_value_limit() -> int:
     """Characters of one value kept in the escrow record and in a log row (PROVISIONING_RECORD_VALUE_LIMIT)."""
-    return getattr(settings, "PROVISIONING_RECORD_VALUE_LIMIT", 4096)
+    return settings.PROVISIONING_RECORD_VALUE_LIMIT
 
 
 def load(job_id: int, kind: str, source_ids: Iterable[str]) -> dict[str, EscrowRecord]:
@@ -40,44 +44,94 @@ def resolver(job_id: int):
 
 
 def source_ids(job_id: int, kind: str) -> list[str]:
+    return [str(s) for s in source_ids_query(job_id, kind)]
+
+
+def source_ids_query(job_id: int, kind: str, *, except_in: QuerySet | None = None) -> QuerySet:
+    """The source ids of the job's live links, in link order; ``except_in`` (a query of ids) left out."""
     rows = EscrowEntry.objects.filter(job_id=job_id, object_kind=kind).exclude(state=EscrowState.DELETED)
-    return [str(s) for s in rows.order_by("pk").values_list("source_id", flat=True)]
+    if except_in is not None:
+        rows = rows.exclude(source_id__in=except_in)
+    return rows.order_by("pk").values_list("source_id", flat=True)
 
 
 def save(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
-    """Persist escrow changes and one log row per outcome (bulk: a few queries per page)."""
+    """Persist escrow changes and one log row per outcome: a few statements per page, whatever its size."""
     forget = [o for o in outcomes if o.escrow == FORGET]
     keep = [o for o in outcomes if isinstance(o.escrow, EscrowRecord)]
-    for kind in {o.kind for o in forget}:
-        EscrowEntry.objects.filter(
-            job=job, object_kind=kind, source_id__in=[o.source_id for o in forget if o.kind == kind]
-        ).delete()
+    for kind in sorted({o.kind for o in forget}):
+        _delete_links(job.pk, kind, source_ids=[o.source_id for o in forget if o.kind == kind])
     limit = record_value_limit()
-    if keep:
-        for kind in {o.kind for o in keep}:
-            # a target id can move to another source object only after its old link is gone
-            EscrowEntry.objects.filter(
-                job=job, object_kind=kind, target_id__in=[o.escrow.target_id for o in keep if o.kind == kind]
-            ).exclude(source_id__in=[o.source_id for o in keep if o.kind == kind]).delete()
-        EscrowEntry.objects.bulk_create(
-            [
-                EscrowEntry(
-                    job=job,
-                    object_kind=o.kind,
-                    source_id=o.source_id,
-                    target_id=o.escrow.target_id,
-                    exported=bounded.record_values(o.escrow.exported, limit),
-                    members=o.escrow.members,
-                    state=o.escrow.state,
-                )
-                for o in keep
-            ],
-            update_conflicts=True,
-            unique_fields=["job", "object_kind", "source_id"],
-            update_fields=["target_id", "exported", "members", "state", "updated_at"],
-            batch_size=500,
+    now = timezone.now()
+    for kind in sorted({o.kind for o in keep}):
+        # a target id can move to another source object only after its old link is gone
+        mine = [o for o in keep if o.kind == kind]
+        _delete_links(
+            job.pk,
+            kind,
+            target_ids=[o.escrow.target_id for o in mine],
+            except_source_ids=[o.source_id for o in mine],
         )
+    bulk_rows.insert_rows(
+        EscrowEntry,
+        ESCROW_FIELDS,
+        [
+            (
+                job.pk,
+                o.kind,
+                o.source_id,
+                o.escrow.target_id,
+                bounded.record_values(o.escrow.exported, limit),
+                o.escrow.members,
+                o.escrow.state,
+                now,
+            )
+            for o in keep
+        ],
+        conflict=("job_id", "object_kind", "source_id"),
+        update=("target_id", "exported", "members", "state", "updated_at"),
+    )
     write_logs(job, cycle_id, outcomes)
+
+
+ESCROW_FIELDS = (
+    "job_id",
+    "object_kind",
+    "source_id",
+    "target_id",
+    "exported",
+    "members",
+    "state",
+    "updated_at",
+)
+
+
+def _delete_links(
+    job_id: int,
+    kind: str,
+    *,
+    source_ids: list[str] | None = None,
+    target_ids: list[str] | None = None,
+    except_source_ids: Sequence[str] = (),
+) -> None:
+    """DELETE the job's escrow rows of ``kind`` with these source ids, or these target ids but not
+    those source ids (a statement per 500 ids: no model instances, no ORM compilation per id)."""
+    table, col = bulk_rows.table(EscrowEntry), partial(bulk_rows.column, EscrowEntry)
+    source = bulk_rows.db_values(EscrowEntry, "source_id", list(except_source_ids or source_ids or []))
+    keys = list(target_ids) if target_ids is not None else source
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), bulk_rows.BATCH):
+            batch = keys[start : start + bulk_rows.BATCH]
+            sql = f"DELETE FROM {table} WHERE {col('job')} = %s AND {col('object_kind')} = %s AND "
+            if target_ids is None:
+                condition, params = bulk_rows.in_values(col("source_id"), batch)
+                cursor.execute(sql + condition, [job_id, kind, *params])
+                continue
+            condition, params = bulk_rows.in_values(col("target_id"), batch)
+            if source:
+                keep, kept = bulk_rows.in_values(col("source_id"), source)
+                condition, params = f"{condition} AND NOT ({keep})", [*params, *kept]
+            cursor.execute(sql + condition, [job_id, kind, *params])
 
 
 _STATUS_RANK = {"failure": 3, "warning": 2, "success": 1, "skipped": 0}
@@ -87,25 +141,52 @@ _WROTE = {"Create", "Update", "Disable", "Delete"}
 def write_logs(job: ProvisioningJob, cycle_id: uuid.UUID | str, outcomes: list[Outcome]) -> None:
     """One log row per object per cycle: an object processed again in the same cycle (the references
     phase that adds a manager once it exists) is merged into the row its first pass wrote."""
+    if not outcomes:
+        return
     now = timezone.now()
     limit = record_value_limit()
-    rows = [_log_row(job, cycle_id, now, o, limit) for o in outcomes]
-    earlier: dict[tuple[str, str], ProvisioningLog] = {}
-    if rows:
-        existing = ProvisioningLog.objects.filter(
-            job=job, cycle_id=cycle_id, source_id__in=[r.source_id for r in rows if r.source_id]
-        )
-        earlier = {(r.object_kind, r.source_id): r for r in existing}
+    rows = [_log_values(job, cycle_id, now, o, limit) for o in outcomes]
+    earlier = _earlier_rows(job.pk, cycle_id, [r["source_id"] for r in rows if r["source_id"]])
     merged = [
-        _merge(earlier[(r.object_kind, r.source_id)], r)
+        _merge(earlier[(r["object_kind"], r["source_id"])], ProvisioningLog(**r))
         for r in rows
-        if (r.object_kind, r.source_id) in earlier
+        if (r["object_kind"], r["source_id"]) in earlier
     ]
-    ProvisioningLog.objects.bulk_create(
-        [r for r in rows if (r.object_kind, r.source_id) not in earlier], batch_size=500
+    bulk_rows.insert_rows(
+        ProvisioningLog,
+        LOG_FIELDS,
+        [
+            tuple(r[name] for name in LOG_FIELDS)
+            for r in rows
+            if (r["object_kind"], r["source_id"]) not in earlier
+        ],
     )
     if merged:
         ProvisioningLog.objects.bulk_update(merged, _MERGED_FIELDS, batch_size=500)
+
+
+def _earlier_rows(
+    job_id: int, cycle_id: uuid.UUID | str, source_ids: list[str]
+) -> dict[tuple[str, str], ProvisioningLog]:
+    """This cycle's rows for these objects, written by an earlier pass (usually none: one cheap query)."""
+    if not source_ids:
+        return {}
+    table, col = bulk_rows.table(ProvisioningLog), partial(bulk_rows.column, ProvisioningLog)
+    (cycle,) = bulk_rows.db_values(ProvisioningLog, "cycle_id", [cycle_id])
+    found: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(source_ids), bulk_rows.BATCH):
+            batch = source_ids[start : start + bulk_rows.BATCH]
+            condition, params = bulk_rows.in_values(col("source_id"), batch)
+            cursor.execute(
+                f"SELECT {col('id')} FROM {table} WHERE {condition} AND {col('job')} = %s "
+                f"AND {col('cycle_id')} = %s",
+                [*params, job_id, cycle],
+            )
+            found += [pk for (pk,) in cursor.fetchall()]
+    if not found:
+        return {}
+    return {(r.object_kind, r.source_id): r for r in ProvisioningLog.objects.filter(pk__in=found)}
 
 
 _MERGED_FIELDS = [
@@ -149,28 +230,54 @@ def _merge(row: ProvisioningLog, later: ProvisioningLog) -> ProvisioningLog:
     return row
 
 
-def _log_row(job: ProvisioningJob, cycle_id: uuid.UUID | str, now, o: Outcome, limit: int) -> ProvisioningLog:
-    return ProvisioningLog(
-        job=job,
-        activity_at=now,
-        cycle_id=cycle_id,
-        change_id=o.change_id,
-        action=o.action,
-        status=o.status if o.status != "pending" else "skipped",
-        duration_ms=o.duration_ms,
-        object_kind=o.kind,
-        source_id=o.source_id,
-        source_name=o.source_name[:256],
-        target_id=o.target_id[:256],
-        target_name=o.target_name[:256],
-        steps=[_bounded_step(s, limit) for s in o.steps],
-        modified_properties=[_bounded_change(m, limit) for m in o.modified],
-        error_code=o.error.code if o.error else "",
-        error_category=str(o.error.category) if o.error else "",
-        error_reason=bounded.for_log(o.error.reason, limit) if o.error else "",
-        recommended_action=o.error.recommended_action if o.error else "",
-        retry_count=o.retry_count,
-    )
+LOG_FIELDS = (
+    "job_id",
+    "log_id",
+    "activity_at",
+    "cycle_id",
+    "change_id",
+    "action",
+    "status",
+    "duration_ms",
+    "object_kind",
+    "source_id",
+    "source_name",
+    "target_id",
+    "target_name",
+    "steps",
+    "modified_properties",
+    "error_code",
+    "error_category",
+    "error_reason",
+    "recommended_action",
+    "retry_count",
+)
+
+
+def _log_values(job: ProvisioningJob, cycle_id: uuid.UUID | str, now, o: Outcome, limit: int) -> dict:
+    """The log row of one outcome, by field (``LOG_FIELDS``)."""
+    return {
+        "job_id": job.pk,
+        "log_id": uuid.uuid4(),
+        "activity_at": now,
+        "cycle_id": cycle_id,
+        "change_id": o.change_id,
+        "action": o.action,
+        "status": o.status if o.status != "pending" else "skipped",
+        "duration_ms": o.duration_ms,
+        "object_kind": o.kind,
+        "source_id": o.source_id,
+        "source_name": o.source_name[:256],
+        "target_id": o.target_id[:256],
+        "target_name": o.target_name[:256],
+        "steps": [_bounded_step(s, limit) for s in o.steps],
+        "modified_properties": [_bounded_change(m, limit) for m in o.modified],
+        "error_code": o.error.code if o.error else "",
+        "error_category": str(o.error.category) if o.error else "",
+        "error_reason": bounded.for_log(o.error.reason, limit) if o.error else "",
+        "recommended_action": o.error.recommended_action if o.error else "",
+        "retry_count": o.retry_count,
+    }
 
 
 def _bounded_step(step: Step, limit: int) -> dict:

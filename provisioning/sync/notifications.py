@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -55,17 +55,14 @@ def send_now(job_id: int, kind: NotificationKind | str, subject: str | Text, mes
         return False
     kind = NotificationKind(kind)
     now = timezone.now()
-    window = now - timedelta(seconds=getattr(settings, "PROVISIONING_NOTIFICATION_INTERVAL", 86400))
+    window = now - timedelta(seconds=settings.PROVISIONING_NOTIFICATION_INTERVAL)
     JobNotification.objects.bulk_create([JobNotification(job=job, kind=kind)], ignore_conflicts=True)
     slot = JobNotification.objects.filter(job=job, kind=kind)
     previous = slot.values_list("last_sent_at", flat=True).first()
     if not slot.filter(Q(last_sent_at__isnull=True) | Q(last_sent_at__lt=window)).update(last_sent_at=now):
         return False  # this kind already went out today
     app = job.application
-    try:
-        logs = reverse("provisioning:app_logs", args=[app.pk])
-    except NoReverseMatch:  # builds without the logs pages link to the app's provisioning page
-        logs = reverse("provisioning:configuration", args=[app.service_principal_id])
+    logs = reverse("provisioning:app_logs", args=[app.pk])
     with translation.override(recipient_language(job)):
         link = f"{settings.PORTAL_BASE_URL.rstrip('/')}{logs}"
         footer = gettext("Application: %(app)s\nProvisioning logs: %(link)s") % {

@@ -15,19 +15,19 @@ from django.utils.translation import gettext_noop
 from portal.audit import Activity, record_audit
 from portal.i18n.text import Text
 from provisioning.engine.target_protocol import TargetError
-from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob
+from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob, QuarantineReason
 from provisioning.sync.notifications import notify
 
 RECOMMENDED_ACTIONS = {
-    "EncounteredQuarantineException": gettext_noop(
+    QuarantineReason.CREDENTIALS: gettext_noop(
         "The target refused the admin credentials. Enter a valid secret token, "
         "test the connection, then save: quarantine ends at once."
     ),
-    "EncounteredEscrowProportionThreshold": gettext_noop(
+    QuarantineReason.ESCROW_PROPORTION: gettext_noop(
         "Most objects fail to provision. Open the provisioning logs, fix the "
         "cause (mappings, target errors), then restart provisioning."
     ),
-    "TooManyDeletes": gettext_noop(
+    QuarantineReason.TOO_MANY_DELETES: gettext_noop(
         "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
         "them, then choose Allow deletes, or fix the assignments or scoping and restart provisioning."
     ),
@@ -35,17 +35,13 @@ RECOMMENDED_ACTIONS = {
 RETRY_OFFSETS_HOURS = (6, 12, 24)
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def next_attempt(since, now) -> object:
     """6 h, 12 h, 24 h after the first failure, then every 24 h."""
     for hours in RETRY_OFFSETS_HOURS:
-        at = since + timedelta(hours=hours) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+        at = since + timedelta(hours=hours) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
         if at > now:
             return at
-    step = timedelta(hours=24) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    step = timedelta(hours=24) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
     elapsed = now - since
     return since + step * (elapsed // step + 1)
 
@@ -67,13 +63,19 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
         _audit(job, Activity.QUARANTINE, [("QuarantineReason", "", reason), ("Details", "", details)])
         notify(
             job,
-            NotificationKind.DELETIONS if reason == "TooManyDeletes" else NotificationKind.QUARANTINE,
+            NotificationKind.DELETIONS
+            if reason == QuarantineReason.TOO_MANY_DELETES
+            else NotificationKind.QUARANTINE,
             Text(gettext_noop("Provisioning has been quarantined")),
             Text(
                 gettext_noop(
                     "Provisioning was quarantined (%(reason)s).\n\n%(details)s\n\nRecommended action: %(action)s"
                 ),
-                {"reason": reason, "details": details, "action": Text(RECOMMENDED_ACTIONS.get(reason, ""))},
+                {
+                    "reason": str(reason),
+                    "details": details,
+                    "action": Text(RECOMMENDED_ACTIONS.get(reason, "")),
+                },
             ),
         )
 
@@ -119,13 +121,13 @@ def leave_if(job: ProvisioningJob, reason: str) -> None:
 def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
     """Apply the escrow-proportion rule to a finished cycle; a clean cycle ends a quarantine."""
     failed, total = cycle.failed, cycle.total
-    minimum = _setting("PROVISIONING_QUARANTINE_MIN_FAILURES", 5000)
-    proportion = _setting("PROVISIONING_QUARANTINE_FAILURE_PROPORTION", 0.4)
-    absolute = _setting("PROVISIONING_QUARANTINE_MAX_FAILURES", 40000)
+    minimum = settings.PROVISIONING_QUARANTINE_MIN_FAILURES
+    proportion = settings.PROVISIONING_QUARANTINE_FAILURE_PROPORTION
+    absolute = settings.PROVISIONING_QUARANTINE_MAX_FAILURES
     if failed >= minimum and (failed > proportion * total or failed > absolute):
         enter(
             job,
-            "EncounteredEscrowProportionThreshold",
+            QuarantineReason.ESCROW_PROPORTION,
             f"{failed} of {total} objects failed in the last cycle.",
         )
     elif failed and job.notify_on_failure:
@@ -138,13 +140,17 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
                 {"failed": failed, "total": total},
             ),
         )
-    elif job.state == JobState.QUARANTINE and job.quarantine_reason != "TooManyDeletes" and failed == 0:
+    elif (
+        job.state == JobState.QUARANTINE
+        and job.quarantine_reason != QuarantineReason.TOO_MANY_DELETES
+        and failed == 0
+    ):
         leave(job)
 
 
 def expired(job: ProvisioningJob, now=None) -> bool:
     now = now or timezone.now()
-    days = timedelta(days=28) * _setting("PROVISIONING_QUARANTINE_TIME_SCALE", 1)
+    days = timedelta(days=28) * settings.PROVISIONING_QUARANTINE_TIME_SCALE
     return bool(job.quarantine_since and now - job.quarantine_since > days)
 
 

@@ -13,8 +13,6 @@ from portal.directory.models import DirectoryChange
 from provisioning.models import JobState, ProvisioningJob
 from provisioning.sync import dispatch
 
-DEBOUNCE_SECONDS = 2.0
-
 
 def on_directory_changes(changes: list[DirectoryChange]) -> None:
     if not changes:
@@ -23,7 +21,7 @@ def on_directory_changes(changes: list[DirectoryChange]) -> None:
     jobs = ProvisioningJob.objects.filter(enabled=True, near_real_time=True, state=JobState.ACTIVE)
     if None not in apps:  # only assignment changes: only those apps
         jobs = jobs.filter(application_id__in=apps)
-    delay = getattr(settings, "PROVISIONING_DEBOUNCE_SECONDS", DEBOUNCE_SECONDS)
+    delay = settings.PROVISIONING_DEBOUNCE_SECONDS
     for job_id in jobs.values_list("pk", flat=True):
         if cache.add(f"provisioning:nrt:{job_id}", 1, timeout=max(delay * 5, 10)):
             dispatch.queue_near_real_time(job_id, countdown=delay)

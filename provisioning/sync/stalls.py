@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def stall_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "PROVISIONING_STALL_AFTER", 900))
+    return timedelta(seconds=settings.PROVISIONING_STALL_AFTER)
 
 
 def is_stalled(cycle: Cycle, now: datetime | None = None) -> bool:
@@ -105,9 +105,7 @@ class LostWork:
 
 def pages_awaiting_messages(now: datetime | None = None) -> list[LostWork]:
     """Running cycles with pending pages in their current phase and no progress for a while (DB only)."""
-    since = (now or timezone.now()) - timedelta(
-        seconds=getattr(settings, "PROVISIONING_LOST_WORK_AFTER", 300)
-    )
+    since = (now or timezone.now()) - timedelta(seconds=settings.PROVISIONING_LOST_WORK_AFTER)
     rows = (
         CyclePage.objects.filter(
             status=PageStatus.PENDING,

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.audit import Activity, record_audit
+from portal.audit import Activity, audit_application
 from provisioning.connectors.scim.client import authorization_request, exchange_code
 from provisioning.engine.target_protocol import TargetError
 from provisioning.forms.configuration import CredentialsForm, ProvisioningConfigurationForm
@@ -45,7 +45,7 @@ ERROR_PAGE = "provisioning/authorize_error.html"
 
 def callback_uri(request: HttpRequest) -> str:
     """The redirect URI to register at the application (one for every app of this portal)."""
-    configured = getattr(settings, "PROVISIONING_OAUTH_REDIRECT_URI", "")
+    configured = settings.PROVISIONING_OAUTH_REDIRECT_URI
     return configured or request.build_absolute_uri(reverse("provisioning:oauth_callback"))
 
 
@@ -75,15 +75,7 @@ def authorize(request: HttpRequest, object_id: Any) -> HttpResponse:
         for name, _, new in changes:
             setattr(job, name, new)
         job.save(update_fields=[name for name, _, _ in changes])
-        record_audit(
-            request.user,
-            Activity.UPDATE_PROVISIONING,
-            target_type="Application",
-            target_id=job.application.app_id,
-            target_name=job.application.display_name,
-            application=job.application,
-            changes=changes,
-        )
+        audit_application(request.user, job.application, Activity.UPDATE_PROVISIONING, changes)
     redirect_uri = callback_uri(request)
     grant = authorization_request(
         credentials.oauth_authorize_url, credentials.oauth_client_id, redirect_uri, credentials.oauth_scope
@@ -169,14 +161,11 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     job.oauth_refresh_token, job.oauth_authorized_at = refresh, timezone.now()
     job.auth_method = AuthMethod.OAUTH_AUTHORIZATION_CODE
     job.save(update_fields=["oauth_refresh_token", "oauth_authorized_at", "auth_method"])
-    record_audit(
+    audit_application(
         request.user,
+        job.application,
         Activity.UPDATE_PROVISIONING,
-        target_type="Application",
-        target_id=job.application.app_id,
-        target_name=job.application.display_name,
-        application=job.application,
-        changes=[("auth_method", old_method, job.auth_method), ("oauth_refresh_token", old, refresh)],
+        [("auth_method", old_method, job.auth_method), ("oauth_refresh_token", old, refresh)],
     )
     messages.success(
         request,

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -49,14 +49,11 @@ def _job(object_id: Any) -> ProvisioningJob:
 
 def _callback_uri() -> str:
     """Authorize's redirect URI as shown on the page (the view builds the absolute one per request)."""
-    return getattr(settings, "PROVISIONING_OAUTH_REDIRECT_URI", "") or reverse("provisioning:oauth_callback")
+    return settings.PROVISIONING_OAUTH_REDIRECT_URI or reverse("provisioning:oauth_callback")
 
 
-def _mapping_link(object_id: Any, key: str) -> str | None:
-    try:
-        return reverse("provisioning:mapping", args=[object_id, key])
-    except NoReverseMatch:  # the mapping editor is another page, maybe not installed
-        return None
+def _mapping_link(object_id: Any, key: str) -> str:
+    return reverse("provisioning:mapping", args=[object_id, key])
 
 
 def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra: Any) -> dict[str, Any]:
@@ -127,7 +124,7 @@ def test_connection(request: HttpRequest, object_id: Any) -> HttpResponse:
         if wait := test_connection_wait(request.user.pk):
             verdict = rate_limited_verdict(wait)
         else:
-            timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
+            timeout = settings.PROVISIONING_TEST_CONNECTION_TIMEOUT
             verdict = run_connection_test(
                 credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk
             )

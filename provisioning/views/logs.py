@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from portal.applications.models import Application
 from portal.applications.views import blade_context
 from provisioning.logs import export as log_export
+from provisioning.logs import graph
 from provisioning.logs.query import ACTION_CHOICES, STATUS_CHOICES, LogFilterForm, app_choices, job_names
 from provisioning.logs.retention import retention_days
 from provisioning.models import ProvisioningJob, ProvisioningLog
@@ -113,16 +114,15 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if tab not in dict(TABS):
         tab = "steps"
     job = ProvisioningJob.objects.select_related("application").filter(pk=log.job_id).first()
-    job_info = log_export.job_directory_for(job)
-    exchange = log_export.failed_exchange(log)
+    exchange = graph.failed_exchange(log)
     body = ((exchange or {}).get("request") or {}).get("body")
     context = {
         "log": log,
         "job": job,
         "tab": tab,
         "tabs": TABS,
-        "record": log_export.graph_record(log, job_info),
-        "guidance": log_export.guidance(log),
+        "record": graph.graph_record(log, graph.job_identity(job)),
+        "guidance": graph.guidance(log),
         "exchange": exchange,
         "request_body": json.dumps(body, indent=2, sort_keys=True) if body is not None else "",
         "transient": log.error_category in log_export.TRANSIENT_CATEGORIES,

@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
+from portal.applications.services import search_principals
 from portal.applications.views import blade_context
-from portal.audit import record_audit
 from portal.directory.models import DirectoryGroup, DirectoryUser
-from provisioning.models import Cycle, CyclePage, CycleStatus, PageStatus
+from provisioning.models import Cycle, CyclePage, CyclePhase, CycleStatus, PageStatus
 from provisioning.sync import control
 from provisioning.sync.operations import plan, provision_on_demand
 
@@ -36,14 +35,12 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
     context = blade_context(application, "on_demand", _("Provision on demand"))
     query = request.GET.get("q", "").strip()
-    if query:
-        users = DirectoryUser.objects.filter(
-            Q(display_name__istartswith=query)
-            | Q(user_principal_name__istartswith=query)
-            | Q(mail__istartswith=query)
-        )[:PICKER_LIMIT]
-        groups = DirectoryGroup.objects.filter(display_name__istartswith=query)[:PICKER_LIMIT]
-        context.update(users=users, groups=groups)
+    if query:  # the portal's one principal search: active users and groups, never the recycle bin
+        found = search_principals(query, PICKER_LIMIT)
+        context.update(
+            users=[p for p in found if isinstance(p, DirectoryUser)],
+            groups=[p for p in found if isinstance(p, DirectoryGroup)],
+        )
     context["q"] = query
     if (group_ref := request.GET.get("group")) and request.method != "POST":
         group = _group_or_none(group_ref)
@@ -91,7 +88,7 @@ PLAN_ROWS_PER_ACTION = 500
 
 def _group_or_none(reference: str) -> DirectoryGroup | None:
     try:
-        return DirectoryGroup.objects.filter(object_id=uuid.UUID(reference)).first()
+        return DirectoryGroup.objects.active().filter(object_id=uuid.UUID(reference)).first()
     except ValueError:
         return None
 
@@ -153,7 +150,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     staged = []
     if cycle:
         for items in CyclePage.objects.filter(
-            cycle=cycle, phase="deprovision", status=PageStatus.PENDING
+            cycle=cycle, phase=CyclePhase.DEPROVISION, status=PageStatus.PENDING
         ).values_list("items", flat=True):
             staged.extend(items)
     context = blade_context(application, "deletions", _("Staged deletions"))
@@ -164,15 +161,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def allow_deletes(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
-    if control.allow_deletes(application.provisioning):
-        record_audit(
-            request.user,
-            "Allow deletes",
-            target_type="ServicePrincipal",
-            target_id=str(application.service_principal_id),
-            target_name=application.display_name,
-            application=application,
-        )
+    if control.allow_deletes(application.provisioning, actor=request.user):
         messages.success(request, _("Deletions allowed: the staged disables and deletes are being sent."))
     else:
         messages.warning(request, _("No cycle is waiting for approval."))

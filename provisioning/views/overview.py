@@ -18,7 +18,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -26,8 +26,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from portal.applications.views import blade_context
-from portal.audit import Activity, record_audit
-from provisioning.forms.configuration import set_status
 from provisioning.logs.query import cycle_summary_links
 from provisioning.models import (
     Cycle,
@@ -38,6 +36,7 @@ from provisioning.models import (
     ObjectKind,
     ProvisioningJob,
     ProvisioningMode,
+    QuarantineReason,
 )
 from provisioning.sync import control, quarantine, stalls
 from provisioning.views.charts import CyclePoint, cycle_history_svg, format_duration
@@ -59,13 +58,6 @@ COUNTERS = [
 
 def _job(app_pk: int) -> ProvisioningJob:
     return get_object_or_404(ProvisioningJob.objects.select_related("application"), application_id=app_pk)
-
-
-def _reverse_or_none(name: str, *args: Any) -> str | None:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:  # a page another part of the portal has not built yet
-        return None
 
 
 # --- what the status part shows ----------------------------------------------------------------------
@@ -182,7 +174,7 @@ def status_context(job: ProvisioningJob, wait: str | None = None) -> dict[str, A
     progress = cycle_progress(current, now) if current else None
     running = bool(progress and progress.running)
     waiting = _awaiting(job, current, parse_wait(wait)) and not running
-    logs_url = _reverse_or_none("provisioning:app_logs", job.application_id)
+    logs_url = reverse("provisioning:app_logs", args=[job.application_id])
     summary_links = (
         cycle_summary_links(logs_url, last_finished.cycle_id) if last_finished and logs_url else {}
     )
@@ -205,7 +197,8 @@ def status_context(job: ProvisioningJob, wait: str | None = None) -> dict[str, A
         "recommended_action": quarantine.recommended_action(job.quarantine_reason)
         if job.state == JobState.QUARANTINE
         else "",
-        "too_many_deletes": job.state == JobState.QUARANTINE and job.quarantine_reason == "TooManyDeletes",
+        "too_many_deletes": job.state == JobState.QUARANTINE
+        and job.quarantine_reason == QuarantineReason.TOO_MANY_DELETES,
         "waiting": waiting,
         "polling": running or waiting,
         "wait": wait if waiting else "",
@@ -250,10 +243,11 @@ def overview(request: HttpRequest, app_pk: int) -> HttpResponse:
         **blade_context(application, "provisioning_overview", _("Provisioning")),
         **status_context(job, request.GET.get("wait")),
         **history_context(job),
-        "edit_url": _reverse_or_none("provisioning:configuration", oid),
-        "on_demand_url": _reverse_or_none("provisioning:on_demand", oid),
-        "deletions_url": _reverse_or_none("provisioning:deletions", oid),
-        "can_start": job.mode == ProvisioningMode.AUTOMATIC and bool(job.tenant_url),
+        "edit_url": reverse("provisioning:configuration", args=[oid]),
+        "on_demand_url": reverse("provisioning:on_demand", args=[oid]),
+        "deletions_url": reverse("provisioning:deletions", args=[oid]),
+        "configured": job.mode == ProvisioningMode.AUTOMATIC and bool(job.tenant_url),
+        "start_refusal": _(refusal.message) if (refusal := control.turn_on_refusal(job)) else "",
         "poll_seconds": POLL_SECONDS,
         "finished_event": FINISHED_EVENT,
     }
@@ -279,13 +273,12 @@ def _back(job: ProvisioningJob, *, wait: bool) -> HttpResponseRedirect:
 @require_POST
 def start(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
-    if job.mode != ProvisioningMode.AUTOMATIC or not job.tenant_url:
-        messages.error(
-            request, _("Provisioning can't start: set the mode to Automatic and enter the admin credentials.")
-        )
-        return _back(job, wait=False)
     token = wait_token(job)  # taken before the cycle can exist
-    set_status(job, True, actor=request.user)
+    try:
+        control.turn_on(job, actor=request.user)
+    except control.TurnOnRefused as refusal:
+        messages.error(request, _("Provisioning can't start: %(reason)s") % {"reason": _(refusal.message)})
+        return _back(job, wait=False)
     messages.success(request, _("Provisioning started. The cycle status below updates as it runs."))
     url = reverse("provisioning:app_overview", args=[job.application_id])
     return HttpResponseRedirect(f"{url}?wait={token}")
@@ -294,7 +287,7 @@ def start(request: HttpRequest, app_pk: int) -> HttpResponse:
 @require_POST
 def stop(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
-    set_status(job, False, actor=request.user)
+    control.turn_off(job, actor=request.user)
     messages.success(
         request, _("Provisioning stopped. A running cycle pauses and resumes where it left off on Start.")
     )
@@ -306,24 +299,12 @@ def restart(request: HttpRequest, app_pk: int) -> HttpResponse:
     """Entra's Restart: forget the watermark, failures and quarantine; run a new initial cycle."""
     job = _job(app_pk)
     token = wait_token(job)
-    control.restart(job)
-    record_audit(
-        request.user,
-        Activity.RESTART_PROVISIONING,
-        target_type="Application",
-        target_id=job.application.app_id,
-        target_name=job.application.display_name,
-        application=job.application,
-        changes=[("reset_scope", "", "Restart")],
-    )
-    if job.enabled:
+    if control.reset_job(job, actor=request.user):
         messages.success(request, _("Provisioning restarted: a new initial cycle starts shortly."))
-    else:
-        messages.success(
-            request, _("Provisioning state cleared. Start provisioning to run the initial cycle.")
-        )
-    url = reverse("provisioning:app_overview", args=[job.application_id])
-    return HttpResponseRedirect(f"{url}?wait={token}" if job.enabled else url)
+        url = reverse("provisioning:app_overview", args=[job.application_id])
+        return HttpResponseRedirect(f"{url}?wait={token}")
+    messages.success(request, _("Provisioning state cleared. Start provisioning to run the initial cycle."))
+    return _back(job, wait=False)
 
 
 @require_POST
@@ -331,17 +312,7 @@ def allow_deletes(request: HttpRequest, app_pk: int) -> HttpResponse:
     """TooManyDeletes quarantine: let the staged disables and deletes through, once."""
     job = _job(app_pk)
     token = wait_token(job)
-    resumed = control.allow_deletes(job)
-    record_audit(
-        request.user,
-        Activity.RESTART_PROVISIONING,
-        target_type="Application",
-        target_id=job.application.app_id,
-        target_name=job.application.display_name,
-        application=job.application,
-        changes=[("reset_scope", "", "ForceDeletes")],
-    )
-    if resumed:
+    if control.allow_deletes(job, actor=request.user):
         messages.success(request, _("Deletes allowed: the staged disables and deletes are being sent."))
         url = reverse("provisioning:app_overview", args=[job.application_id])
         return HttpResponseRedirect(f"{url}?wait={token}")

@@ -18,7 +18,7 @@ from portal.api.schemas import SynchronizationSchema
 from portal.api.sync_schema import save_schema, synchronization_schema, template_key
 from portal.applications.models import Application
 from portal.applications.views import blade_context
-from portal.audit import Activity, record_audit
+from portal.audit import Activity, audit_application
 
 MAX_SCHEMA_BYTES = 2 * 1024 * 1024
 
@@ -58,14 +58,11 @@ def schema(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         problems = found.items[:50]
         if not problems:
             if changed:
-                record_audit(
+                audit_application(
                     request.user,
+                    application,
                     Activity.UPDATE_MAPPINGS,
-                    target_type="Application",
-                    target_id=application.app_id,
-                    target_name=application.display_name,
-                    application=application,
-                    changes=[("object_mappings", "", ", ".join(changed))],
+                    [("object_mappings", "", ", ".join(changed))],
                 )
                 messages.success(
                     request,

@@ -9,6 +9,7 @@ import pytest
 
 from portal.models import AuditEntry
 from provisioning.models import Cycle, CycleStatus, EscrowEntry, JobState, ProvisioningJob, ProvisioningLog
+from provisioning.sync import control
 from tests.fixtures.api_client import ApiClient, assert_graph_error
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +140,15 @@ def test_start_needs_validated_credentials_and_changing_them_untests(api, app, s
     assert not job.enabled and job.state == JobState.PAUSED
     assert api.get(app["jobs"]).json()["schedule"]["state"] == "Paused"
     assert AuditEntry.objects.filter(activity="Enable/start provisioning configuration").exists()
+
+
+def test_start_refuses_with_the_message_the_blade_shows(api, app, scim_server):
+    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})
+    error = assert_graph_error(api.post(f"{app['jobs']}/start"), 409)
+    assert error["message"].startswith(control.NOT_TESTED)  # the form's and the overview's words
+    ProvisioningJob.objects.filter(job_id=app["job"]).update(mode="Manual")
+    assert assert_graph_error(api.post(f"{app['jobs']}/start"), 409)["message"] == control.MANUAL
+    assert not db_job(app).enabled
 
 
 def test_start_lifts_a_quarantine(api, app, scim_server):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from provisioning.models import Cycle, JobState, ProvisioningJob
+from provisioning.sync.credentials import Credentials
 from tests.fixtures.provisioning import make_app, make_users
 
 pytestmark = [
@@ -36,7 +38,12 @@ def test_progress_bar_advances_to_100_and_summary_matches_the_target(
     settings.PROVISIONING_PAGE_SIZE = 25
     settings.PROVISIONING_CONCURRENCY = 1
     app = make_app(scim_server.base_url, scim_server.token)
-    ProvisioningJob.objects.filter(pk=app.job.pk).update(enabled=False, state=JobState.NOT_RUN)
+    ProvisioningJob.objects.filter(pk=app.job.pk).update(
+        enabled=False,
+        state=JobState.NOT_RUN,
+        credentials_fingerprint=Credentials.from_job(app.job).fingerprint(),  # Test Connection passed
+        credentials_tested_at=timezone.now(),
+    )
     for user in make_users(USERS, prefix="watched"):
         app.assign(user)
 

@@ -5,8 +5,6 @@ does goes through the pages (htmx included), and what they read is what the test
 """
 
 import os
-import sys
-import types
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -32,10 +30,9 @@ def shot(page: Page, name: str) -> None:
 
 @pytest.fixture
 def engine_calls(monkeypatch) -> list[str]:
-    """provisioning.sync.control stand-in: the page's job ends at calling start(); no task reaches a broker
-    that other test runs share (the engine has its own tests)."""
+    """The engine side of provisioning.sync.control stood in for: the page's job ends at calling start();
+    no task reaches a broker that other test runs share (the engine has its own tests)."""
     calls: list[str] = []
-    fake = types.ModuleType("provisioning.sync.control")
 
     def start(job):
         calls.append("start")
@@ -45,8 +42,8 @@ def engine_calls(monkeypatch) -> list[str]:
         calls.append("stop")
         ProvisioningJob.objects.filter(pk=job.pk).update(enabled=False, state=JobState.PAUSED)
 
-    fake.start, fake.stop = start, stop
-    monkeypatch.setitem(sys.modules, "provisioning.sync.control", fake)
+    monkeypatch.setattr("provisioning.sync.control.start", start)
+    monkeypatch.setattr("provisioning.sync.control.stop", stop)
     return calls
 
 

@@ -6,8 +6,9 @@ from django.db.models.functions import Lower
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.directory.filters import PAGE_SIZE, decode_cursor, encode_cursor, keyset_page
+from portal.directory.filters import PAGE_SIZE, keyset_page
 from portal.directory.models import DirectoryUser
+from portal.paging import decode_cursor, encode_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -68,16 +69,16 @@ def test_pager_keeps_the_filters(signed_in_client, crowd):
 
 def test_a_bad_or_stale_cursor_falls_back_gracefully(signed_in_client, crowd):
     url = reverse("directory:user_list")
-    for bad in ("garbage", "W10", "WyJhIiwgdHJ1ZV0", encode_cursor("a", 1) + "!!"):
+    for bad in ("garbage", "W10", "WyJhIiwgdHJ1ZV0", encode_cursor(["a", 1]) + "!!"):
         response = signed_in_client.get(url, {"after": bad})
         assert response.status_code == 200 and len(response.context["page"].items) == PAGE_SIZE
-    past_end = signed_in_client.get(url, {"after": encode_cursor("\uffff", 10**9)}).context["page"]
+    past_end = signed_in_client.get(url, {"after": encode_cursor(["\uffff", 10**9])}).context["page"]
     assert past_end.items == [] and not past_end.next_url
 
 
 def test_cursor_round_trip():
-    assert decode_cursor(encode_cursor("zoë zimmer", 42)) == ("zoë zimmer", 42)
-    assert decode_cursor(None) is None and decode_cursor("") is None
+    assert decode_cursor(encode_cursor(["zoë zimmer", 42]), ["string", "int"]) == ["zoë zimmer", 42]
+    assert decode_cursor(None, ["string", "int"]) is None and decode_cursor("", ["string", "int"]) is None
 
 
 def test_a_page_costs_two_queries_and_neither_counts_nor_offsets(crowd):

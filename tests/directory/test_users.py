@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from portal.directory.models import EXTENSION_ATTRIBUTE_NAMES, DirectoryUser
+from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES
+from portal.directory.models import DirectoryUser
 
 pytestmark = pytest.mark.django_db
 

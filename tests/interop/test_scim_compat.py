@@ -20,7 +20,7 @@ def compat(*args: str) -> str:
 
 
 def test_scim2_server_needs_no_switch_and_probe_objects_are_deleted(scim_server):
-    text = compat(scim_server.base_url, "--token", scim_server.token)
+    text = compat(scim_server.base_url, f"--token={scim_server.token}")
     assert "Test Connection: connected" in text
     assert "patch           yes" in text and "bulk            yes (max 1000 operations)" in text
     assert "No switch needed" in text
@@ -30,7 +30,7 @@ def test_scim2_server_needs_no_switch_and_probe_objects_are_deleted(scim_server)
 
 def test_django_scim2_needs_value_list_member_removal(django_scim2_target):
     target = django_scim2_target
-    report = json.loads(compat(target.base_url, "--token", target.token, "--json"))
+    report = json.loads(compat(target.base_url, f"--token={target.token}", "--json"))
     assert report["connected"] and report["probed"]
     assert report["needs"] == {"memberRemoval": "valueList"}, report["switches"]
     assert "refused" in report["switches"]["memberRemoval"]["evidence"]
@@ -46,6 +46,6 @@ def test_a_wrong_token_fails_with_the_connection_verdict(scim_server):
 
 
 def test_read_only_creates_nothing(scim_server):
-    text = compat(scim_server.base_url, "--token", scim_server.token, "--read-only")
+    text = compat(scim_server.base_url, f"--token={scim_server.token}", "--read-only")
     assert "Switches: not probed (--read-only)." in text
     assert scim_server.users() == []

@@ -1,8 +1,5 @@
 """The Provisioning page: layout, Save / Discard, every validation error, status On/Off and its audit."""
 
-import sys
-import types
-
 import pytest
 
 from portal.applications import services
@@ -22,11 +19,10 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-class FakeControl(types.ModuleType):
-    """Stands in for provisioning.sync.control: records calls and flags the job the way the engine does."""
+class EngineCalls:
+    """Records what the control module asks of the engine, and flags the job the way the engine does."""
 
     def __init__(self):
-        super().__init__("provisioning.sync.control")
         self.calls: list[tuple[str, int]] = []
 
     def start(self, job):
@@ -39,16 +35,11 @@ class FakeControl(types.ModuleType):
 
 
 @pytest.fixture
-def control(monkeypatch) -> FakeControl:
-    fake = FakeControl()
-    monkeypatch.setitem(sys.modules, "provisioning.sync.control", fake)
-    return fake
-
-
-@pytest.fixture
-def no_control(monkeypatch):
-    """As if the engine's control module were not installed (the page must still work)."""
-    monkeypatch.setitem(sys.modules, "provisioning.sync.control", None)
+def control(monkeypatch) -> EngineCalls:
+    engine = EngineCalls()
+    monkeypatch.setattr("provisioning.sync.control.start", engine.start)
+    monkeypatch.setattr("provisioning.sync.control.stop", engine.stop)
+    return engine
 
 
 @pytest.fixture
@@ -338,16 +329,6 @@ def test_on_with_tested_credentials_starts_through_the_engine_and_off_stops(
     job.refresh_from_db()
     assert not job.enabled and job.state == JobState.PAUSED
     assert AuditEntry.objects.filter(activity=Activity.STOP_PROVISIONING).count() == 1
-
-
-def test_without_the_engine_on_only_flags_the_job(signed_in_client, job, no_control):
-    mark_tested(job)
-    signed_in_client.post(page_url(job), form_data(job, enabled="on"))
-    job.refresh_from_db()
-    assert job.enabled and job.state == JobState.NOT_RUN and job.next_run_at is not None
-    signed_in_client.post(page_url(job), form_data(job, enabled="off"))
-    job.refresh_from_db()
-    assert not job.enabled and job.state == JobState.PAUSED
 
 
 def test_saving_settings_while_on_needs_no_new_test(signed_in_client, job, control):

@@ -26,10 +26,8 @@ def remaining() -> set[int]:
     return set(ProvisioningLog.objects.values_list("pk", flat=True))
 
 
-def test_default_retention_is_30_days(aged_logs, settings):
-    if hasattr(settings, "PROVISIONING_LOG_RETENTION_DAYS"):
-        del settings.PROVISIONING_LOG_RETENTION_DAYS
-    assert retention.retention_days() == 30
+def test_default_retention_is_30_days(aged_logs):
+    assert retention.retention_days() == 30  # settings' default (no PROVISIONING_LOG_RETENTION_DAYS)
     assert tasks.purge_logs() == 2
     assert remaining() == {aged_logs[d] for d in (0, 6, 8, 29)}
 

@@ -254,9 +254,14 @@ def test_csv_steps_and_modified_properties_join_on_the_change_id(signed_in_clien
     make_log(job)  # one more row, filtered out below
     _, steps_text = download(signed_in_client, "csv", part="steps", change=str(failed_log.change_id))
     steps = read_csv(steps_text)
-    assert [s["Name"] for s in steps] == ["Import", "Scoping", "Matching", "Export"]
+    assert [(s["Name"], s["Step type"]) for s in steps] == [  # Graph's step names, as the API gives them
+        ("EntryImport", "import"),
+        ("EntrySynchronizationScoping", "scoping"),
+        ("EntrySynchronizationUpdate", "matching"),
+        ("EntryExportUpdate", "export"),
+    ]
     assert {s["Change ID"] for s in steps} == {str(failed_log.change_id)}
-    assert json.loads(steps[3]["Details"]) == {"http_status": 409}
+    assert json.loads(steps[3]["Details"]) == {"http_status": "409"}
     response, modified_text = download(
         signed_in_client, "csv", part="modified", change=str(failed_log.change_id)
     )

@@ -14,7 +14,8 @@ from django.utils.formats import date_format
 from portal.audit import Activity
 from portal.models import AuditEntry
 from provisioning.models import Cycle, CycleKind, CycleStatus, EscrowEntry, JobState, ProvisioningJob
-from provisioning.sync import quarantine
+from provisioning.sync import control, quarantine
+from provisioning.sync.credentials import Credentials
 from provisioning.views.overview import WAIT_LIMIT_SECONDS, cycle_progress
 from tests.fixtures.logs import new_job
 
@@ -268,6 +269,14 @@ def test_a_resumed_cycle_ends_the_wait_when_it_finishes(signed_in_client, job):
 # --- commands -------------------------------------------------------------------------------------------
 
 
+def passed_test_connection(job) -> None:
+    """What Test Connection records when the saved credentials pass."""
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        credentials_fingerprint=Credentials.from_job(job).fingerprint(), credentials_tested_at=timezone.now()
+    )
+    job.refresh_from_db()
+
+
 def post(client, name, job):
     return client.post(reverse(f"provisioning:{name}", args=[job.application_id]))
 
@@ -277,6 +286,7 @@ def test_start_turns_provisioning_on_and_waits_for_the_cycle(
 ):
     queued = []
     monkeypatch.setattr("provisioning.tasks.run_cycle.delay", lambda *args: queued.append(args))
+    passed_test_connection(job)
     previous = cycle(job)
     with django_capture_on_commit_callbacks(execute=True):
         response = post(signed_in_client, "app_start", job)
@@ -288,6 +298,44 @@ def test_start_turns_provisioning_on_and_waits_for_the_cycle(
     assert "Provisioning started" in html(follow)
     assert f"?wait={previous.pk}." in html(follow) and 'hx-trigger="every 2s"' in html(follow)
     assert AuditEntry.objects.filter(activity=Activity.START_PROVISIONING).exists()
+
+
+def test_start_refuses_credentials_that_never_passed_test_connection(signed_in_client, job):
+    page = html(overview(signed_in_client, job))
+    assert 'data-testid="start-provisioning" disabled' in page
+    assert control.NOT_TESTED in page
+    response = post(signed_in_client, "app_start", job)
+    job.refresh_from_db()
+    assert response.status_code == 302 and "wait" not in response["Location"] and not job.enabled
+    follow = html(signed_in_client.get(response["Location"]))
+    assert f"Provisioning can&#x27;t start: {control.NOT_TESTED}" in follow
+    assert not AuditEntry.objects.filter(activity=Activity.START_PROVISIONING).exists()
+
+
+def test_start_refuses_credentials_changed_since_the_test_with_the_forms_message(signed_in_client, job):
+    passed_test_connection(job)
+    ProvisioningJob.objects.filter(pk=job.pk).update(secret_token="another-token")
+    response = post(signed_in_client, "app_start", job)
+    job.refresh_from_db()
+    assert not job.enabled
+    assert "The admin credentials changed since the last successful Test Connection." in html(
+        signed_in_client.get(response["Location"])
+    )
+
+
+def test_start_lifts_a_quarantine_as_the_api_does(
+    signed_in_client, job, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("provisioning.tasks.run_cycle.delay", lambda *args: None)
+    passed_test_connection(job)
+    ProvisioningJob.objects.filter(pk=job.pk).update(
+        enabled=False, state=JobState.QUARANTINE, quarantine_reason="EncounteredEscrowProportionThreshold"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        post(signed_in_client, "app_start", job)
+    job.refresh_from_db()
+    assert job.enabled and job.state == JobState.ACTIVE and job.quarantine_reason == ""
+    assert AuditEntry.objects.filter(activity=Activity.RELEASE_QUARANTINE).exists()
 
 
 def test_stop_pauses_the_running_cycle(signed_in_client, job):

@@ -5,8 +5,8 @@ need it from the start). ``POST …/jobs`` therefore hands back that job, 201, w
 ``NotConfigured``; ``DELETE …/jobs/{jobId}`` resets it to that state with a new id (escrow, watermark
 and mappings are forgotten; provisioning logs are kept, they are the audit trail).
 
-Start, pause and restart go through the same functions as the blade: ``provisioning.sync.control`` and
-``provisioning.forms.configuration.set_status`` (with their audit entries).
+Start, pause and restart go through the same functions as the blade: ``provisioning.sync.control``
+(with their audit entries).
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ from portal.api.service_principals import get_application
 from portal.api.sync_schema import template_key, template_schema
 from portal.applications import services
 from portal.applications.models import Application
-from portal.audit import Activity, record_audit
-from provisioning.forms.configuration import set_status, unsupported_reason
+from portal.audit import Activity, audit_application
 from provisioning.models import (
     Cycle,
     CycleKind,
@@ -49,10 +48,10 @@ from provisioning.models import (
     JobState,
     ProvisioningJob,
     ProvisioningMode,
+    QuarantineReason,
     Scope,
 )
-from provisioning.sync import control, cycles, quarantine, stalls
-from provisioning.sync.credentials import credentials_tested
+from provisioning.sync import control, cycles, stalls
 
 router = Router(tags=["synchronization"])
 C = Capability
@@ -62,12 +61,6 @@ WRITE = requires(C.PROVISIONING_WRITE, app=True)
 NEVER = datetime(1, 1, 1, tzinfo=UTC)  # Graph's "not yet" for the steady-state times
 OPTIONAL_BODY = Body(None)  # restart may be posted without a body
 
-# Graph's quarantine reasons, from the engine's.
-QUARANTINE_REASONS = {
-    "EncounteredQuarantineException": "EncounteredQuarantineException",
-    "EncounteredEscrowProportionThreshold": "EncounteredEscrowProportionThreshold",
-    "TooManyDeletes": "TooManyDeletes",
-}
 RESET_SCOPES = {
     "none": "None",
     "connectordatastore": "ConnectorDataStore",
@@ -93,16 +86,7 @@ def get_job(request: HttpRequest, sp_id: str, job_id: str) -> ProvisioningJob:
 def audit(
     request: HttpRequest, job: ProvisioningJob, activity: str, changes: list[tuple[str, Any, Any]]
 ) -> None:
-    application = job.application
-    record_audit(
-        caller(request),
-        activity,
-        target_type="Application",
-        target_id=application.app_id,
-        target_name=application.display_name,
-        application=application,
-        changes=changes,
-    )
+    audit_application(caller(request), job.application, activity, changes)
 
 
 def sync_set(application: Application, name: str) -> str:
@@ -162,7 +146,9 @@ def _status(job: ProvisioningJob) -> dict[str, Any]:
         quarantined = {
             "currentBegan": job.quarantine_since,
             "nextAttempt": job.next_run_at,
-            "reason": QUARANTINE_REASONS.get(job.quarantine_reason, "Unknown"),
+            "reason": job.quarantine_reason
+            if job.quarantine_reason in QuarantineReason.values
+            else "Unknown",
             "seriesBegan": job.quarantine_since,
             "seriesCount": 1,
             "error": error,
@@ -367,8 +353,7 @@ def get_sync_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> dict[st
 def delete_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpResponse:
     job = get_job(request, id, job_id)
     actor = caller(request)
-    if job.enabled:
-        set_status(job, False, actor=actor)
+    control.turn_off(job, actor=actor)
     with transaction.atomic():
         cycles.close_open_cycles(job, CycleStatus.FAILED, "The synchronization job was deleted.")
         EscrowEntry.objects.filter(job=job).delete()
@@ -397,26 +382,12 @@ def delete_job(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpRespo
 
 
 def _start(request: HttpRequest, job: ProvisioningJob) -> None:
-    """Graph's start: resume, or run the next cycle now; a quarantine is lifted. Refuses an untested job."""
-    if job.mode != ProvisioningMode.AUTOMATIC:
-        raise conflict("This application is in Manual provisioning mode; it can't be started.")
-    if reason := unsupported_reason(job):
-        raise conflict(reason)
-    if not job.tenant_url:
-        raise conflict(
-            "The job is not configured: save BaseAddress and SecretToken with PUT "
-            "/servicePrincipals/{id}/synchronization/secrets first."
-        )
-    if not credentials_tested(job):
-        raise conflict(
-            "The saved credentials have not passed validateCredentials (or changed since they did). "
-            "POST …/validateCredentials with them, then start."
-        )
-    if job.state == JobState.QUARANTINE:
-        quarantine.leave(job)
-        job.refresh_from_db()
-    if not job.enabled:
-        set_status(job, True, actor=caller(request))
+    """Graph's start: the control layer's turn_on (its rule and message, and a quarantine is lifted); 409."""
+    try:
+        control.turn_on(job, actor=caller(request))
+    except control.TurnOnRefused as refusal:
+        api_hint = " POST …/validateCredentials with them, then start." if refusal.untested else ""
+        raise conflict(refusal.message + api_hint) from None
 
 
 @router.post(
@@ -439,9 +410,7 @@ def start(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpResponse:
     summary="Pause provisioning: a running cycle stops at the next page and resumes on start",
 )
 def pause(request: HttpRequest, id: str, job_id: str = JOB_ID) -> HttpResponse:
-    job = get_job(request, id, job_id)
-    if job.enabled:
-        set_status(job, False, actor=caller(request))
+    control.turn_off(get_job(request, id, job_id), actor=caller(request))
     return no_content()
 
 
@@ -479,11 +448,5 @@ def restart(
     if scopes == ["None"]:
         _start(request, job)  # Graph: "None" starts a paused or quarantined job
         return no_content()
-    if "ForceDeletes" in scopes:
-        control.restart(job, reset_scope="ForceDeletes")
-    elif "Full" in scopes or "ConnectorDataStore" in scopes:
-        control.restart(job, reset_scope="Full")
-    else:
-        control.restart(job)
-    audit(request, job, Activity.RESTART_PROVISIONING, [("reset_scope", "", ", ".join(scopes) or "Restart")])
+    control.reset_job(job, scopes, actor=caller(request))
     return no_content()

@@ -9,13 +9,14 @@ from django.http import HttpRequest
 from ninja import Router
 
 from portal.api.common import DUMP, parse_object_id, responses
-from portal.api.errors import ApiError, bad_request, conflict, not_found
+from portal.api.errors import bad_request, conflict, not_found
 from portal.api.schemas import OnDemandResult, ProvisionOnDemandRequest
 from portal.api.synchronization.jobs import JOB_ID, WRITE, get_job
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from provisioning.engine.target_protocol import TargetError
 from provisioning.models import ProvisioningJob, ProvisioningLog
 from provisioning.sync.credentials import Credentials
+from provisioning.sync.operations import provision_on_demand as run_on_demand
 
 router = Router(tags=["synchronization"])
 
@@ -32,12 +33,6 @@ def provision_on_demand(
     request: HttpRequest, id: str, payload: ProvisionOnDemandRequest, job_id: str = JOB_ID
 ) -> dict[str, Any]:
     job = get_job(request, id, job_id)
-    try:
-        from provisioning.sync.operations import provision_on_demand as run_on_demand
-    except ImportError:
-        raise ApiError(
-            501, "Provision on demand is not available on this server.", code="notImplemented"
-        ) from None
     subjects = payload.parameters[0].subjects
     if len(subjects) != 1:
         raise bad_request("Send one subject per request.", "parameters[0].subjects")

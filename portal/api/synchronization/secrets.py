@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
@@ -21,17 +20,15 @@ from portal.api.common import caller, no_content, responses
 from portal.api.errors import ApiError, bad_request, conflict
 from portal.api.schemas import SecretsRequest, ValidateCredentialsRequest
 from portal.api.service_principals import get_application
-from portal.api.synchronization.jobs import JOB_ID, WRITE, audit, get_job
-from portal.audit import Activity
+from portal.api.synchronization.jobs import JOB_ID, WRITE, get_job
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
 from provisioning.forms.configuration import THRESHOLD_MAX
 from provisioning.models import (
     AuthMethod,
-    JobState,
     ProvisioningJob,
-    ProvisioningMode,
     Scope,
 )
+from provisioning.sync import control
 from provisioning.sync.credentials import (
     Credentials,
     matching_attribute,
@@ -252,29 +249,13 @@ def save_secrets(request: HttpRequest, id: str, payload: SecretsRequest) -> Http
         new["compatibility"] = Compatibility.from_dict(
             {**job.compat.to_dict(), **new["compatibility"]}
         ).changed()
-    changes = [
-        (name, getattr(job, name), value) for name, value in new.items() if getattr(job, name) != value
-    ]
     notify = new.get("notify_on_failure", job.notify_on_failure)
     email = new.get("notification_email", job.notification_email)
     if notify and not email:
         raise bad_request(
             "Failure notifications need an address: add NotificationEmail (or Recipients).", "value"
         )
-    if not changes:
-        return no_content()
-    with transaction.atomic():
-        fields = [name for name, _, _ in changes]
-        for name in fields:
-            setattr(job, name, new[name])
-        if "scope" in fields:
-            job.needs_full_sync = True  # a scope change takes effect with an initial cycle, as in Entra
-            fields.append("needs_full_sync")
-        if job.state == JobState.NOT_CONFIGURED and job.tenant_url and job.mode == ProvisioningMode.AUTOMATIC:
-            job.state = JobState.NOT_RUN
-            fields.append("state")
-        job.save(update_fields=fields)
-        audit(request, job, Activity.UPDATE_PROVISIONING, changes)  # record_audit redacts the secrets
+    control.save_settings(job, new, actor=caller(request))  # the audit entry redacts the secrets
     return no_content()
 
 
@@ -315,7 +296,7 @@ def validate_credentials(
         raise ApiError(
             429, rate_limited_verdict(wait).message, headers={"Retry-After": str(wait)}, target="credentials"
         )
-    timeout = getattr(settings, "PROVISIONING_TEST_CONNECTION_TIMEOUT", 10)
+    timeout = settings.PROVISIONING_TEST_CONNECTION_TIMEOUT
     verdict = run_connection_test(
         credentials, matching=matching_attribute(job), timeout=timeout, job_id=job.pk
     )

@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from portal.directory.attributes import GROUP_SOURCE_ATTRIBUTES, USER_SOURCE_ATTRIBUTES
+
 __all__ = [
     "AppRoleTemplate",
     "AppTemplate",
@@ -45,52 +47,7 @@ MAPPING_TYPES = frozenset({"Direct", "Constant", "Expression", "None"})
 APPLY_VALUES = frozenset({"Always", "ObjectAddOnly"})
 ATTRIBUTE_TYPES = frozenset({"String", "Boolean", "Integer", "DateTime", "Reference", "Binary"})
 
-# Entra directory attributes a default mapping may read (the portal's directory holds the same).
-USER_SOURCE_ATTRIBUTES = frozenset(
-    {
-        "objectId",
-        "userPrincipalName",
-        "mail",
-        "mailNickname",
-        "displayName",
-        "givenName",
-        "surname",
-        "jobTitle",
-        "department",
-        "companyName",
-        "employeeId",
-        "employeeType",
-        "officeLocation",
-        "streetAddress",
-        "city",
-        "state",
-        "postalCode",
-        "country",
-        "usageLocation",
-        "preferredLanguage",
-        "mobilePhone",
-        "businessPhones",
-        "faxNumber",
-        "accountEnabled",
-        "manager",
-        "createdDateTime",
-        "IsSoftDeleted",
-        "appRoleAssignments",
-        *(f"extensionAttribute{i}" for i in range(1, 16)),
-    }
-)
-GROUP_SOURCE_ATTRIBUTES = frozenset(
-    {
-        "objectId",
-        "displayName",
-        "mailNickname",
-        "description",
-        "mail",
-        "securityEnabled",
-        "mailEnabled",
-        "members",
-    }
-)
+# Entra directory attributes a default mapping may read: the directory's one table.
 SOURCE_ATTRIBUTES = {"User": USER_SOURCE_ATTRIBUTES, "Group": GROUP_SOURCE_ATTRIBUTES}
 # Directory extensions (extension_<appId without dashes>_<name>) are always allowed as sources.
 DIRECTORY_EXTENSION = re.compile(r"^extension_[0-9a-fA-F]{32}_\w+$")

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from portal.applications.demo import ensure_demo_app, reconcile_demo_target
 from portal.demo import DEMO_STORE, demo_admin_password
 from portal.directory.models import DirectoryUser
 
@@ -32,10 +33,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo admin: username 'admin', password '{password}'")
 
     def _seed_demo_app(self, scim_port: int) -> None:
-        try:
-            from portal.applications.demo import ensure_demo_app, reconcile_demo_target
-        except ImportError:  # the applications part is not installed in this build
-            return
         ensure_demo_app(scim_port)
         forgotten = reconcile_demo_target(settings.VAR_DIR / DEMO_STORE)
         if forgotten:

@@ -511,6 +511,7 @@ class ScimTarget(ScimSession):
         results: list[TargetObject | TargetError | None] = [None] * len(items)
         documents: dict[str, tuple[int, dict[str, Any]]] = {}
         operations = []
+        operation_model = BulkOperation[model]  # one parametrised class per batch, not one per item
         for index, values in enumerate(items):
             try:
                 resource = build_resource(object_type, values)
@@ -520,9 +521,7 @@ class ScimTarget(ScimSession):
             bulk_id = f"item{index}"
             with LENIENT_POLICY:
                 documents[bulk_id] = (index, resource.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST))
-            operations.append(
-                BulkOperation[model](method="POST", path=endpoint, bulk_id=bulk_id, data=resource)
-            )
+            operations.append(operation_model(method="POST", path=endpoint, bulk_id=bulk_id, data=resource))
         if not operations:
             return results  # type: ignore[return-value]
         if max_payload and len(operations) > 1:

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"Provisioning of {job.application} is Off: switch it On first.")
         before = Cycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
         if restart:
-            control.restart(job)
+            control.reset_job(job)
         else:
             run_cycle.delay(job.pk)
         self.stdout.write(f"Queued a cycle for {job.application}.")

@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob, ProvisioningLog
+from provisioning.models import Cycle, CycleKind, CyclePhase, CycleStatus, ProvisioningJob, ProvisioningLog
 
 ENGINE_PAGE = 500  # rows sharing one activity_at, as provisioning.sync.escrow.write_logs writes them
 FIRST = [
@@ -399,7 +399,7 @@ def _cycle(
         cycle_id=cycle_id,
         kind=CycleKind.INITIAL if number == 0 else CycleKind.INCREMENTAL,
         status=CycleStatus.COMPLETED,
-        phase="deprovision",
+        phase=CyclePhase.DEPROVISION,
         started_at=begin,
         finished_at=end,
         total=count,
