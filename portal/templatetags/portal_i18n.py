@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from portal.i18n.text import localized
 
@@ -33,3 +33,13 @@ def step_description(step: Any, index: int | None = None) -> str:
         return _render(step.get("description", ""), step.get("descriptionId"), step.get("descriptionParams"))
     description = getattr(step, "description", "")
     return localized(description) if getattr(description, "msgid", None) else _render(description, None, None)
+
+
+@register.filter
+def step_name(log: Any, index: int) -> str:
+    """The index-th stored step's own name (Import, Scoping…), translated; the Graph record names steps
+    by Graph's identifiers (EntryImport…), which are not for reading."""
+    steps = getattr(log, "steps", None) or []
+    step = steps[index] if 0 <= index < len(steps) and isinstance(steps[index], dict) else {}
+    name = str(step.get("name") or "")
+    return pgettext("provisioning step", name) if name else ""

@@ -11,7 +11,7 @@ from portal.i18n.text import localized
 from provisioning.engine.outcome import Step
 from provisioning.expressions import ExpressionError, compile_expression
 from provisioning.forms.mappings import check_expression
-from provisioning.logs.export import graph_record, job_directory_for
+from provisioning.logs.graph import graph_record, job_identity
 from provisioning.messages import Message, gettext_noop
 from tests.fixtures.logs import make_log, new_job
 
@@ -33,7 +33,7 @@ def test_a_logged_step_is_stored_english_and_shown_in_the_readers_language(clien
     )
     log.refresh_from_db()
     assert log.steps[0]["description"] == "Retrieved Ada from the directory."
-    record = graph_record(log, job_directory_for(job))
+    record = graph_record(log, job_identity(job))
     assert record["provisioningSteps"][0]["description"] == "Retrieved Ada from the directory."
     assert "descriptionId" not in record["provisioningSteps"][0]  # Graph's shape, unchanged
 

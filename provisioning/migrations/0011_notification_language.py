@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provisioning', '0008_page_delivery_and_failure'),
+        ('provisioning', '0010_escrow_counts_index'),
     ]
 
     operations = [
