@@ -29,6 +29,7 @@ from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.source import EscrowRecord
 from provisioning.engine.target_protocol import ErrorCategory
+from provisioning.messages import Message, gettext_noop
 from provisioning.models import (
     Cycle,
     CycleKind,
@@ -527,8 +528,10 @@ def fail_page(page_id: int, reason: str) -> bool:
         "PageFailed",
         ErrorCategory.TRANSIENT,
         message,
-        recommended_action="The object is retried in the next cycle. If this repeats, check the workers' "
-        "logs, the database and the broker.",
+        recommended_action=gettext_noop(
+            "The object is retried in the next cycle. If this repeats, check the workers' "
+            "logs, the database and the broker."
+        ),
     )
     outcomes = []
     for item in page.items:
@@ -580,7 +583,11 @@ def _stopped_on(page: CyclePage, stop: StopCycle, objects: dict) -> Outcome:
     outcome = Outcome(kind=kind, source_id=source_id, source_name=name)
     outcome.action = "Other"
     outcome.fail(stop.error, step="Test connection")
-    outcome.step("Processing", "failure", "The cycle stopped: the target refused the admin credentials.")
+    outcome.step(
+        "Processing",
+        "failure",
+        Message(gettext_noop("The cycle stopped: the target refused the admin credentials.")),
+    )
     return outcome
 
 
