@@ -14,6 +14,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal import paging
 from portal.applications.models import Application
@@ -27,33 +29,33 @@ PAGE_SIZE = 50
 def _activity_choices() -> list[tuple[str, str]]:
     known = {v for k, v in vars(Activity).items() if k.isupper()}
     known |= set(AuditEntry.objects.values_list("activity", flat=True).distinct())
-    return [("", "All activities"), *((a, a) for a in sorted(known))]
+    return [("", _("All activities")), *((a, gettext(a)) for a in sorted(known))]
 
 
 class AuditFilterForm(forms.Form):
     date_from = forms.DateField(
-        label="From",
+        label=_("From"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
     )
     date_to = forms.DateField(
-        label="To",
+        label=_("To"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
     )
     activity = forms.ChoiceField(
-        label="Activity",
+        label=_("Activity"),
         required=False,
-        error_messages={"invalid_choice": "Choose an activity from the list."},
+        error_messages={"invalid_choice": _("Choose an activity from the list.")},
     )
     app = forms.TypedChoiceField(
-        label="Application",
+        label=_("Application"),
         required=False,
         coerce=int,
         empty_value=None,
-        error_messages={"invalid_choice": "Choose an application from the list."},
+        error_messages={"invalid_choice": _("Choose an application from the list.")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -64,13 +66,13 @@ class AuditFilterForm(forms.Form):
         raw = self.data.get("app", "")
         if raw.isdigit() and raw not in {pk for pk, _ in apps}:
             apps.append((raw, f"Deleted application (#{raw})"))
-        self.fields["app"].choices = [("", "All applications"), *apps]
+        self.fields["app"].choices = [("", _("All applications")), *apps]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
 
     def filter(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
@@ -121,6 +123,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "first_query": first_params.urlencode(),
         "is_first_page": not after,
         "cursor_error": cursor_error,
-        "breadcrumbs": [("Audit logs", None)],
+        "breadcrumbs": [(_("Audit logs"), None)],
     }
     return render(request, "portal/audit_log.html", context)

@@ -1,16 +1,17 @@
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.context import may_open, portal_perms
 
 NAVIGATION = [  # key, label, URL name, Fluent icon
-    ("home", "Home", "home", "home"),
-    ("users", "Users", "directory:user_list", "person"),
-    ("groups", "Groups", "directory:group_list", "people_team"),
-    ("applications", "Enterprise applications", "applications:app_list", "apps"),
-    ("logs", "Provisioning logs", "provisioning:log_list", "text_bullet_list"),
-    ("audit", "Audit logs", "audit_log", "history"),
-    ("api", "API tokens", "api_tokens:list", "key"),
+    ("home", _("Home"), "home", "home"),
+    ("users", _("Users"), "directory:user_list", "person"),
+    ("groups", _("Groups"), "directory:group_list", "people_team"),
+    ("applications", _("Enterprise applications"), "applications:app_list", "apps"),
+    ("logs", _("Provisioning logs"), "provisioning:log_list", "text_bullet_list"),
+    ("audit", _("Audit logs"), "audit_log", "history"),
+    ("api", _("API tokens"), "api_tokens:list", "key"),
 ]
 
 

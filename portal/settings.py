@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.i18n.middleware.PortalLocaleMiddleware",  # the user's language, English for the API
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -101,6 +102,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
@@ -191,7 +193,13 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LANGUAGE_CODE = "en-us"
+# English is the source language; the catalogues are locale/<lang>/LC_MESSAGES/django.po, compiled by
+# `manage.py start`, the Dockerfile and the test session (portal/i18n/catalogues.py, no gettext needed).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("nl", "Nederlands"), ("th", "ไทย")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "portal_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 # One date format on every page, per language (portal/formats/<lang>/formats.py): localisable.
 FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "UTC"

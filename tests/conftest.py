@@ -2,8 +2,11 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
+from portal.i18n.catalogues import compile_catalogues
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
@@ -18,6 +21,11 @@ pytest_plugins = [
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    """The translation catalogues are committed as .po only: compile them as the setup does."""
+    compile_catalogues(Path(__file__).resolve().parent.parent / "locale")
 
 
 @pytest.fixture(scope="session")

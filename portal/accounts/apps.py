@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
+        import portal.i18n.preferences  # noqa: F401  (restores a user's language at sign-in)
         from portal.accounts.msal_auth import check_settings
 
         checks.register(check_settings)

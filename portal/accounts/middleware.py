@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.policy import Rule, application_for, is_allowed, rule_for
 from portal.accounts.roles import PortalRole, roles_of
@@ -82,15 +83,16 @@ class PortalAccessMiddleware:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         if rule is None:
             log.warning("Refused %s: no access-policy rule for %r", request.path, match.view_name)
-            return forbidden(request, "This page is not in the portal's access policy yet.")
+            return forbidden(request, _("This page is not in the portal's access policy yet."))
         application = application_for(rule, view_kwargs)
         request.portal_application = application
         if is_allowed(request.user, rule, request.method, application):
             return None
         needed = rule.capability_for(request.method)
         reason = (
-            f"This needs permission to {needed.description} ({needed}), which your roles do not include."
+            _("This needs permission to %(description)s (%(needed)s), which your roles do not include.")
+            % {"description": needed.description, "needed": needed}
             if needed
-            else "This page cannot be changed."
+            else _("This page cannot be changed.")
         )
         return forbidden(request, reason)

@@ -79,3 +79,16 @@ class ApplicationOwner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} owns {self.application}"
+
+
+class LanguagePreference(models.Model):
+    """The display language a portal user chose in the header; it also decides their emails' language."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="language_preference"
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"

@@ -28,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
 from portal.accounts.roles import DIRECTORY_ROLE_TEMPLATES, PortalRole, parse_role
@@ -169,22 +170,31 @@ def check_tenant(claims: dict[str, Any], config: EntraConfig, issuer: str | None
     if config.multi_tenant:
         if not config.trusted_tenants:
             raise SignInError(
-                "Sign-in with a multi-tenant authority needs ENTRA_ALLOWED_TENANTS; nobody is trusted yet."
+                _("Sign-in with a multi-tenant authority needs ENTRA_ALLOWED_TENANTS; nobody is trusted yet.")
             )
         if tenant not in config.trusted_tenants:
             raise SignInError(
-                "This account belongs to an Entra tenant this portal does not trust.",
+                _("This account belongs to an Entra tenant this portal does not trust."),
                 detail=f"tenant={tenant}",
             )
     elif config.tenant_id and tid and tid != config.tenant_id.lower():
-        raise SignInError("This account belongs to another Entra tenant.", detail=f"tid={claims['tid']}")
+        raise SignInError(
+            _("This account belongs to another Entra tenant."),
+            detail=f"tid={claims['tid']}",
+        )
     iss = str(claims.get("iss") or "")
     if issuer and iss:
         expected = issuer.replace("{tenantid}", tid) if "{tenantid}" in issuer else issuer
         if iss.rstrip("/") != expected.rstrip("/"):
-            raise SignInError("The ID token was issued by another tenant or provider.", detail=f"iss={iss}")
+            raise SignInError(
+                _("The ID token was issued by another tenant or provider."),
+                detail=f"iss={iss}",
+            )
     if tid and iss and _issuer_tenant(iss) not in ("", tid):
-        raise SignInError("The ID token's issuer is not its tenant's.", detail=f"iss={iss} tid={tid}")
+        raise SignInError(
+            _("The ID token's issuer is not its tenant's."),
+            detail=f"iss={iss} tid={tid}",
+        )
 
 
 def _issuer_tenant(iss: str) -> str:
@@ -249,7 +259,7 @@ def build_client(
     except (ValueError, requests.RequestException) as exc:
         log.warning("Microsoft sign-in: cannot use the authority: %s", exc)
         raise SignInError(
-            "Microsoft Entra ID cannot be reached right now. Try again in a moment.", detail=str(exc)
+            _("Microsoft Entra ID cannot be reached right now. Try again in a moment."), detail=str(exc)
         ) from exc
 
 
@@ -320,7 +330,7 @@ def complete_sign_in(request: HttpRequest) -> SignInResult:
     flow = request.session.pop(FLOW_KEY, None)
     next_url = request.session.pop(NEXT_KEY, "")
     if not flow:
-        raise SignInError("This sign-in has expired or was started in another browser. Sign in again.")
+        raise SignInError(_("This sign-in has expired or was started in another browser. Sign in again."))
     config = entra_config()
     cache = msal.SerializableTokenCache()
     client = build_client(config, cache)
@@ -330,20 +340,22 @@ def complete_sign_in(request: HttpRequest) -> SignInResult:
     except ValueError as exc:  # state mismatch, or neither code nor error in the response
         log.warning("Microsoft sign-in refused: %s", exc)
         raise SignInError(
-            "The sign-in response did not match the sign-in this browser started (state mismatch). "
-            "Nothing was signed in.",
+            _(
+                "The sign-in response did not match the sign-in this browser started (state mismatch). "
+                "Nothing was signed in."
+            ),
             detail=str(exc),
         ) from exc
     except RuntimeError as exc:  # the ID token's nonce is not ours: a replayed or injected token
         log.warning("Microsoft sign-in refused: %s", exc)
         raise SignInError(
-            "The ID token was not issued for this sign-in (nonce mismatch). Nothing was signed in.",
+            _("The ID token was not issued for this sign-in (nonce mismatch). Nothing was signed in."),
             detail=str(exc),
         ) from exc
     except requests.RequestException as exc:
         log.warning("Microsoft sign-in: the token endpoint cannot be reached: %s", exc)
         raise SignInError(
-            "Microsoft Entra ID cannot be reached right now. Try again in a moment.", detail=str(exc)
+            _("Microsoft Entra ID cannot be reached right now. Try again in a moment."), detail=str(exc)
         ) from exc
     if "error" in result:
         log.warning(
@@ -352,7 +364,7 @@ def complete_sign_in(request: HttpRequest) -> SignInResult:
             result.get("error_description", ""),
         )
         raise SignInError(
-            "Microsoft Entra ID did not sign you in.",
+            _("Microsoft Entra ID did not sign you in."),
             detail=f"{result.get('error')}: {result.get('error_description', '')}".strip(": "),
         )
     claims = result.get("id_token_claims") or {}
@@ -367,18 +379,21 @@ def validate_claims(
     """Audience, lifetime, tenant and issuer of the ID token — what msal no longer checks."""
     now = time.time() if now is None else now
     if not claims:
-        raise SignInError("The provider returned no ID token.")
+        raise SignInError(_("The provider returned no ID token."))
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if config.client_id not in audiences:
-        raise SignInError("The ID token was issued to another application.", detail=f"aud={audience!r}")
+        raise SignInError(
+            _("The ID token was issued to another application."),
+            detail=f"aud={audience!r}",
+        )
     if float(claims.get("exp", 0)) + CLOCK_SKEW < now:
-        raise SignInError("The ID token has expired. Sign in again.")
+        raise SignInError(_("The ID token has expired. Sign in again."))
     if float(claims.get("nbf", claims.get("iat", now))) - CLOCK_SKEW > now:
-        raise SignInError("The ID token is not valid yet; check this server's clock.")
+        raise SignInError(_("The ID token is not valid yet; check this server's clock."))
     check_tenant(claims, config, issuer)
     if not (claims.get("oid") or claims.get("sub")):
-        raise SignInError("The ID token names no user (no oid or sub claim).")
+        raise SignInError(_("The ID token names no user (no oid or sub claim)."))
 
 
 def roles_from_claims(claims: dict[str, Any], config: EntraConfig) -> set[PortalRole]:

@@ -68,6 +68,7 @@ POLICY: tuple[Rule, ...] = (
     Rule("microsoft_sign_in", public=True, why="starts the Entra ID authorization-code flow"),
     Rule("microsoft_callback", public=True, why="Entra ID redirects here with the code"),
     Rule("healthz", public=True, why="load balancers and the compose healthcheck"),
+    Rule("set_language", public=True, why="the header's language picker, also on the sign-in page"),
     # The shell.
     Rule("home", C.PORTAL_ACCESS, why="any admin role or app owner"),
     # Directory: App/Cloud App Admins may read (to assign), only Global Admins change it.

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from portal.accounts import msal_auth
@@ -41,7 +42,7 @@ class SignInView(LoginView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not local_accounts_enabled():
             context = self.get_context_data(form=self.get_form())
-            context["refused"] = "Local accounts are turned off here: sign in with Microsoft."
+            context["refused"] = _("Local accounts are turned off here: sign in with Microsoft.")
             return self.render_to_response(context, status=403)
         return super().post(request, *args, **kwargs)
 
@@ -79,7 +80,9 @@ def microsoft_callback(request: HttpRequest) -> HttpResponse:
     except msal_auth.SignInError as exc:
         return _sign_in_error(request, exc, status=400)
     if not result.user.is_active:
-        return _sign_in_error(request, msal_auth.SignInError("This account is disabled in the portal."), 403)
+        return _sign_in_error(
+            request, msal_auth.SignInError(_("This account is disabled in the portal.")), 403
+        )
     auth_login(request, result.user, backend=ENTRA_BACKEND)
     msal_auth.remember_tokens(request, result.tokens)
     return redirect(_safe_next(request, result.next_url))
@@ -87,7 +90,7 @@ def microsoft_callback(request: HttpRequest) -> HttpResponse:
 
 def _not_configured(request: HttpRequest) -> HttpResponse:
     """A stale "Sign in with Microsoft" link on a portal without ENTRA_* settings: back to sign-in."""
-    messages.warning(request, "Sign-in with Microsoft is not configured on this portal.")
+    messages.warning(request, _("Sign-in with Microsoft is not configured on this portal."))
     return redirect_to_login(settings.LOGIN_REDIRECT_URL, settings.LOGIN_URL)
 
 
@@ -100,6 +103,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF refusals in the shell (Django's own page has inline styles the CSP blocks)."""
     return forbidden(
         request,
-        "The form could not be verified (its security token is missing or expired). "
-        "Reload the page and try again.",
+        _(
+            "The form could not be verified (its security token is missing or expired). "
+            "Reload the page and try again."
+        ),
     )

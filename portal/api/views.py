@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts.middleware import forbidden
@@ -20,23 +21,30 @@ from portal.accounts.roles import Capability, PortalRole, has_capability, roles_
 from portal.api.models import DEFAULT_EXPIRY_DAYS, ApiToken
 from portal.audit import record_audit
 
-EXPIRY_CHOICES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (180, "180 days"), (366, "1 year")]
+EXPIRY_CHOICES = [
+    (7, _("7 days")),
+    (30, _("30 days")),
+    (90, _("90 days")),
+    (180, _("180 days")),
+    (366, _("1 year")),
+]
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(
+        label=_("Name"),
         max_length=100,
-        help_text="What the token is for, e.g. “nightly onboarding script”.",
+        help_text=_("What the token is for, e.g. “nightly onboarding script”."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     days = forms.TypedChoiceField(
-        label="Expires after", choices=EXPIRY_CHOICES, coerce=int, initial=DEFAULT_EXPIRY_DAYS
+        label=_("Expires after"), choices=EXPIRY_CHOICES, coerce=int, initial=DEFAULT_EXPIRY_DAYS
     )
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
-            raise forms.ValidationError("Give the token a name.")
+            raise forms.ValidationError(_("Give the token a name."))
         return name
 
 
@@ -52,7 +60,7 @@ def _context(request: HttpRequest, form: TokenForm, **extra: Any) -> dict[str, A
     context = {
         "form": form,
         "tokens": ApiToken.objects.filter(user=request.user),
-        "breadcrumbs": [("API tokens", None)],
+        "breadcrumbs": [(_("API tokens"), None)],
         "roles": sorted(role.label for role in roles_of(request.user)),
         **extra,
     }

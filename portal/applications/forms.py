@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from portal.applications import services
 from portal.applications.models import Application, AppRole, AppRoleAssignment
@@ -14,11 +15,11 @@ class ApplicationNameForm(forms.Form):
     """The name asked for when adding an app from the gallery and when renaming it."""
 
     display_name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=services.NAME_MAX_LENGTH,
         error_messages={
-            "required": "Enter a name for the application.",
-            "max_length": "The name can have at most %(limit_value)d characters (it has %(show_value)d).",
+            "required": _("Enter a name for the application."),
+            "max_length": _("The name can have at most %(limit_value)d characters (it has %(show_value)d)."),
         },
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
@@ -46,17 +47,17 @@ class AssignmentForm(forms.Form):
     """Add assignment: one or more users and groups picked in the search, and one role for all."""
 
     principal = PrincipalField(
-        label="Users and groups",
-        error_messages={"required": "Select at least one user or group."},
+        label=_("Users and groups"),
+        error_messages={"required": _("Select at least one user or group.")},
         widget=forms.CheckboxSelectMultiple,
     )
     app_role = RoleChoiceField(
-        label="Role",
+        label=_("Role"),
         queryset=AppRole.objects.none(),
-        empty_label="Select a role",
+        empty_label=_("Select a role"),
         error_messages={
-            "required": "Select a role.",
-            "invalid_choice": "Select one of this application's roles.",
+            "required": _("Select a role."),
+            "invalid_choice": _("Select one of this application's roles."),
         },
     )
 
@@ -73,8 +74,10 @@ class AssignmentForm(forms.Form):
             principal = services.find_principal(token)
             if principal is None:
                 raise forms.ValidationError(
-                    "One of the selected users or groups no longer exists (or is in the recycle bin). "
-                    "Search again."
+                    _(
+                        "One of the selected users or groups no longer exists (or is in the recycle bin). "
+                        "Search again."
+                    )
                 )
             principals.append(principal)
         self.principals = principals

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from portal.applications import services
@@ -34,44 +35,44 @@ def blade_context(application: Application, active: str, title: str) -> dict[str
     audit = _url("audit_log")
     # Grouped as Entra's enterprise-application menu.
     groups: list[tuple[str, list[tuple[str, str, str, str]]]] = [
-        ("", [("overview", "Overview", _url("applications:overview", oid), "apps")]),
+        ("", [("overview", _("Overview"), _url("applications:overview", oid), "apps")]),
         (
-            "Manage",
+            _("Manage"),
             [
-                ("properties", "Properties", _url("applications:properties", oid), "settings"),
-                ("users", "Users and groups", _url("applications:assignments", oid), "people"),
+                ("properties", _("Properties"), _url("applications:properties", oid), "settings"),
+                ("users", _("Users and groups"), _url("applications:assignments", oid), "people"),
                 (
                     "provisioning",
-                    "Provisioning",
+                    _("Provisioning"),
                     _url("provisioning:configuration", oid),
                     "person_sync",
                 ),
             ],
         ),
         (
-            "Provisioning",
+            _("Provisioning"),
             [
                 (
                     "provisioning_overview",
-                    "Overview",
+                    _("Overview"),
                     _url("provisioning:app_overview", pk),
                     "data_bar_vertical",
                 ),
-                ("on_demand", "Provision on demand", _url("provisioning:on_demand", oid), "play"),
-                ("plan", "Plan (dry run)", _url("provisioning:plan", oid), "clipboard"),
-                ("schema", "Review schema", _url("provisioning:schema", oid), "code"),
+                ("on_demand", _("Provision on demand"), _url("provisioning:on_demand", oid), "play"),
+                ("plan", _("Plan (dry run)"), _url("provisioning:plan", oid), "clipboard"),
+                ("schema", _("Review schema"), _url("provisioning:schema", oid), "code"),
             ],
         ),
         (
-            "Activity",
+            _("Activity"),
             [
-                ("audit", "Audit logs", f"{audit}?app={pk}", "history"),
-                ("logs", "Provisioning logs", logs, "text_bullet_list"),
+                ("audit", _("Audit logs"), f"{audit}?app={pk}", "history"),
+                ("logs", _("Provisioning logs"), logs, "text_bullet_list"),
             ],
         ),
         (
-            "Troubleshooting",
-            [("deletions", "Staged deletions", _url("provisioning:deletions", oid), "wrench")],
+            _("Troubleshooting"),
+            [("deletions", _("Staged deletions"), _url("provisioning:deletions", oid), "wrench")],
         ),
     ]
     blade_groups = [
@@ -95,7 +96,7 @@ def blade_context(application: Application, active: str, title: str) -> dict[str
         "blade_groups": blade_groups,
         "blade_menu": [item for group in blade_groups for item in group["items"]],
         "breadcrumbs": [
-            ("Enterprise applications", reverse("applications:app_list")),
+            (_("Enterprise applications"), reverse("applications:app_list")),
             (application.display_name, reverse("applications:overview", args=[oid])),
             (title, None),
         ],
@@ -118,7 +119,7 @@ def app_list(request: HttpRequest) -> HttpResponse:
         "apps": apps[:LIST_LIMIT],
         "truncated": len(apps) > LIST_LIMIT,
         "q": query,
-        "breadcrumbs": [("Enterprise applications", None)],
+        "breadcrumbs": [(_("Enterprise applications"), None)],
     }
     template = "applications/app_list.html"
     if request.htmx and request.htmx.target == "app-results":
@@ -132,8 +133,8 @@ def gallery(request: HttpRequest) -> HttpResponse:
         "templates": search_templates(query),
         "q": query,
         "breadcrumbs": [
-            ("Enterprise applications", reverse("applications:app_list")),
-            ("Browse the gallery", None),
+            (_("Enterprise applications"), reverse("applications:app_list")),
+            (_("Browse the gallery"), None),
         ],
     }
     template = "applications/gallery.html"
@@ -169,8 +170,8 @@ def gallery_create(request: HttpRequest, template_id: str) -> HttpResponse:
         "app_template": app_template,
         "form": form,
         "breadcrumbs": [
-            ("Enterprise applications", reverse("applications:app_list")),
-            ("Browse the gallery", reverse("applications:gallery")),
+            (_("Enterprise applications"), reverse("applications:app_list")),
+            (_("Browse the gallery"), reverse("applications:gallery")),
             (app_template.display_name, None),
         ],
     }
@@ -186,7 +187,7 @@ def overview(request: HttpRequest, object_id: Any) -> HttpResponse:
         "assignments": application.assignments.count(),
         "default_access": application.assignments.filter(app_role__is_default=True).count(),
     }
-    context = {**blade_context(application, "overview", "Overview"), "counts": counts}
+    context = {**blade_context(application, "overview", _("Overview")), "counts": counts}
     return render(request, "applications/overview.html", context)
 
 
@@ -200,11 +201,11 @@ def properties(request: HttpRequest, object_id: Any) -> HttpResponse:
             if services.rename(application, form.cleaned_data["display_name"], actor=request.user):
                 messages.success(request, f"The application is now named {application.display_name}.")
             else:
-                messages.info(request, "Nothing to save: the name is unchanged.")
+                messages.info(request, _("Nothing to save: the name is unchanged."))
             return redirect("applications:properties", application.service_principal_id)
     else:
         form = ApplicationNameForm(initial={"display_name": application.display_name})
-    context = {**blade_context(application, "properties", "Properties"), "form": form}
+    context = {**blade_context(application, "properties", _("Properties")), "form": form}
     return render(request, "applications/properties.html", context)
 
 
@@ -217,7 +218,7 @@ def delete(request: HttpRequest, object_id: Any) -> HttpResponse:
         messages.success(request, f"{name} was deleted.")
         return redirect("applications:app_list")
     context = {
-        **blade_context(application, "properties", "Delete"),
+        **blade_context(application, "properties", _("Delete")),
         "assignment_count": application.assignments.count(),
     }
     return render(request, "applications/delete.html", context)
@@ -235,7 +236,7 @@ def assignments(request: HttpRequest, object_id: Any) -> HttpResponse:
     )
     rows.sort(key=lambda a: (a.principal.display_name.casefold(), a.pk))
     context = {
-        **blade_context(application, "users", "Users and groups"),
+        **blade_context(application, "users", _("Users and groups")),
         "assignments": rows,
         "default_access_count": sum(1 for a in rows if a.app_role.is_default),
         "tab": "assignments",
@@ -248,7 +249,7 @@ def effective(request: HttpRequest, object_id: Any) -> HttpResponse:
     application = _application(object_id)
     rows = services.effective_assignments(application)
     context = {
-        **blade_context(application, "users", "Users and groups"),
+        **blade_context(application, "users", _("Users and groups")),
         "rows": rows,
         "user_count": len({r.user.pk for r in rows}),
         "tab": "effective",
@@ -277,7 +278,7 @@ def assignment_add(request: HttpRequest, object_id: Any) -> HttpResponse:
         return redirect("applications:assignments", application.service_principal_id)
 
     context = {
-        **blade_context(application, "users", "Add assignment"),
+        **blade_context(application, "users", _("Add assignment")),
         "form": form,
         "q": query,
         "selected": [(services.principal_token(p), p) for p in selected],
@@ -302,5 +303,5 @@ def assignment_remove(request: HttpRequest, object_id: Any, assignment_id: Any) 
         services.remove_assignment(assignment, actor=request.user)
         messages.success(request, f"Removed the assignment of {name}.")
         return redirect("applications:assignments", application.service_principal_id)
-    context = {**blade_context(application, "users", "Remove assignment"), "assignment": assignment}
+    context = {**blade_context(application, "users", _("Remove assignment")), "assignment": assignment}
     return render(request, "applications/assignment_remove.html", context)

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Value
 from django.db.models.functions import Concat, Lower
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from portal import paging
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
@@ -133,8 +134,8 @@ def keyset_page(
 
 # --- the list filters -----------------------------------------------------------------------------------
 
-DELETED_CHOICES = [("", "Active"), ("only", "Deleted"), ("all", "All")]
-ENABLED_CHOICES = [("", "Any"), ("true", "Enabled"), ("false", "Disabled")]
+DELETED_CHOICES = [("", _("Active")), ("only", _("Deleted")), ("all", _("All"))]
+ENABLED_CHOICES = [("", _("Any")), ("true", _("Enabled")), ("false", _("Disabled"))]
 
 
 def department_choices() -> list[tuple[str, str]]:
@@ -162,10 +163,10 @@ def department_choices() -> list[tuple[str, str]]:
 class DirectoryUserFilterForm(forms.Form):
     """The users list's query string. Unknown or bad values fall back to "no filter", never an error page."""
 
-    q = forms.CharField(required=False, max_length=256, label="Search")
-    department = forms.CharField(required=False, max_length=64, label="Department")
-    enabled = forms.ChoiceField(required=False, choices=ENABLED_CHOICES, label="Account")
-    deleted = forms.ChoiceField(required=False, choices=DELETED_CHOICES, label="Status")
+    q = forms.CharField(required=False, max_length=256, label=_("Search"))
+    department = forms.CharField(required=False, max_length=64, label=_("Department"))
+    enabled = forms.ChoiceField(required=False, choices=ENABLED_CHOICES, label=_("Account"))
+    deleted = forms.ChoiceField(required=False, choices=DELETED_CHOICES, label=_("Status"))
     after = forms.CharField(required=False, widget=forms.HiddenInput)
     before = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -193,8 +194,8 @@ class DirectoryUserFilterForm(forms.Form):
 
 
 class DirectoryGroupFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=256, label="Search")
-    deleted = forms.ChoiceField(required=False, choices=DELETED_CHOICES, label="Status")
+    q = forms.CharField(required=False, max_length=256, label=_("Search"))
+    deleted = forms.ChoiceField(required=False, choices=DELETED_CHOICES, label=_("Status"))
     after = forms.CharField(required=False, widget=forms.HiddenInput)
     before = forms.CharField(required=False, widget=forms.HiddenInput)
 

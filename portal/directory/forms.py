@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from portal.directory.attributes import EXTENSION_ATTRIBUTE_NAMES
 from portal.directory.models import DirectoryGroup, DirectoryUser, ImportKind
@@ -25,11 +26,13 @@ def validate_upn(value: str) -> str:
     value = value.strip()
     if not UPN_RE.match(value):
         raise ValidationError(
-            "Enter a user principal name like alias@contoso.com (letters, digits and ' . _ - ! # ^ ~ before the @)."
+            _(
+                "Enter a user principal name like alias@contoso.com (letters, digits and ' . _ - ! # ^ ~ before the @)."
+            )
         )
     if ".." in value.split("@")[0] or value.startswith(".") or value.split("@")[0].endswith("."):
         raise ValidationError(
-            "The part before the @ cannot start or end with a dot or contain two dots in a row."
+            _("The part before the @ cannot start or end with a dot or contain two dots in a row.")
         )
     return value
 
@@ -53,7 +56,7 @@ def parse_phone_list(value: str, separator: str) -> list[str]:
 def clean_usage_location(value: str) -> str:
     value = value.strip()
     if value and not USAGE_LOCATION_RE.match(value):
-        raise ValidationError("Use a two-letter country code (ISO 3166-1), such as US, DE or NO.")
+        raise ValidationError(_("Use a two-letter country code (ISO 3166-1), such as US, DE or NO."))
     return value.upper()
 
 
@@ -81,9 +84,11 @@ class ManagerField(forms.CharField):
 
 class DirectoryUserForm(forms.ModelForm):
     business_phones = forms.CharField(
-        required=False, label="Business phones", help_text="Several numbers: separate them with commas."
+        required=False, label=_("Business phones"), help_text=_("Several numbers: separate them with commas.")
     )
-    manager = ManagerField(required=False, label="Manager", help_text="The manager's user principal name.")
+    manager = ManagerField(
+        required=False, label=_("Manager"), help_text=_("The manager's user principal name.")
+    )
 
     class Meta:
         model = DirectoryUser
@@ -146,7 +151,7 @@ class DirectoryUserForm(forms.ModelForm):
     def clean_display_name(self) -> str:
         value = self.cleaned_data["display_name"].strip()
         if not value:
-            raise ValidationError("A display name is required.")
+            raise ValidationError(_("A display name is required."))
         return value
 
     def save(self, commit: bool = True) -> DirectoryUser:
@@ -168,31 +173,31 @@ class DirectoryGroupForm(forms.ModelForm):
     def clean_display_name(self) -> str:
         value = self.cleaned_data["display_name"].strip()
         if not value:
-            raise ValidationError("A display name is required.")
+            raise ValidationError(_("A display name is required."))
         return value
 
     def clean_mail_nickname(self) -> str:
         value = self.cleaned_data["mail_nickname"].strip()
         if value and not MAIL_NICKNAME_RE.match(value):
-            raise ValidationError("Use only letters, digits, dots, dashes and underscores.")
+            raise ValidationError(_("Use only letters, digits, dots, dashes and underscores."))
         return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("mail_enabled") and not data.get("mail_nickname") and "mail_nickname" not in self.errors:
-            self.add_error("mail_nickname", "A mail-enabled group needs a mail nickname.")
+            self.add_error("mail_nickname", _("A mail-enabled group needs a mail nickname."))
         if not data.get("mail_enabled") and not data.get("security_enabled"):
-            self.add_error("security_enabled", "A group must be security-enabled, mail-enabled or both.")
+            self.add_error("security_enabled", _("A group must be security-enabled, mail-enabled or both."))
         return data
 
 
 class MemberAddForm(forms.Form):
     kind = forms.ChoiceField(choices=[("user", "User"), ("group", "Group")])
-    member = forms.UUIDField(error_messages={"invalid": "Pick a user or a group from the list."})
+    member = forms.UUIDField(error_messages={"invalid": _("Pick a user or a group from the list.")})
 
 
 class DirectoryImportForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8, comma-separated, with a header row.")
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma-separated, with a header row."))
 
     def __init__(self, *args: Any, kind: str = ImportKind.USERS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -211,13 +216,13 @@ class DirectoryImportForm(forms.Form):
         try:
             for text in decoded(upload.chunks()):
                 if "\x00" in text:
-                    raise ValidationError("The file looks binary, not like a CSV text file.")
+                    raise ValidationError(_("The file looks binary, not like a CSV text file."))
                 blank = blank and not text.strip()
         except UnicodeDecodeError as exc:
             raise ValidationError(
                 f"The file is not UTF-8 text (byte {exc.start}). In Excel, save as “CSV UTF-8”."
             ) from exc
         if blank:
-            raise ValidationError("The file is empty.")
+            raise ValidationError(_("The file is empty."))
         self.file_name = upload.name[:256]
         return upload

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
@@ -37,9 +38,9 @@ from portal.directory.models import (
     ImportKind,
 )
 
-USERS = ("Users", "directory:user_list")
-GROUPS = ("Groups", "directory:group_list")
-DELETED = ("Deleted items", "directory:deleted_items")
+USERS = (_("Users"), "directory:user_list")
+GROUPS = (_("Groups"), "directory:group_list")
+DELETED = (_("Deleted items"), "directory:deleted_items")
 
 
 def _crumbs(*items: tuple[str, str | None]) -> list[tuple[str, str | None]]:
@@ -91,7 +92,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
         _audit(request, Activity.ADD_USER, user, _form_changes(form, created=True))
         messages.success(request, f"Created {user.display_name}.")
         return _done(request, user.get_absolute_url())
-    crumbs = _crumbs(USERS, ("New user", None))
+    crumbs = _crumbs(USERS, (_("New user"), None))
     return _form_page(request, "directory/user_form.html", form, breadcrumbs=crumbs)
 
 
@@ -105,7 +106,7 @@ def user_edit(request: HttpRequest, object_id: str) -> HttpResponse:
         _audit(request, Activity.UPDATE_USER, user, _form_changes(form))
         messages.success(request, f"Saved {user.display_name}.")
         return _done(request, user.get_absolute_url())
-    crumbs = _crumbs(USERS, (user.display_name, user.get_absolute_url()), ("Edit", None))
+    crumbs = _crumbs(USERS, (user.display_name, user.get_absolute_url()), (_("Edit"), None))
     return _form_page(request, "directory/user_form.html", form, breadcrumbs=crumbs, subject=user)
 
 
@@ -118,7 +119,7 @@ def _save(form: DirectoryUserForm | DirectoryGroupForm) -> DirectoryUser | Direc
             obj = form.save()
     except IntegrityError:
         form.add_error("user_principal_name" if "user_principal_name" in form.fields else None,
-                       "Another user took this user principal name a moment ago.")  # fmt: skip
+                       _("Another user took this user principal name a moment ago."))  # fmt: skip
         return None
     return obj
 
@@ -278,7 +279,7 @@ def group_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Created {group.display_name}.")
         return _done(request, group.get_absolute_url())
     return _form_page(
-        request, "directory/group_form.html", form, breadcrumbs=_crumbs(GROUPS, ("New group", None))
+        request, "directory/group_form.html", form, breadcrumbs=_crumbs(GROUPS, (_("New group"), None))
     )
 
 
@@ -291,7 +292,7 @@ def group_edit(request: HttpRequest, object_id: str) -> HttpResponse:
     if request.method == "POST" and _save(form):
         messages.success(request, f"Saved {group.display_name}.")
         return _done(request, group.get_absolute_url())
-    crumbs = _crumbs(GROUPS, (group.display_name, group.get_absolute_url()), ("Edit", None))
+    crumbs = _crumbs(GROUPS, (group.display_name, group.get_absolute_url()), (_("Edit"), None))
     return _form_page(request, "directory/group_form.html", form, breadcrumbs=crumbs, subject=group)
 
 
@@ -345,7 +346,7 @@ def member_add(request: HttpRequest, object_id: str) -> HttpResponse:
     if form.is_valid():
         member = services.find_member(form.cleaned_data["kind"], form.cleaned_data["member"])
         if member is None:
-            form.add_error("member", "That user or group no longer exists.")
+            form.add_error("member", _("That user or group no longer exists."))
         else:
             try:
                 services.add_member(group, member)
@@ -376,7 +377,7 @@ def member_remove(request: HttpRequest, object_id: str, membership_id: int) -> H
     try:
         services.remove_member(group, membership_id)
         _audit(request, Activity.REMOVE_MEMBER, group, [("member", name, "")])
-        messages.success(request, "Removed the member.")
+        messages.success(request, _("Removed the member."))
     except services.DirectoryError as exc:
         messages.error(request, str(exc))
     if request.htmx:
@@ -423,7 +424,7 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
         csv_import.start_preview(imp)
         return _done(request, reverse("directory:import_detail", args=[imp.pk]))
     parent = USERS if kind == ImportKind.USERS else GROUPS
-    label = "Bulk create or update users" if kind == ImportKind.USERS else "Import group memberships"
+    label = _("Bulk create or update users") if kind == ImportKind.USERS else _("Import group memberships")
     context = {
         "form": form,
         "kind": kind,
@@ -456,7 +457,7 @@ def import_detail(request: HttpRequest, import_id: str) -> HttpResponse:
     context = {
         "imp": imp,
         "errors_shown": imp.errors[:1000],
-        "breadcrumbs": _crumbs(parent, (f"Import {imp.file_name}", None)),
+        "breadcrumbs": _crumbs(parent, (_("Import %(name)s") % {"name": imp.file_name}, None)),
         "nav_current": "users" if imp.kind == ImportKind.USERS else "groups",
     }
     if _fragment(request):
@@ -471,7 +472,7 @@ def import_detail(request: HttpRequest, import_id: str) -> HttpResponse:
 def import_confirm(request: HttpRequest, import_id: str) -> HttpResponse:
     imp = get_object_or_404(DirectoryImport, pk=import_id)
     if not csv_import.start_apply(imp):
-        messages.error(request, "This import is not ready to run (it has errors, or it already ran).")
+        messages.error(request, _("This import is not ready to run (it has errors, or it already ran)."))
     else:
         summary = imp.summary or {}
         counts = {k: v for k, v in summary.items() if k in ("to_create", "to_update", "to_add", "unchanged")}
@@ -497,7 +498,9 @@ def import_cancel(request: HttpRequest, import_id: str) -> HttpResponse:
     except OperationalError:  # SQLite: the import holds the write lock while it writes
         cancelled = False
     if not cancelled:
-        messages.error(request, "This import can't be cancelled now: it is not running, or it is finishing.")
+        messages.error(
+            request, _("This import can't be cancelled now: it is not running, or it is finishing.")
+        )
     return _done(request, reverse("directory:import_detail", args=[imp.pk]))
 
 

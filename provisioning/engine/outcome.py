@@ -8,6 +8,7 @@ from typing import Any
 
 from provisioning.engine.source import EscrowRecord
 from provisioning.engine.target_protocol import TargetError
+from provisioning.messages import Message
 
 FORGET = "forget"  # escrow marker: drop the link (object deleted in the target)
 
@@ -20,12 +21,19 @@ class Step:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "status": self.status,
             "description": self.description,
             "details": self.details,
         }
+        if isinstance(self.description, Message):  # kept so the portal can show it in the reader's language
+            data["descriptionId"] = self.description.msgid
+            data["descriptionParams"] = {
+                key: value if isinstance(value, int | float) else str(value)
+                for key, value in self.description.params.items()
+            }
+        return data
 
 
 @dataclass

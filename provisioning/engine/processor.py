@@ -34,6 +34,7 @@ from provisioning.engine.target_protocol import (
 from provisioning.expressions import EvaluationContext, ExpressionError
 from provisioning.mappings.evaluation import evaluate_all
 from provisioning.mappings.scoping import ScopingError, in_scope
+from provisioning.messages import Message, gettext_noop
 
 BULK_BATCH = 50  # operations per SCIM Bulk request (the connector caps it at the target's maxOperations)
 Resolver = Callable[[str, list[str]], dict[str, str]]  # (kind, source ids) -> target ids of active links
@@ -256,11 +257,22 @@ class PageProcessor:
             outcome.target_id = entry.target_id
         if not obj.exists:
             outcome.step(
-                "Import", "success", f"The {obj.kind.lower()} was permanently deleted in the directory."
+                "Import",
+                "success",
+                Message(
+                    gettext_noop("The %(kind)s was permanently deleted in the directory."),
+                    kind=obj.kind.lower(),
+                ),
             )
             self._stage_deprovision(mapping, work, hard_delete=True, reason="permanently deleted")
             return work
-        outcome.step("Import", "success", f"Retrieved {obj.display_name or obj.id} from the directory.")
+        outcome.step(
+            "Import",
+            "success",
+            Message(
+                gettext_noop("Retrieved %(value)s from the directory."), value=obj.display_name or obj.id
+            ),
+        )
         try:
             reason = self._out_of_scope_reason(mapping, obj)
         except ScopingError as exc:  # e.g. a REGEX MATCH clause over its time budget: this object fails
@@ -269,18 +281,25 @@ class PageProcessor:
                     "ScopingFilterEvaluationFailed",
                     ErrorCategory.REJECTED,
                     f"A scoping filter could not be evaluated: {exc}",
-                    recommended_action="Fix the scoping filter, then restart provisioning.",
+                    recommended_action=gettext_noop("Fix the scoping filter, then restart provisioning."),
                 ),
                 step="Scoping",
             )
             outcome.action = "Other"
             return work
         if reason:
-            outcome.step("Scoping", "skipped", f"Not in scope: {reason}.", reason=reason)
+            outcome.step(
+                "Scoping",
+                "skipped",
+                Message(gettext_noop("Not in scope: %(reason)s."), reason=reason),
+                reason=reason,
+            )
             self._stage_deprovision(mapping, work, hard_delete=False, reason=reason)
             return work
         outcome.step(
-            "Scoping", "success", "In scope: assigned to the application and passes the scoping filters."
+            "Scoping",
+            "success",
+            Message(gettext_noop("In scope: assigned to the application and passes the scoping filters.")),
         )
         creating = work.entry is None
         try:
@@ -293,7 +312,9 @@ class PageProcessor:
                     "AttributeValueTypeMismatch",
                     ErrorCategory.REJECTED,
                     f"{exc} Nothing was sent.",
-                    recommended_action="Change the attribute mapping so that it yields a value of this type.",
+                    recommended_action=gettext_noop(
+                        "Change the attribute mapping so that it yields a value of this type."
+                    ),
                 ),
                 step="Processing",
             )
@@ -305,7 +326,9 @@ class PageProcessor:
                     "AttributeMappingEvaluationFailed",
                     ErrorCategory.REJECTED,
                     f"An attribute mapping could not be evaluated: {exc}",
-                    recommended_action="Fix the expression in the attribute mappings, then restart provisioning.",
+                    recommended_action=gettext_noop(
+                        "Fix the expression in the attribute mappings, then restart provisioning."
+                    ),
                 ),
                 step="Processing",
             )
@@ -330,31 +353,53 @@ class PageProcessor:
     ) -> None:
         outcome, entry = work.outcome, work.entry
         if entry is None:
-            outcome.step("Processing", "skipped", "Not provisioned by this app, so nothing to do.")
+            outcome.step(
+                "Processing",
+                "skipped",
+                Message(gettext_noop("Not provisioned by this app, so nothing to do.")),
+            )
             return
         if hard_delete or work.obj.kind == "Group":
             if "Delete" not in mapping.actions:
                 outcome.step(
-                    "Processing", "skipped", "The Delete target object action is off: the account is kept."
+                    "Processing",
+                    "skipped",
+                    Message(gettext_noop("The Delete target object action is off: the account is kept.")),
                 )
                 return
             outcome.pending = "Delete"
         else:
             if entry.state == "disabled":
-                outcome.step("Processing", "skipped", "Already disabled in the target.")
+                outcome.step(
+                    "Processing", "skipped", Message(gettext_noop("Already disabled in the target."))
+                )
                 return
             skippable = reason.startswith(("not assigned", "does not pass"))
             if self.config.skip_out_of_scope_deletions and skippable:
                 outcome.step(
-                    "Processing", "skipped", "Skip out of scope deletions is on: the account is kept."
+                    "Processing",
+                    "skipped",
+                    Message(gettext_noop("Skip out of scope deletions is on: the account is kept.")),
                 )
                 return
             if "Update" not in mapping.actions and "Delete" not in mapping.actions:
-                outcome.step("Processing", "skipped", "Update and Delete target object actions are off.")
+                outcome.step(
+                    "Processing",
+                    "skipped",
+                    Message(gettext_noop("Update and Delete target object actions are off.")),
+                )
                 return
             outcome.pending = "Disable"
         outcome.action = outcome.pending
-        outcome.step("Processing", "success", f"Staged: {outcome.pending.lower()} in the target ({reason}).")
+        outcome.step(
+            "Processing",
+            "success",
+            Message(
+                gettext_noop("Staged: %(pending)s in the target (%(reason)s)."),
+                pending=outcome.pending.lower(),
+                reason=reason,
+            ),
+        )
 
     # -- matching -------------------------------------------------------------------------------
 
@@ -373,7 +418,9 @@ class PageProcessor:
             )
         for w in unmatched:
             if w.outcome.status == "pending" and w.match is None:
-                w.outcome.step("Matching", "success", "No matching object in the target.")
+                w.outcome.step(
+                    "Matching", "success", Message(gettext_noop("No matching object in the target."))
+                )
 
     def _match_chunk(
         self, kind: str, attribute: str, chunk: list[str], by_value: dict[str, list[_Work]]
@@ -390,7 +437,14 @@ class PageProcessor:
                 w.match = hit
                 if hit:
                     w.outcome.step(
-                        "Matching", "success", f"Matched on {attribute} = {value!r}.", target_id=hit.id
+                        "Matching",
+                        "success",
+                        Message(
+                            gettext_noop("Matched on %(attribute)s = %(value)s."),
+                            attribute=attribute,
+                            value=repr(value),
+                        ),
+                        target_id=hit.id,
                     )
 
     def _fail_all(self, works: list[_Work], error: TargetError, step: str) -> None:
@@ -423,7 +477,10 @@ class PageProcessor:
                     w.outcome.step(
                         "Processing",
                         "warning",
-                        f"{len(missing)} member(s) skipped: not provisioned to this app.",
+                        Message(
+                            gettext_noop("%(count)s member(s) skipped: not provisioned to this app."),
+                            count=len(missing),
+                        ),
                         members=missing[:20],
                     )
 
@@ -494,7 +551,9 @@ class PageProcessor:
         outcome = w.outcome
         if "Create" not in mapping.actions:
             outcome.status = "skipped"
-            outcome.step("Processing", "skipped", "The Create target object action is off.")
+            outcome.step(
+                "Processing", "skipped", Message(gettext_noop("The Create target object action is off."))
+            )
             return
         values, _members = self._desired(w)
         if self.dry_run:
@@ -518,7 +577,7 @@ class PageProcessor:
             w.outcome.step(
                 "Matching",
                 "success",
-                "Found the object after the create attempt; adopting it.",
+                Message(gettext_noop("Found the object after the create attempt; adopting it.")),
                 target_id=found.id,
             )
             return self._adopt(kind, mapping, w, found, retries=error.retry_count)
@@ -556,7 +615,12 @@ class PageProcessor:
         outcome.action, outcome.status, outcome.target_id = "Create", "success", created.id
         outcome.retry_count = max(outcome.retry_count, created.retry_count)
         outcome.modified = [{"name": k, "old": None, "new": v} for k, v in values.items()]
-        outcome.step("Export", "success", f"Created the {kind.lower()} in the target.", target_id=created.id)
+        outcome.step(
+            "Export",
+            "success",
+            Message(gettext_noop("Created the %(kind)s in the target."), kind=kind.lower()),
+            target_id=created.id,
+        )
         # Recorded with no members until they are in, so a failed member PATCH is retried next cycle
         # while the group itself is never created twice.
         outcome.escrow = EscrowRecord(created.id, values, [], "active")
@@ -574,7 +638,11 @@ class PageProcessor:
             outcome.fail(error)
         else:
             outcome.escrow = EscrowRecord(outcome.target_id, self._desired(w)[0], w.members_to_add, "active")
-            outcome.step("Export", "success", f"Added {len(w.members_to_add)} member(s).")
+            outcome.step(
+                "Export",
+                "success",
+                Message(gettext_noop("Added %(count)s member(s)."), count=len(w.members_to_add)),
+            )
         finally:
             outcome.duration_ms = int((time.perf_counter() - w.started) * 1000)
 
@@ -634,7 +702,9 @@ class PageProcessor:
                 raise
             # The target lost the object: forget the stale link and provision it again.
             w.outcome.step(
-                "Export", "warning", "The linked object is gone from the target; creating it again."
+                "Export",
+                "warning",
+                Message(gettext_noop("The linked object is gone from the target; creating it again.")),
             )
             w.entry = None
             self._create(kind, mapping, w)
@@ -665,18 +735,24 @@ class PageProcessor:
         if not changes and not to_add and not to_remove:
             outcome.action, outcome.status = "Skip", "skipped"
             outcome.step(
-                "Export", "skipped", "Nothing changed since the last export (redundant export skipped)."
+                "Export",
+                "skipped",
+                Message(gettext_noop("Nothing changed since the last export (redundant export skipped).")),
             )
             if entry is None:
                 outcome.escrow = EscrowRecord(target_id, exported, members or [], "active")
                 outcome.action, outcome.status = "Other", "success"
                 outcome.step(
-                    "Matching", "success", "Linked the existing target object; its values already match."
+                    "Matching",
+                    "success",
+                    Message(gettext_noop("Linked the existing target object; its values already match.")),
                 )
             return
         if "Update" not in mapping.actions:
             outcome.action, outcome.status = "Skip", "skipped"
-            outcome.step("Processing", "skipped", "The Update target object action is off.")
+            outcome.step(
+                "Processing", "skipped", Message(gettext_noop("The Update target object action is off."))
+            )
             return
         if self.dry_run:
             return self._dry(outcome, "Update", previous, changes)
@@ -697,7 +773,7 @@ class PageProcessor:
         outcome.step(
             "Export",
             "success",
-            f"Updated {len(changes)} attribute(s) in the target.",
+            Message(gettext_noop("Updated %(count)s attribute(s) in the target."), count=len(changes)),
             attributes=sorted(changes),
         )
         final_members = members if members is not None else (entry.members if entry else [])
@@ -706,7 +782,11 @@ class PageProcessor:
     def _dry(self, outcome: Outcome, action: str, previous: dict[str, Any], new: dict[str, Any]) -> None:
         outcome.action, outcome.status = action, "success"
         outcome.modified = [{"name": k, "old": previous.get(k), "new": v} for k, v in new.items()]
-        outcome.step("Export", "skipped", f"Dry run: would {action.lower()}; nothing was sent.")
+        outcome.step(
+            "Export",
+            "skipped",
+            Message(gettext_noop("Dry run: would %(action)s; nothing was sent."), action=action.lower()),
+        )
 
     # -- deprovisioning -------------------------------------------------------------------------
 
@@ -730,14 +810,22 @@ class PageProcessor:
                         entry.target_id, {**entry.exported, "active": False}, entry.members, "disabled"
                     )
                 outcome.status = "success"
-                outcome.step("Export", "success", f"{outcome.pending}d in the target.")
+                outcome.step(
+                    "Export",
+                    "success",
+                    Message(
+                        gettext_noop("Deleted in the target.")
+                        if outcome.pending == "Delete"
+                        else gettext_noop("Disabled in the target.")
+                    ),
+                )
             except _Paused:
                 outcome.status = "pending"  # not sent: resumed with the rest
                 return
             except TargetError as error:
                 if error.category is ErrorCategory.NOT_FOUND:
                     outcome.status, outcome.escrow = "success", FORGET
-                    outcome.step("Export", "warning", "Already gone from the target.")
+                    outcome.step("Export", "warning", Message(gettext_noop("Already gone from the target.")))
                 else:
                     outcome.fail(error)
             outcome.duration_ms += int((time.perf_counter() - started) * 1000)

@@ -23,6 +23,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from provisioning.messages import Message, gettext_noop
+
 from .errors import ExpressionEvaluationError
 
 
@@ -63,11 +65,21 @@ class Budget:
     def step(self, count: int = 1) -> None:
         self.steps -= count
         if self.steps < 0:
-            raise ExpressionBudgetError(f"The expression took more than {self.limits.max_steps:,} steps")
+            raise ExpressionBudgetError(
+                Message(
+                    gettext_noop("The expression took more than %(max_steps)s steps"),
+                    max_steps=format(self.limits.max_steps, ","),
+                )
+            )
 
     def too_long(self) -> ExpressionBudgetError:
         return ExpressionBudgetError(
-            f"A value is longer than {self.limits.max_value_length:,} characters, the most an expression may build"
+            Message(
+                gettext_noop(
+                    "A value is longer than %(max_value_length)s characters, the most an expression may build"
+                ),
+                max_value_length=format(self.limits.max_value_length, ","),
+            )
         )
 
     def check(self, value: Any) -> Any:
@@ -91,7 +103,10 @@ class Budget:
 
     def _timed_out(self) -> ExpressionBudgetError:
         return ExpressionBudgetError(
-            f"The regular expression took longer than {self.limits.regex_timeout_ms:,} ms"
+            Message(
+                gettext_noop("The regular expression took longer than %(regex_timeout_ms)s ms"),
+                regex_timeout_ms=format(self.limits.regex_timeout_ms, ","),
+            )
         )
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 
+from provisioning.messages import Message, gettext_noop
+
 from .errors import InvalidDateError
 
 MONTHS = (
@@ -102,10 +104,12 @@ class _Token:
 def tokenize(fmt: str) -> tuple[_Token, ...]:
     """Split a .NET date format into specifier runs and literal text."""
     if not fmt:
-        raise InvalidDateError("A date format can't be empty")
+        raise InvalidDateError(Message(gettext_noop("A date format can't be empty")))
     if len(fmt) == 1:
         if fmt not in STANDARD_FORMATS:
-            raise InvalidDateError(f"'{fmt}' is not a .NET standard date format")
+            raise InvalidDateError(
+                Message(gettext_noop("'%(fmt)s' is not a .NET standard date format"), fmt=fmt)
+            )
         fmt = STANDARD_FORMATS[fmt]
     tokens: list[_Token] = []
     i, n = 0, len(fmt)
@@ -117,23 +121,31 @@ def tokenize(fmt: str) -> tuple[_Token, ...]:
                 j += 1
             count = j - i
             if ch in "fF" and count > 7:
-                raise InvalidDateError(f"'{fmt[i:j]}' asks for more than 7 fraction digits")
+                raise InvalidDateError(
+                    Message(gettext_noop("'%(fmt)s' asks for more than 7 fraction digits"), fmt=fmt[i:j])
+                )
             tokens.append(_Token(ch, min(count, _MAX_REPEAT[ch])))
             i = j
         elif ch in "'\"":
             end = fmt.find(ch, i + 1)
             if end < 0:
-                raise InvalidDateError(f"Unclosed quote in date format '{fmt}'")
+                raise InvalidDateError(
+                    Message(gettext_noop("Unclosed quote in date format '%(fmt)s'"), fmt=fmt)
+                )
             tokens.append(_Token("lit", text=fmt[i + 1 : end]))
             i = end + 1
         elif ch == "\\":
             if i + 1 >= n:
-                raise InvalidDateError(f"Date format '{fmt}' ends with a backslash")
+                raise InvalidDateError(
+                    Message(gettext_noop("Date format '%(fmt)s' ends with a backslash"), fmt=fmt)
+                )
             tokens.append(_Token("lit", text=fmt[i + 1]))
             i += 2
         elif ch == "%":
             if i + 1 >= n or fmt[i + 1] not in _SPECIFIERS:
-                raise InvalidDateError(f"'%' must be followed by a format specifier in '{fmt}'")
+                raise InvalidDateError(
+                    Message(gettext_noop("'%%' must be followed by a format specifier in '%(fmt)s'"), fmt=fmt)
+                )
             tokens.append(_Token(fmt[i + 1], 1))
             i += 2
         else:
@@ -152,7 +164,9 @@ def parse_styles(text: str | None) -> int:
     for part in re.split(r"[,|]", text):
         name = part.strip().lower().removeprefix("datetimestyles.")
         if name not in DATETIME_STYLES:
-            raise InvalidDateError(f"'{part.strip()}' is not a DateTimeStyles value")
+            raise InvalidDateError(
+                Message(gettext_noop("'%(part)s' is not a DateTimeStyles value"), part=part.strip())
+            )
         flags |= DATETIME_STYLES[name]
     return flags
 
@@ -303,7 +317,9 @@ def _token_pattern(token: _Token, index: int, inner_white: bool) -> tuple[str, s
         return f"(?P<{group}>Z|[+-]\\d{{2}}:\\d{{2}})?", "offset"
     if kind == "g":
         return f"(?P<{group}>A\\.?D\\.?)?", None
-    raise InvalidDateError(f"Unsupported date format specifier '{kind}'")  # pragma: no cover
+    raise InvalidDateError(
+        Message(gettext_noop("Unsupported date format specifier '%(kind)s'"), kind=kind)
+    )  # pragma: no cover
 
 
 @lru_cache(maxsize=256)
@@ -329,7 +345,7 @@ def _parse_offset(text: str) -> timezone:
     hours, _, minutes = text[1:].partition(":")
     delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
     if delta >= timedelta(hours=24):
-        raise InvalidDateError(f"UTC offset {text} is out of range")
+        raise InvalidDateError(Message(gettext_noop("UTC offset %(text)s is out of range"), text=text))
     return timezone(sign * delta)
 
 
@@ -362,7 +378,7 @@ def _finish(parts: dict[str, str], styles: int, today: Callable[[], date]) -> da
         hour = int(parts["hour12"])
         if "half" in parts:
             if hour > 12:
-                raise InvalidDateError("A 12-hour clock hour must be between 1 and 12")
+                raise InvalidDateError(Message(gettext_noop("A 12-hour clock hour must be between 1 and 12")))
             hour = hour % 12 + (12 if parts["half"].upper().startswith("P") else 0)
     elif "half" in parts and hour < 12 and parts["half"].upper().startswith("P"):
         hour += 12
@@ -373,7 +389,7 @@ def _finish(parts: dict[str, str], styles: int, today: Callable[[], date]) -> da
             year, month, day, hour, int(parts.get("minute", 0)), int(parts.get("second", 0)), microsecond
         )
     except ValueError as error:
-        raise InvalidDateError(f"Not a valid date: {error}") from None
+        raise InvalidDateError(Message(gettext_noop("Not a valid date: %(error)s"), error=error)) from None
     if parts.get("offset"):
         value = value.replace(tzinfo=_parse_offset(parts["offset"]))
     elif styles & _ASSUME_UTC:
@@ -382,7 +398,9 @@ def _finish(parts: dict[str, str], styles: int, today: Callable[[], date]) -> da
         try:
             value = value.astimezone(UTC)
         except OverflowError:
-            raise InvalidDateError("Date is out of range after converting to UTC") from None
+            raise InvalidDateError(
+                Message(gettext_noop("Date is out of range after converting to UTC"))
+            ) from None
     return value
 
 
@@ -397,7 +415,11 @@ def parse_exact(
     pattern, fields = _parse_plan(fmt, bool(styles & DATETIME_STYLES["allowinnerwhite"]))
     match = pattern.fullmatch(text)
     if match is None:
-        raise InvalidDateError(f'"{text[:40]}" does not match the date format "{fmt}"')
+        raise InvalidDateError(
+            Message(
+                gettext_noop('"%(text)s" does not match the date format "%(fmt)s"'), text=text[:40], fmt=fmt
+            )
+        )
     groups = match.groupdict()
     parts = {field: groups[group] for group, field in fields if groups[group] is not None}
     if today is None:
@@ -456,7 +478,9 @@ def parse_datetime(text: str) -> datetime:
         zone = groups["z"]
         parts["offset"] = "Z" if zone is None or zone.upper() in ("UTC", "GMT") else zone
         return _finish(parts, DEFAULT_STYLES, _no_date)
-    raise InvalidDateError(f'"{stripped[:40]}" is not a recognised date')
+    raise InvalidDateError(
+        Message(gettext_noop('"%(stripped)s" is not a recognised date'), stripped=stripped[:40])
+    )
 
 
 def as_utc(value: datetime) -> datetime:
@@ -472,7 +496,9 @@ def from_filetime(ticks: int) -> datetime:
     try:
         return FILETIME_EPOCH + timedelta(microseconds=ticks // 10)
     except OverflowError:
-        raise InvalidDateError(f"{ticks} is outside the range of AD dates") from None
+        raise InvalidDateError(
+            Message(gettext_noop("%(ticks)s is outside the range of AD dates"), ticks=ticks)
+        ) from None
 
 
 def to_filetime(value: datetime) -> int:

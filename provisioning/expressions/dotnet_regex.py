@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import regex as timed_re
 
+from provisioning.messages import Message, gettext_noop
+
 from .budget import current
 from .errors import InvalidRegexError
 
@@ -36,13 +38,20 @@ def translate_pattern(pattern: str) -> str:
                 close = ">" if pattern[i + 2] == "<" else "'"
                 end = pattern.find(close, i + 3)
                 if end < 0:
-                    raise InvalidRegexError(f"Unterminated \\k group reference in {pattern!r}")
+                    raise InvalidRegexError(
+                        Message(
+                            gettext_noop("Unterminated \\k group reference in %(pattern)s"),
+                            pattern=repr(pattern),
+                        )
+                    )
                 name = pattern[i + 3 : end]
                 out.append(f"(?P={name})" if not name.isdigit() else f"\\{name}")
                 i = end + 1
                 continue
             if nxt in "pP" and not in_class:
-                raise InvalidRegexError("Unicode categories (\\p{...}) are not supported in patterns")
+                raise InvalidRegexError(
+                    Message(gettext_noop("Unicode categories (\\p{...}) are not supported in patterns"))
+                )
             if nxt == "z" and not in_class:
                 out.append(r"\Z")
             elif nxt == "Z" and not in_class:
@@ -55,7 +64,9 @@ def translate_pattern(pattern: str) -> str:
             if ch == "]":
                 in_class = False
             elif ch == "-" and pattern.startswith("-[", i):
-                raise InvalidRegexError("Character class subtraction ([a-z-[aeiou]]) is not supported")
+                raise InvalidRegexError(
+                    Message(gettext_noop("Character class subtraction ([a-z-[aeiou]]) is not supported"))
+                )
             out.append(ch)
             i += 1
             continue
@@ -74,7 +85,9 @@ def translate_pattern(pattern: str) -> str:
             end = pattern.find(">", i + 3)
             name = pattern[i + 3 : end] if end > 0 else ""
             if not _NAME.fullmatch(name):
-                raise InvalidRegexError(f"Invalid group name in {pattern!r}")
+                raise InvalidRegexError(
+                    Message(gettext_noop("Invalid group name in %(pattern)s"), pattern=repr(pattern))
+                )
             out.append(f"(?P<{name}>" if not name.isdigit() else "(")
             i = end + 1
             continue
@@ -82,7 +95,9 @@ def translate_pattern(pattern: str) -> str:
             end = pattern.find("'", i + 3)
             name = pattern[i + 3 : end] if end > 0 else ""
             if not _NAME.fullmatch(name):
-                raise InvalidRegexError(f"Invalid group name in {pattern!r}")
+                raise InvalidRegexError(
+                    Message(gettext_noop("Invalid group name in %(pattern)s"), pattern=repr(pattern))
+                )
             out.append(f"(?P<{name}>" if not name.isdigit() else "(")
             i = end + 1
             continue
@@ -103,7 +118,13 @@ def compile_regex(pattern: str) -> Pattern:
         re.compile(translated)  # the standard library's messages point at the problem best
         return timed_re.compile(translated, timed_re.VERSION0)
     except (re.error, timed_re.error, OverflowError, RecursionError, ValueError) as error:
-        raise InvalidRegexError(f"Invalid regular expression {pattern!r}: {error}") from None
+        raise InvalidRegexError(
+            Message(
+                gettext_noop("Invalid regular expression %(pattern)s: %(error)s"),
+                pattern=repr(pattern),
+                error=error,
+            )
+        ) from None
 
 
 def search(regex: Pattern, text: str) -> Match | None:

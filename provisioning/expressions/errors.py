@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from provisioning.messages import Message, gettext_noop
+
 
 class ExpressionError(Exception):
     """Base class: a problem with an attribute-mapping expression."""
@@ -55,9 +57,14 @@ class UnknownFunctionError(ExpressionError):
     """A function name that Entra does not have; ``suggestion`` holds the closest real name."""
 
     def __init__(self, name: str, suggestion: str | None, position: int | None = None, **kwargs) -> None:
-        message = f"Unknown function '{name}'"
         if suggestion:
-            message += f"; did you mean '{suggestion}'?"
+            message = Message(
+                gettext_noop("Unknown function '%(name)s'; did you mean '%(suggestion)s'?"),
+                name=name,
+                suggestion=suggestion,
+            )
+        else:
+            message = Message(gettext_noop("Unknown function '%(name)s'"), name=name)
         self.name = name
         self.suggestion = suggestion
         super().__init__(message, position, **kwargs)
@@ -70,8 +77,12 @@ class ArgumentCountError(ExpressionError):
         self.function = function
         self.expected = expected
         self.got = got
-        plural = "" if got == 1 else "s"
-        super().__init__(f"{function} expects {expected}, got {got} argument{plural}", position, **kwargs)
+        text = (
+            gettext_noop("%(function)s expects %(expected)s, got %(got)s argument")
+            if got == 1
+            else gettext_noop("%(function)s expects %(expected)s, got %(got)s arguments")
+        )
+        super().__init__(Message(text, function=function, expected=expected, got=got), position, **kwargs)
 
 
 class ArgumentTypeError(ExpressionError):
@@ -96,7 +107,11 @@ class UniqueValueUnavailableError(ExpressionEvaluationError):
     def __init__(self, candidates: Sequence[str], position: int | None = None, **kwargs) -> None:
         self.candidates = list(candidates)
         shown = ", ".join(repr(c) for c in self.candidates) or "none"
-        super().__init__(f"SelectUniqueValue: every candidate value is taken ({shown})", position, **kwargs)
+        message = Message(
+            gettext_noop("SelectUniqueValue: every candidate value is taken (%(candidates)s)"),
+            candidates=shown,
+        )
+        super().__init__(message, position, **kwargs)
 
 
 def line_column(text: str, position: int) -> tuple[int, int]:

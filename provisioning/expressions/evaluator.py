@@ -15,6 +15,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from provisioning.messages import Message, gettext_noop
+
 from .budget import Budget, spend, spending
 from .context import EvaluationContext
 from .errors import (
@@ -47,13 +49,21 @@ def check(tree: Node) -> None:
             spec.check_call(node)
             if spec.top_level_only and parent is not None:
                 raise ArgumentTypeError(
-                    f"{node.name} must be the whole expression; it can't be nested", node.pos
+                    Message(
+                        gettext_noop("%(name)s must be the whole expression; it can't be nested"),
+                        name=node.name,
+                    ),
+                    node.pos,
                 )
             stack.extend((arg, node, i) for i, arg in reversed(list(enumerate(node.args))))
         elif isinstance(node, Comparison):
             if parent is None or parent.name not in CONDITION_FUNCTIONS or index != 0:
                 raise ExpressionSyntaxError(
-                    "Comparison operators can only be used in the condition of IIF or inside CBool",
+                    Message(
+                        gettext_noop(
+                            "Comparison operators can only be used in the condition of IIF or inside CBool"
+                        )
+                    ),
                     node.op_pos,
                 )
             stack.extend(((node.right, parent, -1), (node.left, parent, -1)))
@@ -104,7 +114,9 @@ def _located(error: ExpressionError, node: Call) -> ExpressionError:
 
 
 def _wrap(error: ValueError | ArithmeticError, node: Call) -> ExpressionEvaluationError:
-    return ExpressionEvaluationError(f"{node.name}: {error}", node.pos)
+    return ExpressionEvaluationError(
+        Message(gettext_noop("%(name)s: %(error)s"), name=node.name, error=error), node.pos
+    )
 
 
 def _guard(inner: Thunk, node: Call) -> Thunk:
@@ -237,7 +249,9 @@ class CompiledExpression:
 def compile_expression(text: str) -> CompiledExpression:
     """Parse, check and build an expression; cached per text. Raises ``ExpressionError``."""
     if not isinstance(text, str):
-        raise ExpressionSyntaxError(f"An expression must be text, not {type(text).__name__}")
+        raise ExpressionSyntaxError(
+            Message(gettext_noop("An expression must be text, not %(name)s"), name=type(text).__name__)
+        )
     return _compile(text)
 
 

@@ -10,6 +10,8 @@ import calendar
 from datetime import datetime, timedelta
 from typing import Any
 
+from provisioning.messages import Message, gettext_noop
+
 from .dotnet_dates import (
     as_utc,
     format_datetime,
@@ -38,13 +40,25 @@ def to_datetime(value: Any, function_name: str) -> datetime | None:
         return as_utc(value)
     if isinstance(value, str):
         return parse_datetime(value)
-    raise ArgumentTypeError(f"{function_name}: expected a date, got {describe(value)}")
+    raise ArgumentTypeError(
+        Message(
+            gettext_noop("%(function_name)s: expected a date, got %(describe)s"),
+            function_name=function_name,
+            describe=describe(value),
+        )
+    )
 
 
 def _interval(value: Any, function_name: str) -> str:
     key = to_text(first(value)).strip().lower()
     if key not in INTERVALS:
-        raise ArgumentTypeError(f'{function_name}: "{key}" is not an interval (yyyy, m, d, ww, h, n or s)')
+        raise ArgumentTypeError(
+            Message(
+                gettext_noop('%(function_name)s: "%(key)s" is not an interval (yyyy, m, d, ww, h, n or s)'),
+                function_name=function_name,
+                key=key,
+            )
+        )
     return INTERVALS[key]
 
 
@@ -65,7 +79,7 @@ def add_months(value: datetime, months: int) -> datetime:
     index = value.year * 12 + value.month - 1 + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
-        raise InvalidDateError("The resulting date is out of range")
+        raise InvalidDateError(Message(gettext_noop("The resulting date is out of range")))
     day = min(value.day, calendar.monthrange(year, month + 1)[1])
     return value.replace(year=year, month=month + 1, day=day)
 
@@ -93,7 +107,7 @@ def date_add(interval: Any, value: Any, date_time: Any) -> datetime | None:
                 "hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}[unit]  # fmt: skip
         return start + step * amount
     except (OverflowError, ValueError):
-        raise InvalidDateError("DateAdd: the resulting date is out of range") from None
+        raise InvalidDateError(Message(gettext_noop("DateAdd: the resulting date is out of range"))) from None
 
 
 def _week_start(value: datetime) -> datetime:
@@ -172,11 +186,11 @@ def build_format_datetime(call: Call, args: list[Thunk]) -> Thunk:
             return None
         out_fmt = to_str(first(output_format(ctx)))
         if not out_fmt:
-            raise ArgumentTypeError("FormatDateTime: outputFormat is empty")
+            raise ArgumentTypeError(Message(gettext_noop("FormatDateTime: outputFormat is empty")))
         if not isinstance(value, datetime):
             in_fmt = to_str(first(input_format(ctx)))
             if not in_fmt:
-                raise ArgumentTypeError("FormatDateTime: inputFormat is empty")
+                raise ArgumentTypeError(Message(gettext_noop("FormatDateTime: inputFormat is empty")))
             style_flags = parse_styles(to_str(first(styles(ctx))))
             value = parse_exact(to_text(value), in_fmt, style_flags, lambda: as_utc(ctx.now()).date())
         return format_datetime(value, out_fmt)

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from provisioning.messages import Message, gettext_noop
+
 from .errors import ArgumentTypeError, UniqueValueUnavailableError
 from .nodes import Attribute, Call
 from .registry import Thunk, function, int_params
@@ -38,7 +40,9 @@ def _role_argument(name: str):
     def check(call: Call) -> None:
         arg = call.args[0]
         if not (isinstance(arg, Attribute) and arg.name.lower() == "approleassignments"):
-            raise ArgumentTypeError(f"{name} takes the [appRoleAssignments] attribute", arg.pos)
+            raise ArgumentTypeError(
+                Message(gettext_noop("%(name)s takes the [appRoleAssignments] attribute"), name=name), arg.pos
+            )
 
     return (check,)
 
@@ -137,11 +141,24 @@ def random_string(
         for v, n in zip((length, numbers, specials, capitals, lowers), names, strict=True)
     )
     if not 1 <= size <= MAX_RANDOM_LENGTH:
-        raise ArgumentTypeError(f"RandomString: Length must be between 1 and {MAX_RANDOM_LENGTH}, got {size}")
+        raise ArgumentTypeError(
+            Message(
+                gettext_noop(
+                    "RandomString: Length must be between 1 and %(max_random_length)s, got %(size)s"
+                ),
+                max_random_length=MAX_RANDOM_LENGTH,
+                size=size,
+            )
+        )
     if any(m < 0 for m in minimums):
-        raise ArgumentTypeError("RandomString: minimum counts can't be negative")
+        raise ArgumentTypeError(Message(gettext_noop("RandomString: minimum counts can't be negative")))
     if sum(minimums) > size:
-        raise ArgumentTypeError(f"RandomString: the minimum counts add up to more than Length ({size})")
+        raise ArgumentTypeError(
+            Message(
+                gettext_noop("RandomString: the minimum counts add up to more than Length (%(size)s)"),
+                size=size,
+            )
+        )
     excluded = set(to_text(avoid))
     pools = [
         [c for c in chars if c not in excluded]
@@ -150,9 +167,15 @@ def random_string(
     everything = [c for pool in pools for c in pool]
     for minimum, pool, name in zip(minimums, pools, names[1:], strict=True):
         if minimum and not pool:
-            raise ArgumentTypeError(f"RandomString: CharactersToAvoid leaves nothing for {name}")
+            raise ArgumentTypeError(
+                Message(
+                    gettext_noop("RandomString: CharactersToAvoid leaves nothing for %(name)s"), name=name
+                )
+            )
     if not everything:
-        raise ArgumentTypeError("RandomString: CharactersToAvoid excludes every character")
+        raise ArgumentTypeError(
+            Message(gettext_noop("RandomString: CharactersToAvoid excludes every character"))
+        )
     generator = secrets.SystemRandom()
     chosen = [
         generator.choice(pool) for minimum, pool in zip(minimums, pools, strict=True) for _ in range(minimum)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from provisioning.messages import Message, gettext_noop
+
 from . import dotnet_regex
 from .budget import current
 from .diacritics import normalize_diacritics
@@ -119,9 +121,13 @@ def mid(source: Any, start: Any, length: Any) -> Any:
     begin = to_int(start, "Mid", "start")
     size = to_int(length, "Mid", "length")
     if begin < 1:
-        raise ArgumentTypeError(f"Mid: start must be 1 or more, got {begin}")
+        raise ArgumentTypeError(
+            Message(gettext_noop("Mid: start must be 1 or more, got %(begin)s"), begin=begin)
+        )
     if size < 0:
-        raise ArgumentTypeError(f"Mid: length can't be negative, got {size}")
+        raise ArgumentTypeError(
+            Message(gettext_noop("Mid: length can't be negative, got %(size)s"), size=size)
+        )
     return map_text(source, lambda text: text[begin - 1 : begin - 1 + size])
 
 
@@ -178,7 +184,12 @@ def _text_compare(compare: Any) -> bool:
         return False
     key = to_text(first(compare)).strip().lower()
     if key not in _COMPARE:
-        raise ArgumentTypeError(f'InStr: compareType must be vbTextCompare or vbBinaryCompare, got "{key}"')
+        raise ArgumentTypeError(
+            Message(
+                gettext_noop('InStr: compareType must be vbTextCompare or vbBinaryCompare, got "%(key)s"'),
+                key=key,
+            )
+        )
     return _COMPARE[key]
 
 
@@ -199,7 +210,9 @@ def instr(value1: Any, value2: Any, start: Any = None, compare: Any = None) -> i
     if haystack is None or needle is None:
         return None
     if begin < 1:
-        raise ArgumentTypeError(f"InStr: start must be 1 or more, got {begin}")
+        raise ArgumentTypeError(
+            Message(gettext_noop("InStr: start must be 1 or more, got %(begin)s"), begin=begin)
+        )
     if begin > len(haystack):
         return 0
     if not needle:
@@ -222,7 +235,13 @@ def _language(culture: Any, function_name: str) -> str:
     if not name:
         return ""
     if not _CULTURE.match(name):
-        raise ArgumentTypeError(f'{function_name}: "{name}" is not a culture name such as "en-US"')
+        raise ArgumentTypeError(
+            Message(
+                gettext_noop('%(function_name)s: "%(name)s" is not a culture name such as "en-US"'),
+                function_name=function_name,
+                name=name,
+            )
+        )
     return name.split("-")[0].split("_")[0].lower()
 
 
@@ -327,19 +346,28 @@ def _replace_mode(call: Call) -> str:
         if group:
             if not value:
                 raise ArgumentTypeError(
-                    "Replace: regexGroupName needs replacementValue or replacementAttributeName", call.pos
+                    Message(
+                        gettext_noop(
+                            "Replace: regexGroupName needs replacementValue or replacementAttributeName"
+                        )
+                    ),
+                    call.pos,
                 )
             return "regex-group"
         if not value:
-            raise ArgumentTypeError("Replace: regexPattern needs replacementValue", call.pos)
+            raise ArgumentTypeError(
+                Message(gettext_noop("Replace: regexPattern needs replacementValue")), call.pos
+            )
         return "regex"
     if old:
         if template:
             return "template"
         if not value:
-            raise ArgumentTypeError("Replace: oldValue needs replacementValue or template", call.pos)
+            raise ArgumentTypeError(
+                Message(gettext_noop("Replace: oldValue needs replacementValue or template")), call.pos
+            )
         return "literal"
-    raise ArgumentTypeError("Replace: give oldValue or regexPattern", call.pos)
+    raise ArgumentTypeError(Message(gettext_noop("Replace: give oldValue or regexPattern")), call.pos)
 
 
 def _check_replace(call: Call) -> None:
@@ -353,7 +381,10 @@ def _check_replace(call: Call) -> None:
             raise
         group = literal_text(call.args[3])
         if mode.startswith("regex-group") and group is not None and not _has_group(regex, group):
-            raise ArgumentTypeError(f'Replace: the pattern has no group named "{group}"', call.args[3].pos)
+            raise ArgumentTypeError(
+                Message(gettext_noop('Replace: the pattern has no group named "%(group)s"'), group=group),
+                call.args[3].pos,
+            )
 
 
 def _has_group(regex: Pattern, group: str) -> bool:
@@ -365,7 +396,9 @@ def _group_key(regex: Pattern, group: str) -> int | str:
         return group
     if group.isdigit() and int(group) <= regex.groups:
         return int(group)
-    raise InvalidRegexError(f'Replace: the pattern has no group named "{group}"')
+    raise InvalidRegexError(
+        Message(gettext_noop('Replace: the pattern has no group named "%(group)s"'), group=group)
+    )
 
 
 def _regex_of(value: Any) -> Pattern:

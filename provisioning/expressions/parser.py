@@ -15,6 +15,8 @@ from pathlib import Path
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from provisioning.messages import Message, gettext_noop
+
 from .errors import ExpressionSyntaxError
 from .nodes import (
     Attribute,
@@ -67,7 +69,7 @@ class _TreeBuilder(Transformer):
         (token,) = children
         name = token[1:-1].strip()
         if not name:
-            raise ExpressionSyntaxError("Empty attribute name '[]'", token.start_pos)
+            raise ExpressionSyntaxError(Message(gettext_noop("Empty attribute name '[]'")), token.start_pos)
         return Attribute(name, token.start_pos, _end(token))
 
     def string(self, children: list[Token]) -> String:
@@ -81,17 +83,25 @@ class _TreeBuilder(Transformer):
             value: int | float = float(text)
         else:
             if len(text.lstrip("-")) > 19:
-                raise ExpressionSyntaxError(f"Number {text[:24]}... is out of range", token.start_pos)
+                raise ExpressionSyntaxError(
+                    Message(gettext_noop("Number %(text)s... is out of range"), text=text[:24]),
+                    token.start_pos,
+                )
             value = int(text)
             if not _INT64_MIN <= value <= _INT64_MAX:
-                raise ExpressionSyntaxError(f"Number {text} is out of range", token.start_pos)
+                raise ExpressionSyntaxError(
+                    Message(gettext_noop("Number %(text)s is out of range"), text=text), token.start_pos
+                )
         return Number(value, token.start_pos, _end(token))
 
     def hexnumber(self, children: list[Token]) -> Number:
         (token,) = children
         digits = token[2:]
         if len(digits.lstrip("0")) > 16:
-            raise ExpressionSyntaxError(f"Hex number {token[:20]}... is out of range", token.start_pos)
+            raise ExpressionSyntaxError(
+                Message(gettext_noop("Hex number %(token)s... is out of range"), token=token[:20]),
+                token.start_pos,
+            )
         return Number(int(digits, 16), token.start_pos, _end(token))
 
     def name(self, children: list[Token]) -> Boolean | Keyword:
@@ -136,7 +146,11 @@ class _TreeBuilder(Transformer):
 def _check_depth(depth: int, position: int) -> None:
     if depth > MAX_NESTING_DEPTH:
         raise ExpressionSyntaxError(
-            f"Expression is nested too deeply (more than {MAX_NESTING_DEPTH} levels)", position
+            Message(
+                gettext_noop("Expression is nested too deeply (more than %(max_nesting_depth)s levels)"),
+                max_nesting_depth=MAX_NESTING_DEPTH,
+            ),
+            position,
         )
 
 
@@ -191,7 +205,12 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ExpressionSyntaxError:
         if token.type == "COMP_OP":
             hint = " (comparisons are only allowed once, inside an IIF or CBool condition)"
         return ExpressionSyntaxError(
-            f"Unexpected {_describe(token)}{_expected(error.expected)}{hint}",
+            Message(
+                gettext_noop("Unexpected %(describe)s%(expected)s%(hint)s"),
+                describe=_describe(token),
+                expected=_expected(error.expected),
+                hint=hint,
+            ),
             token.start_pos,
             expression=text,
         )
@@ -205,7 +224,9 @@ def _syntax_error(error: UnexpectedInput, text: str) -> ExpressionSyntaxError:
 def parse(text: str) -> Node:
     """Parse an expression into its tree (syntax only; ``validate`` also checks names and arity)."""
     if not isinstance(text, str):
-        raise ExpressionSyntaxError(f"An expression must be text, not {type(text).__name__}")
+        raise ExpressionSyntaxError(
+            Message(gettext_noop("An expression must be text, not %(name)s"), name=type(text).__name__)
+        )
     return _parse(text)
 
 
@@ -213,12 +234,18 @@ def parse(text: str) -> Node:
 def _parse(text: str) -> Node:
     if len(text) > MAX_EXPRESSION_LENGTH:
         raise ExpressionSyntaxError(
-            f"Expression is {len(text)} characters long; the maximum is {MAX_EXPRESSION_LENGTH}",
+            Message(
+                gettext_noop(
+                    "Expression is %(count)s characters long; the maximum is %(max_expression_length)s"
+                ),
+                count=len(text),
+                max_expression_length=MAX_EXPRESSION_LENGTH,
+            ),
             MAX_EXPRESSION_LENGTH,
             expression=text,
         )
     if not text.strip():
-        raise ExpressionSyntaxError("Expression is empty", 0, expression=text)
+        raise ExpressionSyntaxError(Message(gettext_noop("Expression is empty")), 0, expression=text)
     try:
         return _parser().parse(text)
     except ExpressionSyntaxError as error:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from provisioning.messages import Message, gettext_noop
+
 from .errors import ArgumentCountError, ArgumentTypeError, ExpressionError
 from .nodes import Call, Empty, Node, Number, String
 from .values import to_int
@@ -63,7 +65,12 @@ class FunctionSpec:
         for index, arg in enumerate(call.args):
             if isinstance(arg, Empty) and index not in self.optional:
                 raise ArgumentTypeError(
-                    f"{self.name}: {self.param_name(index)} is required and can't be left empty", arg.pos
+                    Message(
+                        gettext_noop("%(name)s: %(self)s is required and can't be left empty"),
+                        name=self.name,
+                        self=self.param_name(index),
+                    ),
+                    arg.pos,
                 )
         for check in self.checks:
             check(call)
@@ -179,6 +186,16 @@ def one_of(function_name: str, parameter: str, choices: dict[str, Any]) -> Calla
     def validate(text: str) -> None:
         if text.lower() not in choices:
             allowed = ", ".join(f'"{c}"' for c in choices)
-            raise ArgumentTypeError(f'{function_name}: {parameter} must be one of {allowed}, got "{text}"')
+            raise ArgumentTypeError(
+                Message(
+                    gettext_noop(
+                        '%(function_name)s: %(parameter)s must be one of %(allowed)s, got "%(text)s"'
+                    ),
+                    function_name=function_name,
+                    parameter=parameter,
+                    allowed=allowed,
+                    text=text,
+                )
+            )
 
     return validate

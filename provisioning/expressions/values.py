@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from provisioning.messages import Message, gettext_noop
+
 from .errors import ArgumentTypeError
 
 
@@ -114,10 +116,24 @@ def to_int(value: Any, function: str, parameter: str) -> int:
     """An integer argument (index, length, count...); anything else is a type error."""
     number = parse_number(value)
     if number is None:
-        raise ArgumentTypeError(f"{function}: {parameter} must be a whole number, got {describe(value)}")
+        raise ArgumentTypeError(
+            Message(
+                gettext_noop("%(function)s: %(parameter)s must be a whole number, got %(describe)s"),
+                function=function,
+                parameter=parameter,
+                describe=describe(value),
+            )
+        )
     if isinstance(number, float):
         if not number.is_integer():
-            raise ArgumentTypeError(f"{function}: {parameter} must be a whole number, got {number}")
+            raise ArgumentTypeError(
+                Message(
+                    gettext_noop("%(function)s: %(parameter)s must be a whole number, got %(number)s"),
+                    function=function,
+                    parameter=parameter,
+                    number=number,
+                )
+            )
         number = int(number)
     return number
 
@@ -140,7 +156,13 @@ def to_bool(value: Any, function: str) -> bool:
         number = parse_number(value)
         if number is not None:
             return number != 0
-    raise ArgumentTypeError(f"{function}: cannot convert {describe(value)} to a Boolean")
+    raise ArgumentTypeError(
+        Message(
+            gettext_noop("%(function)s: cannot convert %(describe)s to a Boolean"),
+            function=function,
+            describe=describe(value),
+        )
+    )
 
 
 def describe(value: Any) -> str:

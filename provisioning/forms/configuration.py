@@ -16,14 +16,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from provisioning.connectors.scim.compat import SWITCHES, Compatibility
 from provisioning.models import AuthMethod, ProvisioningJob, ProvisioningMode, Scope
 from provisioning.sync import control
 from provisioning.sync.credentials import Credentials, secrets_to_retype, validate_url
 
-STATUS_CHOICES = [("on", "On"), ("off", "Off")]
+STATUS_CHOICES = [("on", _("On")), ("off", _("Off"))]
 THRESHOLD_MAX = 1_000_000
 INTERVAL_MAX = 24 * 60
 
@@ -39,6 +42,7 @@ SETTINGS_FIELDS = (
     "oauth_scope",
     "oauth_authorize_url",
     "notification_email",
+    "notification_language",
     "notify_on_failure",
     "prevent_accidental_deletion",
     "deletion_threshold",
@@ -61,46 +65,46 @@ class CredentialsForm(forms.Form):
     """Admin Credentials: what Test Connection needs. Blank secrets mean "keep the stored one"."""
 
     auth_method = forms.ChoiceField(
-        label="Authentication method",
+        label=_("Authentication method"),
         choices=AuthMethod.choices,
         widget=forms.RadioSelect,
-        error_messages={"invalid_choice": "Choose Bearer token or OAuth 2 client credentials."},
+        error_messages={"invalid_choice": _("Choose Bearer token or OAuth 2 client credentials.")},
     )
     tenant_url = forms.CharField(
-        label="Tenant URL",
+        label=_("Tenant URL"),
         required=False,
         max_length=500,
-        help_text="The application's SCIM 2.0 base URL, e.g. https://app.example.com/scim/v2",
+        help_text=_("The application's SCIM 2.0 base URL, e.g. https://app.example.com/scim/v2"),
         widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     secret_token = forms.CharField(
-        label="Secret Token",
+        label=_("Secret Token"),
         required=False,
         max_length=4096,
         widget=_secret_input(),
-        help_text="Sent as Authorization: Bearer. Leave blank to keep the stored token.",
+        help_text=_("Sent as Authorization: Bearer. Leave blank to keep the stored token."),
     )
-    clear_secret_token = forms.BooleanField(label="Remove the stored secret token", required=False)
+    clear_secret_token = forms.BooleanField(label=_("Remove the stored secret token"), required=False)
     oauth_token_url = forms.CharField(
-        label="Token endpoint",
+        label=_("Token endpoint"),
         required=False,
         max_length=500,
         widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    oauth_client_id = forms.CharField(label="Client identifier", required=False, max_length=256)
+    oauth_client_id = forms.CharField(label=_("Client identifier"), required=False, max_length=256)
     oauth_client_secret = forms.CharField(
-        label="Client secret",
+        label=_("Client secret"),
         required=False,
         max_length=4096,
         widget=_secret_input(),
-        help_text="Leave blank to keep the stored secret.",
+        help_text=_("Leave blank to keep the stored secret."),
     )
-    oauth_scope = forms.CharField(label="Scope", required=False, max_length=256)
+    oauth_scope = forms.CharField(label=_("Scope"), required=False, max_length=256)
     oauth_authorize_url = forms.CharField(
-        label="Authorization endpoint",
+        label=_("Authorization endpoint"),
         required=False,
         max_length=500,
-        help_text="Where Authorize sends you to sign in to the application.",
+        help_text=_("Where Authorize sends you to sign in to the application."),
         widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
@@ -186,62 +190,70 @@ class ProvisioningConfigurationForm(CredentialsForm):
     """Everything on the Provisioning page. ``save()`` applies, audits, and starts or stops the job."""
 
     mode = forms.ChoiceField(
-        label="Provisioning Mode",
+        label=_("Provisioning Mode"),
         choices=ProvisioningMode.choices,
-        error_messages={"invalid_choice": "Choose Automatic or Manual."},
+        error_messages={"invalid_choice": _("Choose Automatic or Manual.")},
     )
     notification_email = forms.EmailField(
-        label="Notification Email",
+        label=_("Notification Email"),
         required=False,
         max_length=254,
-        error_messages={"invalid": "Enter a valid email address, such as admin@contoso.com."},
+        error_messages={"invalid": _("Enter a valid email address, such as admin@contoso.com.")},
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     notify_on_failure = forms.BooleanField(
-        label="Send an email notification when a failure occurs", required=False
+        label=_("Send an email notification when a failure occurs"), required=False
     )
-    prevent_accidental_deletion = forms.BooleanField(label="Prevent accidental deletion", required=False)
+    notification_language = forms.ChoiceField(
+        label=_("Notification language"),
+        choices=[("", _("English (default)")), *[(c, n) for c, n in settings.LANGUAGES if c != "en"]],
+        required=False,
+        help_text=_(
+            "For an address that is not a portal user's; a portal user gets emails in their own language."
+        ),
+    )
+    prevent_accidental_deletion = forms.BooleanField(label=_("Prevent accidental deletion"), required=False)
     deletion_threshold = forms.IntegerField(
-        label="Accidental deletion threshold",
+        label=_("Accidental deletion threshold"),
         required=False,
         min_value=1,
         max_value=THRESHOLD_MAX,
-        help_text="Deletes and disables allowed per cycle before provisioning is quarantined.",
+        help_text=_("Deletes and disables allowed per cycle before provisioning is quarantined."),
         error_messages={
-            "invalid": "Enter the threshold as a whole number, such as 500.",
-            "min_value": "The threshold must be a positive whole number (1 or more).",
+            "invalid": _("Enter the threshold as a whole number, such as 500."),
+            "min_value": _("The threshold must be a positive whole number (1 or more)."),
             "max_value": f"The threshold can be at most {THRESHOLD_MAX:,}.",
         },
         widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
     )
     scope = forms.ChoiceField(
-        label="Scope",
+        label=_("Scope"),
         choices=Scope.choices,
-        error_messages={"invalid_choice": "Choose which users and groups to sync."},
+        error_messages={"invalid_choice": _("Choose which users and groups to sync.")},
     )
     skip_out_of_scope_deletions = forms.BooleanField(
-        label="Skip out-of-scope deletions (don't disable accounts that leave the scope)", required=False
+        label=_("Skip out-of-scope deletions (don't disable accounts that leave the scope)"), required=False
     )
     near_real_time = forms.BooleanField(
-        label="Near-real-time provisioning (sync directory changes as they happen)", required=False
+        label=_("Near-real-time provisioning (sync directory changes as they happen)"), required=False
     )
     interval_minutes = forms.IntegerField(
-        label="Interval between cycles (minutes)",
+        label=_("Interval between cycles (minutes)"),
         min_value=1,
         max_value=INTERVAL_MAX,
         error_messages={
-            "required": "Enter the interval in minutes, such as 40.",
-            "invalid": "Enter the interval as a whole number of minutes, such as 40.",
-            "min_value": "The interval must be at least 1 minute.",
+            "required": _("Enter the interval in minutes, such as 40."),
+            "invalid": _("Enter the interval as a whole number of minutes, such as 40."),
+            "min_value": _("The interval must be at least 1 minute."),
             "max_value": f"The interval can be at most {INTERVAL_MAX} minutes (a day).",
         },
         widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
     )
     enabled = forms.ChoiceField(
-        label="Provisioning Status",
+        label=_("Provisioning Status"),
         choices=STATUS_CHOICES,
         widget=forms.RadioSelect,
-        error_messages={"invalid_choice": "Choose On or Off."},
+        error_messages={"invalid_choice": _("Choose On or Off.")},
     )
 
     field_order = [
@@ -264,19 +276,19 @@ class ProvisioningConfigurationForm(CredentialsForm):
 
         if cleaned.get("notify_on_failure") and not email and "notification_email" not in self.errors:
             self.add_error(
-                "notification_email", "Enter the email address that should receive failure notifications."
+                "notification_email", _("Enter the email address that should receive failure notifications.")
             )
         needs_threshold = (
             cleaned.get("prevent_accidental_deletion") and "deletion_threshold" not in self.errors
         )
         if needs_threshold and cleaned.get("deletion_threshold") is None:
             self.add_error(
-                "deletion_threshold", "Enter how many deletions per cycle are allowed, such as 500."
+                "deletion_threshold", _("Enter how many deletions per cycle are allowed, such as 500.")
             )
         if cleaned.get("mode") == ProvisioningMode.MANUAL and turning_on:
             self.add_error(
                 "mode",
-                "Provisioning can only be On in Automatic mode. Turn it Off before switching to Manual.",
+                _("Provisioning can only be On in Automatic mode. Turn it Off before switching to Manual."),
             )
         if turning_on and not self.errors:
             self._check_ready_to_run(cleaned)
@@ -287,19 +299,21 @@ class ProvisioningConfigurationForm(CredentialsForm):
             self.add_error("enabled", reason)
             return
         if not self.require_complete():  # a field error on each blank credential, then the rule's message
-            self.add_error("enabled", control.INCOMPLETE)
+            self.add_error("enabled", _(control.INCOMPLETE))
             return
         if cleaned.get("prevent_accidental_deletion") and not cleaned.get("notification_email"):
             self.add_error(
                 "notification_email",
-                "Accidental-deletion prevention alerts this address when it stops a cycle: enter a notification "
-                "email, or turn prevention off.",
+                _(
+                    "Accidental-deletion prevention alerts this address when it stops a cycle: enter a notification "
+                    "email, or turn prevention off."
+                ),
             )
         credentials = self.credentials()
         if self.job.enabled and credentials == Credentials.from_job(self.job):
             return  # already On with what it runs with: saving other settings needs no new test
         if refusal := control.turn_on_refusal(self.job, mode=cleaned.get("mode"), credentials=credentials):
-            self.add_error("enabled", refusal.message)
+            self.add_error("enabled", _(refusal.message))
 
     def changes(self) -> list[tuple[str, Any, Any]]:
         """``[(field, old, new)]`` for every saved field that differs (secrets compared, never shown)."""
@@ -340,10 +354,11 @@ class ProvisioningConfigurationForm(CredentialsForm):
 
 
 def _switch_field(switch: Any) -> forms.ChoiceField:
+    # The switch tables are pure (no Django): their texts are in portal/i18n/stored.py for the catalogues.
     allowed = ", ".join(label for _, label in switch.choices)
     return forms.ChoiceField(
-        label=f"{switch.label} ({switch.name})",
-        choices=switch.choices,
+        label=format_lazy("{} ({})", _(switch.label), switch.name),
+        choices=[(value, _(label)) for value, label in switch.choices],
         initial=switch.default,
         required=False,
         error_messages={"invalid_choice": f"Choose one of: {allowed}."},

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.roles import readable_principals
 from portal.applications.services import search_principals
@@ -113,7 +115,7 @@ def run_expression_test(
     source = (data.get("source") or "").strip()
     if kind == "Expression":
         if not expression:
-            return TesterResult(message="Enter an expression to test.")
+            return TesterResult(message=_("Enter an expression to test."))
         problem = check_expression(expression, source_object)
         if problem:
             return TesterResult(outcome="error", problem=problem)
@@ -124,7 +126,10 @@ def run_expression_test(
             return TesterResult(outcome="error", message=str(error))
     picked = find_test_object(principals, data.get("test_object") or "")
     if picked is None:
-        return TesterResult(message=f"Search for a {source_object.lower()} and pick one to test with.")
+        return TesterResult(
+            message=_("Search for a %(kind)s and pick one to test with.")
+            % {"kind": gettext(source_object).lower()}
+        )
     mapping = AttributeMapping(
         target=str(data.get("target") or "test"),
         type=kind if kind in MAPPING_TYPES else "None",  # type: ignore[arg-type]

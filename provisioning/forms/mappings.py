@@ -23,9 +23,12 @@ from typing import Any
 
 from django import forms
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from portal.applications.gallery import DIRECTORY_EXTENSION, SOURCE_ATTRIBUTES
 from portal.audit import Activity, audit_application
+from portal.i18n.text import localized
 from provisioning.connectors.scim.paths import ENTERPRISE_URN, parse_path
 from provisioning.expressions import FUNCTIONS, ExpressionError, compile_expression
 from provisioning.mappings.evaluation import (
@@ -41,11 +44,11 @@ from provisioning.models import ObjectMapping, ProvisioningJob
 OBJECT_ACTIONS = ("Create", "Update", "Delete")
 APPLY_LABELS = {"Always": "Always", "ObjectAddOnly": "Only during object creation"}
 INT32_MAX = 2**31 - 1
-STALE = (
+STALE = _(
     "Someone else changed this mapping since you opened it. "
     "Reload the page to see their change, then make yours again."
 )
-INCOMPLETE = "The form arrived incomplete, so nothing was saved. Reload the page and try again."
+INCOMPLETE = _("The form arrived incomplete, so nothing was saved. Reload the page and try again.")
 # The JSON keys MappingError.field uses → the Edit Attribute form's field names.
 FORM_FIELDS = {
     "target": "target",
@@ -233,11 +236,16 @@ class ExpressionProblem:
             offset -= len(prefix)
         before = line_text[: column - 1 - offset]
         pointer = "".join("\t" if ch == "\t" else " " for ch in before) + "^"
-        return cls(f"{message} (line {line}, column {column})", line, column, line_text, pointer)
+        located = gettext("%(message)s (line %(line)s, column %(column)s)") % {
+            "message": message,
+            "line": line,
+            "column": column,
+        }
+        return cls(located, line, column, line_text, pointer)
 
     @classmethod
     def from_error(cls, error: ExpressionError, text: str) -> ExpressionProblem:
-        return cls.at(error.message, text, error.position)
+        return cls.at(localized(error.message), text, error.position)  # in the reader's language
 
     def __str__(self) -> str:
         return self.message
@@ -259,9 +267,15 @@ def check_expression(text: str, source_object: str) -> ExpressionProblem | None:
             resolve_source_attribute(name, source_object)
         except ValueError:
             suggestion = _closest(name, SOURCE_ATTRIBUTES.get(source_object, ()))
-            message = f"Unknown {source_object} attribute [{name}]"
+            kind = gettext(source_object)
             if suggestion:
-                message += f"; did you mean [{suggestion}]?"
+                message = gettext("Unknown %(kind)s attribute [%(name)s]; did you mean [%(suggestion)s]?") % {
+                    "kind": kind,
+                    "name": name,
+                    "suggestion": suggestion,
+                }
+            else:
+                message = gettext("Unknown %(kind)s attribute [%(name)s]") % {"kind": kind, "name": name}
             return ExpressionProblem.at(message, text, _attribute_position(text, name))
     return None
 
@@ -277,15 +291,15 @@ class ObjectMappingSettingsForm(forms.Form):
     """Enabled, target object and Target Object Actions of one object mapping."""
 
     enabled = forms.ChoiceField(
-        label="Enabled", choices=[("yes", "Yes"), ("no", "No")], widget=forms.RadioSelect
+        label=_("Enabled"), choices=[("yes", _("Yes")), ("no", _("No"))], widget=forms.RadioSelect
     )
-    target_object = forms.CharField(label="Target Object", max_length=120)
+    target_object = forms.CharField(label=_("Target Object"), max_length=120)
     actions = forms.MultipleChoiceField(
-        label="Target Object Actions",
+        label=_("Target Object Actions"),
         choices=[(a, a) for a in OBJECT_ACTIONS],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="With only Update selected, existing accounts are updated but none are created.",
+        help_text=_("With only Update selected, existing accounts are updated but none are created."),
     )
 
     def __init__(self, data: Mapping[str, Any] | None = None, *, object_mapping: ObjectMapping) -> None:
@@ -301,15 +315,17 @@ class ObjectMappingSettingsForm(forms.Form):
         enabled = self.cleaned_data["enabled"] == "yes"
         if not enabled and self.object_mapping.source_object == "User":
             raise forms.ValidationError(
-                "Disabling user provisioning isn't supported. Clear the target object actions, or use "
-                "scoping filters and assignments to choose who is provisioned."
+                _(
+                    "Disabling user provisioning isn't supported. Clear the target object actions, or use "
+                    "scoping filters and assignments to choose who is provisioned."
+                )
             )
         return enabled
 
     def clean_target_object(self) -> str:
         value = self.cleaned_data["target_object"].strip()
         if not re.fullmatch(r"[A-Za-z][\w.:-]*", value):
-            raise forms.ValidationError("A target object name is letters, digits, '.', ':', '-' or '_'.")
+            raise forms.ValidationError(_("A target object name is letters, digits, '.', ':', '-' or '_'."))
         return value
 
     def clean_actions(self) -> list[str]:
@@ -341,33 +357,35 @@ class ObjectMappingSettingsForm(forms.Form):
 class AttributeMappingForm(forms.Form):
     """The Edit Attribute blade: one row of the attribute mapping table, added or changed."""
 
-    mapping_type = forms.ChoiceField(label="Mapping type", choices=[(t, t) for t in MAPPING_TYPES])
-    source = forms.CharField(label="Source attribute", required=False, max_length=256)
-    constant = forms.CharField(label="Constant Value", required=False, strip=False, max_length=4000)
+    mapping_type = forms.ChoiceField(label=_("Mapping type"), choices=[(t, _(t)) for t in MAPPING_TYPES])
+    source = forms.CharField(label=_("Source attribute"), required=False, max_length=256)
+    constant = forms.CharField(label=_("Constant Value"), required=False, strip=False, max_length=4000)
     expression = forms.CharField(
-        label="Expression",
+        label=_("Expression"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
     )
     default_value = forms.CharField(
-        label="Default value if null (optional)",
+        label=_("Default value if null (optional)"),
         required=False,
         strip=False,
         max_length=4000,
-        help_text="Sent only when the object is created and the mapping gives no value.",
+        help_text=_("Sent only when the object is created and the mapping gives no value."),
     )
-    target = forms.CharField(label="Target attribute", max_length=1000)
-    match = forms.BooleanField(label="Match objects using this attribute", required=False)
+    target = forms.CharField(label=_("Target attribute"), max_length=1000)
+    match = forms.BooleanField(label=_("Match objects using this attribute"), required=False)
     matching_precedence = forms.IntegerField(
-        label="Matching precedence",
+        label=_("Matching precedence"),
         required=False,
         min_value=1,
         max_value=INT32_MAX,
-        help_text="The lowest number is tried first; matching stops at the first match.",
+        help_text=_("The lowest number is tried first; matching stops at the first match."),
     )
     apply = forms.ChoiceField(
-        label="Apply this mapping", choices=list(APPLY_LABELS.items()), initial="Always"
+        label=_("Apply this mapping"),
+        choices=[(value, _(label)) for value, label in APPLY_LABELS.items()],
+        initial="Always",
     )
     original_target = forms.CharField(widget=forms.HiddenInput, required=False)
     version = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -391,7 +409,7 @@ class AttributeMappingForm(forms.Form):
         names = [a.get("name", "") for a in object_mapping.target_attributes or []]
         current = str(self["target"].value() or "")
         if names:
-            choices = [("", "Choose an attribute…")] + [(n, n) for n in names]
+            choices = [("", _("Choose an attribute…"))] + [(n, n) for n in names]
             if current and current not in names:
                 choices.append((current, f"{current} (not in the attribute list)"))
             self.fields["target"].widget = forms.Select(choices=choices)
@@ -434,18 +452,18 @@ class AttributeMappingForm(forms.Form):
         if kind == "Direct":
             source = (data.get("source") or "").strip()
             if not source:
-                self.add_error("source", "Choose the source attribute")
+                self.add_error("source", _("Choose the source attribute"))
             else:
                 try:
                     data["source"] = resolve_source_attribute(source, self.source_object)
                 except ValueError as error:
                     self.add_error("source", str(error))
         elif kind == "Constant" and not data.get("constant"):
-            self.add_error("constant", "Enter the constant value")
+            self.add_error("constant", _("Enter the constant value"))
         elif kind == "Expression":
             text = normalise_expression(data.get("expression") or "")
             if not text:
-                self.add_error("expression", "Enter an expression")
+                self.add_error("expression", _("Enter an expression"))
             else:
                 self.expression_problem = check_expression(text, self.source_object)
                 if self.expression_problem:
@@ -456,7 +474,7 @@ class AttributeMappingForm(forms.Form):
             and data.get("matching_precedence") is None
             and "matching_precedence" not in self.errors
         ):
-            self.add_error("matching_precedence", "Enter the matching precedence (1 is tried first)")
+            self.add_error("matching_precedence", _("Enter the matching precedence (1 is tried first)"))
         if not self.errors:
             self.mapping = AttributeMapping(
                 target=data["target"].strip(),
@@ -478,7 +496,11 @@ class AttributeMappingForm(forms.Form):
             elif name and (problem.index == edited or problem.field in ("target", "matchingPrecedence")):
                 self.add_error(name, problem.message)  # a clash with another row shows on this field
             else:
-                self.add_error(None, f"Mapping for '{row_label(rows, problem.index)}': {problem.message}")
+                self.add_error(
+                    None,
+                    _("Mapping for '%(row_label)s': %(message)s")
+                    % {"row_label": row_label(rows, problem.index), "message": problem.message},
+                )
 
     def save(self, *, actor: Any = None) -> bool:
         """Write the row if the table stays valid; else add the errors to the form and return False."""
@@ -540,7 +562,8 @@ def delete_attribute_mapping(
             return [
                 problem.message
                 if problem.index is None
-                else f"Mapping for '{row_label(rows, problem.index)}': {problem.message}"
+                else _("Mapping for '%(row_label)s': %(message)s")
+                % {"row_label": row_label(rows, problem.index), "message": problem.message}
                 for problem in problems
             ]
         om.attribute_mappings = rows

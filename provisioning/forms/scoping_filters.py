@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from provisioning.forms.mappings import (
     INCOMPLETE,
@@ -144,7 +145,10 @@ class ScopingFiltersForm:
             row.errors = []
             clauses = [c for c in row.clauses if not c.blank]
             if not clauses and row.title:
-                row.errors.append(f"Add at least one clause to filter {position}, or remove the filter.")
+                row.errors.append(
+                    _("Add at least one clause to filter %(position)s, or remove the filter.")
+                    % {"position": position}
+                )
                 valid = False
             for clause in clauses:
                 clause.errors = {}

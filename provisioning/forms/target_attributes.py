@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from provisioning.forms.mappings import (
     INCOMPLETE,
@@ -110,7 +111,7 @@ class TargetAttributesForm:
             if not row.existing and not row.name:
                 continue  # an empty row left at the bottom
             if row.type not in ATTRIBUTE_TYPES:
-                row.errors.append(f"Type must be one of {', '.join(ATTRIBUTE_TYPES)}.")
+                row.errors.append(_("Type must be one of %(value)s.") % {"value": ", ".join(ATTRIBUTE_TYPES)})
             parsed: TargetName | None = None
             try:
                 parsed = parse_target_name(row.name)
@@ -120,7 +121,7 @@ class TargetAttributesForm:
             restricted = row.multi_valued or row.type == "Reference" or (parsed and parsed.complex)
             if parsed and parsed.custom_extension and restricted:
                 row.errors.append(
-                    "Custom extension attributes can't be reference, multi-valued or complex attributes."
+                    _("Custom extension attributes can't be reference, multi-valued or complex attributes.")
                 )
             if row.name.lower() in seen:
                 row.errors.append(f"'{row.name}' is already in the attribute list.")
@@ -168,7 +169,10 @@ class TargetAttributesForm:
             )
             if problems:
                 self.errors.extend(
-                    p.message if p.index is None else f"Mapping for '{row_label(rows, p.index)}': {p.message}"
+                    p.message
+                    if p.index is None
+                    else _("Mapping for '%(row_label)s': %(message)s")
+                    % {"row_label": row_label(rows, p.index), "message": p.message}
                     for p in problems
                 )
                 return False

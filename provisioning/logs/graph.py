@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from portal.tenant import tenant_id
 from provisioning.models import LogAction, LogStatus, ProvisioningJob, ProvisioningLog
 
@@ -39,21 +41,41 @@ ACTION_SUFFIX = {"Create": "Add", "Update": "Update", "Disable": "Update", "Dele
 
 # What Entra's docs say about codes the engine does not already explain in recommended_action.
 ERROR_GUIDANCE = {
-    "Conflict": "Conflicting values: fix them in the source or the target, or adjust the matching attributes.",
-    "EntryConflict": "Conflicting values: fix them in the source or the target, or adjust the matching attributes.",
-    "TooManyRequests": "The target throttled the request; it is retried automatically.",
-    "InternalServerError": "The target failed (5xx); the operation is retried in the next cycle.",
-    "InsufficientRights": "The credentials are valid but not authorized for this operation.",
-    "Unauthorized": "The target refused the credentials: enter a valid secret token and test the connection.",
-    "InvalidAnchor": "An object created or matched earlier no longer exists in the target. Restart provisioning to match again.",
-    "MandatoryFieldsMissing": "A required value is missing on the source object, or the mapping yields none.",
-    "SchemaAttributeNotFound": "The target attribute does not exist in the target: remove it from the mappings.",
-    "Timeout": "The target was too slow; the operation is retried in the next cycle.",
-    "WebExceptionProtocolError": "HTTP protocol error; the operation is retried in the next cycle.",
-    "DuplicateTargetEntries": "More than one target object matches: make the matching attribute unique.",
-    "DuplicateSourceEntries": "More than one source object matches: make the matching attribute unique.",
-    "ImportSkipped": "The matching attribute has no value on the source object.",
-    "EntrySynchronizationSkipped": "Out of scope, or already in sync: nothing to do.",
+    "Conflict": gettext_noop(
+        "Conflicting values: fix them in the source or the target, or adjust the matching attributes."
+    ),
+    "EntryConflict": gettext_noop(
+        "Conflicting values: fix them in the source or the target, or adjust the matching attributes."
+    ),
+    "TooManyRequests": gettext_noop("The target throttled the request; it is retried automatically."),
+    "InternalServerError": gettext_noop(
+        "The target failed (5xx); the operation is retried in the next cycle."
+    ),
+    "InsufficientRights": gettext_noop("The credentials are valid but not authorized for this operation."),
+    "Unauthorized": gettext_noop(
+        "The target refused the credentials: enter a valid secret token and test the connection."
+    ),
+    "InvalidAnchor": gettext_noop(
+        "An object created or matched earlier no longer exists in the target. Restart provisioning to match again."
+    ),
+    "MandatoryFieldsMissing": gettext_noop(
+        "A required value is missing on the source object, or the mapping yields none."
+    ),
+    "SchemaAttributeNotFound": gettext_noop(
+        "The target attribute does not exist in the target: remove it from the mappings."
+    ),
+    "Timeout": gettext_noop("The target was too slow; the operation is retried in the next cycle."),
+    "WebExceptionProtocolError": gettext_noop(
+        "HTTP protocol error; the operation is retried in the next cycle."
+    ),
+    "DuplicateTargetEntries": gettext_noop(
+        "More than one target object matches: make the matching attribute unique."
+    ),
+    "DuplicateSourceEntries": gettext_noop(
+        "More than one source object matches: make the matching attribute unique."
+    ),
+    "ImportSkipped": gettext_noop("The matching attribute has no value on the source object."),
+    "EntrySynchronizationSkipped": gettext_noop("Out of scope, or already in sync: nothing to do."),
 }
 
 

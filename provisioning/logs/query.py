@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal import paging
 from portal.applications.models import Application
@@ -40,11 +41,11 @@ DATE_RANGES: dict[str, timedelta | None] = {
     "custom": None,
 }
 DATE_CHOICES = [
-    ("", "All (retention period)"),
-    ("24h", "Last 24 hours"),
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-    ("custom", "Custom range"),
+    ("", _("All (retention period)")),
+    ("24h", _("Last 24 hours")),
+    ("7d", _("Last 7 days")),
+    ("30d", _("Last 30 days")),
+    ("custom", _("Custom range")),
 ]
 STATUS_CHOICES = [(s.value, s.label) for s in LogStatus]
 ACTION_CHOICES = [(a.value, a.label) for a in LogAction]
@@ -75,16 +76,16 @@ class LogFilterForm(forms.Form):
     showing every log instead would answer a question the admin did not ask.
     """
 
-    date = forms.ChoiceField(required=False, choices=DATE_CHOICES, label="Date")
-    start = forms.DateTimeField(required=False, label="From (UTC)")
-    end = forms.DateTimeField(required=False, label="To (UTC)")
-    status = forms.MultipleChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
-    action = forms.MultipleChoiceField(required=False, choices=ACTION_CHOICES, label="Action")
-    q = forms.CharField(required=False, max_length=256, label="Identity", strip=True)
-    app = forms.IntegerField(required=False, min_value=1, label="Application")
-    cycle = forms.UUIDField(required=False, label="Cycle ID")
-    change = forms.UUIDField(required=False, label="Change ID")
-    job = forms.CharField(required=False, max_length=120, label="Job ID", strip=True)
+    date = forms.ChoiceField(required=False, choices=DATE_CHOICES, label=_("Date"))
+    start = forms.DateTimeField(required=False, label=_("From (UTC)"))
+    end = forms.DateTimeField(required=False, label=_("To (UTC)"))
+    status = forms.MultipleChoiceField(required=False, choices=STATUS_CHOICES, label=_("Status"))
+    action = forms.MultipleChoiceField(required=False, choices=ACTION_CHOICES, label=_("Action"))
+    q = forms.CharField(required=False, max_length=256, label=_("Identity"), strip=True)
+    app = forms.IntegerField(required=False, min_value=1, label=_("Application"))
+    cycle = forms.UUIDField(required=False, label=_("Cycle ID"))
+    change = forms.UUIDField(required=False, label=_("Change ID"))
+    job = forms.CharField(required=False, max_length=120, label=_("Job ID"), strip=True)
     after = forms.CharField(required=False, widget=forms.HiddenInput)
     before = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -294,7 +295,7 @@ def app_choices() -> list[tuple[str, str]]:
     """Apps that have a provisioning job, for the Application filter (a few rows, not the log table)."""
     apps = Application.objects.filter(provisioning__isnull=False).order_by("display_name", "pk")
     return [
-        ("", "All applications"),
+        ("", _("All applications")),
         *((str(pk), name) for pk, name in apps.values_list("pk", "display_name")),
     ]
 

@@ -2,9 +2,11 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.applications.models import Application
 from portal.crypto import EncryptedTextField
@@ -12,28 +14,28 @@ from provisioning.connectors.scim.compat import Compatibility
 
 
 class JobState(models.TextChoices):
-    NOT_CONFIGURED = "NotConfigured"
-    NOT_RUN = "NotRun"
-    ACTIVE = "Active"
-    PAUSED = "Paused"
-    QUARANTINE = "Quarantine"
+    NOT_CONFIGURED = "NotConfigured", _("Not Configured")
+    NOT_RUN = "NotRun", _("Not Run")
+    ACTIVE = "Active", _("Active")
+    PAUSED = "Paused", _("Paused")
+    QUARANTINE = "Quarantine", _("Quarantine")
 
 
 class ProvisioningMode(models.TextChoices):
-    AUTOMATIC = "Automatic"
-    MANUAL = "Manual"
+    AUTOMATIC = "Automatic", _("Automatic")
+    MANUAL = "Manual", _("Manual")
 
 
 class Scope(models.TextChoices):
-    ASSIGNED = "assigned", "Sync only assigned users and groups"
-    ALL = "all", "Sync all users and groups"
+    ASSIGNED = "assigned", _("Sync only assigned users and groups")
+    ALL = "all", _("Sync all users and groups")
 
 
 class AuthMethod(models.TextChoices):
-    BEARER = "bearer", "Bearer token"
-    OAUTH_CLIENT_CREDENTIALS = "oauth2_client_credentials", "OAuth 2 client credentials"
+    BEARER = "bearer", _("Bearer token")
+    OAUTH_CLIENT_CREDENTIALS = "oauth2_client_credentials", _("OAuth 2 client credentials")
     # Entra's "Authorize" button: the admin signs in at the app, which grants a refresh token.
-    OAUTH_AUTHORIZATION_CODE = "oauth2_authorization_code", "OAuth 2 authorization code (Authorize)"
+    OAUTH_AUTHORIZATION_CODE = "oauth2_authorization_code", _("OAuth 2 authorization code (Authorize)")
 
 
 class QuarantineReason(models.TextChoices):
@@ -70,6 +72,10 @@ class ProvisioningJob(models.Model):
 
     # Settings
     notification_email = models.EmailField(blank=True)
+    # The notification emails' language when the address is not a portal user's (whose language wins).
+    notification_language = models.CharField(
+        max_length=10, blank=True, default="", choices=settings.LANGUAGES
+    )
     notify_on_failure = models.BooleanField("Send an email notification when a failure occurs", default=False)
     prevent_accidental_deletion = models.BooleanField("Prevent accidental deletion", default=True)
     deletion_threshold = models.PositiveIntegerField("Accidental deletion threshold", default=500)
@@ -197,17 +203,17 @@ class EscrowEntry(models.Model):
 
 
 class CycleKind(models.TextChoices):
-    INITIAL = "initial", "Initial cycle"
-    INCREMENTAL = "incremental", "Incremental cycle"
-    ON_DEMAND = "on_demand", "Provision on demand"
+    INITIAL = "initial", _("Initial cycle")
+    INCREMENTAL = "incremental", _("Incremental cycle")
+    ON_DEMAND = "on_demand", _("Provision on demand")
 
 
 class CycleStatus(models.TextChoices):
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    QUARANTINED = "quarantined"
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    QUARANTINED = "quarantined", _("Quarantined")
 
 
 class CyclePhase(models.TextChoices):
@@ -299,19 +305,19 @@ class CyclePage(models.Model):
 
 
 class LogAction(models.TextChoices):
-    CREATE = "Create"
-    UPDATE = "Update"
-    DISABLE = "Disable"
-    DELETE = "Delete"
-    SKIP = "Skip"
-    OTHER = "Other"
+    CREATE = "Create", _("Create")
+    UPDATE = "Update", _("Update")
+    DISABLE = "Disable", _("Disable")
+    DELETE = "Delete", _("Delete")
+    SKIP = "Skip", _("Skip")
+    OTHER = "Other", _("Other")
 
 
 class LogStatus(models.TextChoices):
-    SUCCESS = "success"
-    FAILURE = "failure"
-    SKIPPED = "skipped"
-    WARNING = "warning"
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+    SKIPPED = "skipped", _("Skipped")
+    WARNING = "warning", _("Warning")
 
 
 class ProvisioningLog(models.Model):

@@ -10,19 +10,21 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from portal.audit import Activity, audit_application
 from provisioning.models import Cycle, CycleStatus, EscrowEntry, JobState, ProvisioningJob, ProvisioningMode
 from provisioning.sync import cycles, dispatch, quarantine
 from provisioning.sync.credentials import Credentials, credentials_tested
 
-NOT_TESTED = "Select Test Connection and make sure it succeeds before turning provisioning On."
-CHANGED_SINCE_TEST = (
+# English, as the Graph API answers them; the portal's pages show them with gettext (marked here).
+NOT_TESTED = gettext_noop("Select Test Connection and make sure it succeeds before turning provisioning On.")
+CHANGED_SINCE_TEST = gettext_noop(
     "The admin credentials changed since the last successful Test Connection. Select Test Connection with "
     "the new credentials before turning provisioning On."
 )
-INCOMPLETE = "Complete the admin credentials before turning provisioning On."
-MANUAL = "Provisioning can only be On in Automatic mode."
+INCOMPLETE = gettext_noop("Complete the admin credentials before turning provisioning On.")
+MANUAL = gettext_noop("Provisioning can only be On in Automatic mode.")
 
 
 class TurnOnRefused(Exception):

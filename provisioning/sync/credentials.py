@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_noop
 
 from provisioning.connectors.scim import client as scim_client
 from provisioning.connectors.scim import probe
@@ -307,56 +308,84 @@ class TestVerdict:
 
 
 _TITLES = {
-    "connected": ("Connection successful", ""),
+    "connected": (gettext_noop("Connection successful"), ""),
     "invalid_token": (
-        "Invalid token",
-        "The application rejected the credentials. Check that the secret token (or client id and secret) "
-        "is current and belongs to an account with admin rights in the application.",
+        gettext_noop("Invalid token"),
+        gettext_noop(
+            "The application rejected the credentials. Check that the secret token (or client id and secret) "
+            "is current and belongs to an account with admin rights in the application."
+        ),
     ),
     "connection_refused": (
-        "Connection refused",
-        "Nothing accepts connections at that address. Check the host and port of the tenant URL and that "
-        "the application's SCIM service is running.",
+        gettext_noop("Connection refused"),
+        gettext_noop(
+            "Nothing accepts connections at that address. Check the host and port of the tenant URL and that "
+            "the application's SCIM service is running."
+        ),
     ),
-    "dns_failure": ("Host not found", "The host name in the tenant URL doesn't resolve. Check its spelling."),
+    "dns_failure": (
+        gettext_noop("Host not found"),
+        gettext_noop("The host name in the tenant URL doesn't resolve. Check its spelling."),
+    ),
     "tls_error": (
-        "TLS certificate problem",
-        "The application's HTTPS certificate isn't trusted for this host name. It must be valid, unexpired "
-        "and issued by a trusted authority.",
+        gettext_noop("TLS certificate problem"),
+        gettext_noop(
+            "The application's HTTPS certificate isn't trusted for this host name. It must be valid, unexpired "
+            "and issued by a trusted authority."
+        ),
     ),
     "timeout": (
-        "Timed out",
-        "The application didn't answer in time. Check that the URL is reachable from this server "
-        "(firewall, proxy) and try again.",
+        gettext_noop("Timed out"),
+        gettext_noop(
+            "The application didn't answer in time. Check that the URL is reachable from this server "
+            "(firewall, proxy) and try again."
+        ),
     ),
     "not_scim": (
-        "Not a SCIM endpoint",
-        "Something answered, but not SCIM 2.0. The tenant URL usually ends with /scim/v2 or /scim.",
+        gettext_noop("Not a SCIM endpoint"),
+        gettext_noop(
+            "Something answered, but not SCIM 2.0. The tenant URL usually ends with /scim/v2 or /scim."
+        ),
     ),
     "unexpected_status": (
-        "Unexpected response",
-        "The application answered the test query with an unexpected HTTP status. Check the tenant URL and "
-        "the application's SCIM logs.",
+        gettext_noop("Unexpected response"),
+        gettext_noop(
+            "The application answered the test query with an unexpected HTTP status. Check the tenant URL and "
+            "the application's SCIM logs."
+        ),
     ),
     "authorization_expired": (
-        "Authorization expired or revoked",
-        "The sign-in given with Authorize is no longer valid (it expired, or was revoked in the "
-        "application). Select Authorize, sign in to the application again, then Test Connection.",
+        gettext_noop("Authorization expired or revoked"),
+        gettext_noop(
+            "The sign-in given with Authorize is no longer valid (it expired, or was revoked in the "
+            "application). Select Authorize, sign in to the application again, then Test Connection."
+        ),
     ),
-    "invalid_url": ("Invalid tenant URL", "Correct the tenant URL and test again."),
+    "invalid_url": (
+        gettext_noop("Invalid tenant URL"),
+        gettext_noop("Correct the tenant URL and test again."),
+    ),
     "filter_ignored": (
-        "Filter not supported",
-        "The application ignores SCIM filters, so users can't be matched safely. Ask the vendor to "
-        "support filtering on the matching attribute.",
+        gettext_noop("Filter not supported"),
+        gettext_noop(
+            "The application ignores SCIM filters, so users can't be matched safely. Ask the vendor to "
+            "support filtering on the matching attribute."
+        ),
     ),
     "connection_failed": (
-        "Connection failed",
-        "Check the tenant URL and the network path to the application.",
+        gettext_noop("Connection failed"),
+        gettext_noop("Check the tenant URL and the network path to the application."),
     ),
     "destination_not_allowed": (
-        "Destination not allowed",
-        "This portal's outbound policy refuses that address. Use the application's public SCIM endpoint, "
-        "or ask the portal's operator to allow it (PROVISIONING_OUTBOUND_ALLOW).",
+        gettext_noop("Destination not allowed"),
+        gettext_noop(
+            "This portal's outbound policy refuses that address. Use the application's public SCIM endpoint, "
+            "or ask the portal's operator to allow it (PROVISIONING_OUTBOUND_ALLOW)."
+        ),
+    ),
+    "unavailable": (
+        gettext_noop("Test Connection unavailable"),
+        gettext_noop("The SCIM connector is not installed on this server."),
     ),
 }
 
@@ -364,7 +393,8 @@ _TITLES = {
 def describe_result(result: Any, credentials: Credentials) -> TestVerdict:
     """Turn the probe's ``ConnectionTestResult`` into what the admin reads, scrubbed of secrets."""
     code = str(getattr(result, "code", "connection_failed"))
-    title, hint = _TITLES.get(code, ("Connection failed", _TITLES["connection_failed"][1]))
+    # Translated here, in the caller's language: the admin's on the page, English for the Graph API.
+    title, hint = (gettext(text) if text else "" for text in _TITLES.get(code, _TITLES["connection_failed"]))
     details = credentials.scrub(dict(getattr(result, "details", None) or {}))
     supports: list[str] = []
     capabilities = details.get("capabilities") or {}
@@ -373,11 +403,21 @@ def describe_result(result: Any, credentials: Credentials) -> TestVerdict:
         filter_max = capabilities.get("filter_max_results")
         labels = [
             ("patch", "PATCH"),
-            ("bulk", f"Bulk (up to {bulk_max} operations)" if bulk_max else "Bulk"),
-            ("filter", f"Filtering (up to {filter_max} results)" if filter_max else "Filtering"),
+            (
+                "bulk",
+                gettext("Bulk (up to %(count)s operations)") % {"count": bulk_max}
+                if bulk_max
+                else gettext("Bulk"),
+            ),
+            (
+                "filter",
+                gettext("Filtering (up to %(count)s results)") % {"count": filter_max}
+                if filter_max
+                else gettext("Filtering"),
+            ),
             ("etag", "ETags"),
-            ("sort", "Sorting"),
-            ("change_password", "Password change"),
+            ("sort", gettext("Sorting")),
+            ("change_password", gettext("Password change")),
         ]
         supports = [label for key, label in labels if capabilities.get(key)]
     resource_types = tuple(
@@ -429,8 +469,11 @@ def rate_limited_verdict(wait: int) -> TestVerdict:
     return TestVerdict(
         ok=False,
         code="rate_limited",
-        title="Too many tests",
-        message=f"Test Connection can run {limit} times per {window} seconds. Try again in {wait} seconds.",
+        title=gettext("Too many tests"),
+        message=gettext(
+            "Test Connection can run %(limit)s times per %(window)s seconds. Try again in %(wait)s seconds."
+        )
+        % {"limit": limit, "window": window, "wait": wait},
     )
 
 

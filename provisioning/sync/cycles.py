@@ -29,6 +29,7 @@ from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.source import EscrowRecord
 from provisioning.engine.target_protocol import ErrorCategory
+from provisioning.messages import Message, gettext_noop
 from provisioning.models import (
     Cycle,
     CycleKind,
@@ -122,15 +123,13 @@ def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool
         source = source_for(job)
         config = engine_config(job)
         kinds = [kind for kind in ("User", "Group") if config.mapping_for(kind) is not None]
+        # Read before the new cycle exists: the last cycle's failures are the previous cycle's.
         if initial:
-            # Streamed from the database page by page once the cycle exists: a million ids never sit
-            # in one list (the generators run in _write_pages below).
+            # Streamed from the database page by page: a million ids never sit in one list.
             ids = {kind: _initial_ids(job, source, kind) for kind in kinds}
         else:
             changed = source.changed_ids(changes_since(job.watermark, limit=1_000_000))
-            # Entra's escrow: failed objects are tried again each cycle (read before this cycle exists,
-            # or "the last cycle" would be this one).
-            retry = _failed_last_cycle(job)
+            retry = _failed_last_cycle(job)  # Entra's escrow: failed objects are tried again each cycle
             ids = {
                 "User": sorted(changed["User"] | retry["User"]),
                 # A retried user may exist only after its groups were exported without it: they go again.
@@ -529,8 +528,10 @@ def fail_page(page_id: int, reason: str) -> bool:
         "PageFailed",
         ErrorCategory.TRANSIENT,
         message,
-        recommended_action="The object is retried in the next cycle. If this repeats, check the workers' "
-        "logs, the database and the broker.",
+        recommended_action=gettext_noop(
+            "The object is retried in the next cycle. If this repeats, check the workers' "
+            "logs, the database and the broker."
+        ),
     )
     outcomes = []
     for item in page.items:
@@ -582,7 +583,11 @@ def _stopped_on(page: CyclePage, stop: StopCycle, objects: dict) -> Outcome:
     outcome = Outcome(kind=kind, source_id=source_id, source_name=name)
     outcome.action = "Other"
     outcome.fail(stop.error, step="Test connection")
-    outcome.step("Processing", "failure", "The cycle stopped: the target refused the admin credentials.")
+    outcome.step(
+        "Processing",
+        "failure",
+        Message(gettext_noop("The cycle stopped: the target refused the admin credentials.")),
+    )
     return outcome
 
 

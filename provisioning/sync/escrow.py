@@ -281,11 +281,14 @@ def _log_values(job: ProvisioningJob, cycle_id: uuid.UUID | str, now, o: Outcome
 
 
 def _bounded_step(step: Step, limit: int) -> dict:
-    return {
+    data = {
         **step.to_dict(),
         "description": bounded.for_log(step.description, limit),
         "details": bounded.log_details(step.details, limit),
     }
+    if "descriptionParams" in data:
+        data["descriptionParams"] = bounded.log_details(data["descriptionParams"], limit)
+    return data
 
 
 def _bounded_change(change: dict, limit: int) -> dict:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.target_protocol import Target, TargetError
+from provisioning.messages import Message, gettext_noop
 from provisioning.models import ProvisioningJob
 from provisioning.sync import escrow
 from provisioning.sync.connector_pool import target_for
@@ -44,7 +45,12 @@ def provision_on_demand(
 def _not_provisioned(kind: str, source_id: str) -> Outcome:
     outcome = Outcome(kind=kind, source_id=source_id, action="Skip", status="skipped")
     outcome.step(
-        "Scoping", "skipped", f"{kind}s are not provisioned to this application (object mapping disabled)."
+        "Scoping",
+        "skipped",
+        Message(
+            gettext_noop("%(kind)ss are not provisioned to this application (object mapping disabled)."),
+            kind=kind,
+        ),
     )
     return outcome
 

@@ -10,19 +10,27 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from portal.audit import Activity, record_audit
+from portal.i18n.text import Text
 from provisioning.engine.target_protocol import TargetError
 from provisioning.models import Cycle, JobState, NotificationKind, ProvisioningJob, QuarantineReason
 from provisioning.sync.notifications import notify
 
 RECOMMENDED_ACTIONS = {
-    QuarantineReason.CREDENTIALS: "The target refused the admin credentials. Enter a valid secret token, "
-    "test the connection, then save: quarantine ends at once.",
-    QuarantineReason.ESCROW_PROPORTION: "Most objects fail to provision. Open the provisioning logs, fix the "
-    "cause (mappings, target errors), then restart provisioning.",
-    QuarantineReason.TOO_MANY_DELETES: "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
-    "them, then choose Allow deletes, or fix the assignments or scoping and restart provisioning.",
+    QuarantineReason.CREDENTIALS: gettext_noop(
+        "The target refused the admin credentials. Enter a valid secret token, "
+        "test the connection, then save: quarantine ends at once."
+    ),
+    QuarantineReason.ESCROW_PROPORTION: gettext_noop(
+        "Most objects fail to provision. Open the provisioning logs, fix the "
+        "cause (mappings, target errors), then restart provisioning."
+    ),
+    QuarantineReason.TOO_MANY_DELETES: gettext_noop(
+        "More disables and deletes were staged than the accidental-deletion threshold allows. Review "
+        "them, then choose Allow deletes, or fix the assignments or scoping and restart provisioning."
+    ),
 }
 RETRY_OFFSETS_HOURS = (6, 12, 24)
 
@@ -58,8 +66,17 @@ def enter(job: ProvisioningJob, reason: str, details: str, *, error: TargetError
             NotificationKind.DELETIONS
             if reason == QuarantineReason.TOO_MANY_DELETES
             else NotificationKind.QUARANTINE,
-            "Provisioning has been quarantined",
-            f"Provisioning was quarantined ({reason}).\n\n{details}\n\nRecommended action: {RECOMMENDED_ACTIONS.get(reason, '')}",
+            Text(gettext_noop("Provisioning has been quarantined")),
+            Text(
+                gettext_noop(
+                    "Provisioning was quarantined (%(reason)s).\n\n%(details)s\n\nRecommended action: %(action)s"
+                ),
+                {
+                    "reason": str(reason),
+                    "details": details,
+                    "action": Text(RECOMMENDED_ACTIONS.get(reason, "")),
+                },
+            ),
         )
 
 
@@ -117,8 +134,11 @@ def after_cycle(job: ProvisioningJob, cycle: Cycle) -> None:
         notify(
             job,
             NotificationKind.FAILURES,
-            "Provisioning failures",
-            f"{failed} of {total} objects failed to provision in the last cycle.",
+            Text(gettext_noop("Provisioning failures")),
+            Text(
+                gettext_noop("%(failed)s of %(total)s objects failed to provision in the last cycle."),
+                {"failed": failed, "total": total},
+            ),
         )
     elif (
         job.state == JobState.QUARANTINE
@@ -135,4 +155,4 @@ def expired(job: ProvisioningJob, now=None) -> bool:
 
 
 def recommended_action(reason: str) -> str:
-    return RECOMMENDED_ACTIONS.get(reason, "Open the provisioning logs for details.")
+    return RECOMMENDED_ACTIONS.get(reason, gettext_noop("Open the provisioning logs for details."))

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
+from portal.i18n.text import Text
 from provisioning.models import Cycle, CyclePage, CycleStatus, NotificationKind, PageStatus
 from provisioning.sync.notifications import notify
 
@@ -37,12 +39,27 @@ def stalled(now: datetime | None = None) -> QuerySet[Cycle]:
     )
 
 
-def describe(cycle: Cycle) -> str:
-    """One line for people: which cycle, since when, how far it got."""
-    return (
-        f"No progress since {cycle.progress_at:%Y-%m-%d %H:%M:%S} UTC: {cycle.processed} of {cycle.total} "
-        f"objects processed, {cycle.pages_done} of {cycle.pages_total} pages done ({cycle.phase} phase)."
+def describe_text(cycle: Cycle) -> Text:
+    """One line for people: which cycle, since when, how far it got (translated when rendered)."""
+    return Text(
+        gettext_noop(
+            "No progress since %(since)s UTC: %(processed)s of %(total)s objects processed, "
+            "%(pages_done)s of %(pages_total)s pages done (%(phase)s phase)."
+        ),
+        {
+            "since": f"{cycle.progress_at:%Y-%m-%d %H:%M:%S}",
+            "processed": cycle.processed,
+            "total": cycle.total,
+            "pages_done": cycle.pages_done,
+            "pages_total": cycle.pages_total,
+            "phase": cycle.phase,
+        },
     )
+
+
+def describe(cycle: Cycle) -> str:
+    """``describe_text`` in the active language (English in workers and the API)."""
+    return describe_text(cycle).render()
 
 
 def report_stalled(now: datetime | None = None) -> list[Cycle]:
@@ -55,14 +72,25 @@ def report_stalled(now: datetime | None = None) -> list[Cycle]:
         ):
             continue  # another scheduler got it
         app = cycle.job.application.display_name
+        with translation.override("en"):
+            kind = str(cycle.get_kind_display())  # the English label is the msgid the email translates
         log.warning("Provisioning of %s is stalled (cycle %s). %s", app, cycle.cycle_id, describe(cycle))
         notify(
             cycle.job,
             NotificationKind.STALLED,
-            "Provisioning has stalled",
-            f"The {cycle.get_kind_display().lower()} {cycle.cycle_id} is running but has stopped making "
-            f"progress.\n\n{describe(cycle)}\n\nRecommended action: check that the workers and the broker "
-            "are running (GET /healthz); pages without a worker are queued again automatically.",
+            Text(gettext_noop("Provisioning has stalled")),
+            Text(
+                gettext_noop(
+                    "The cycle %(cycle)s (%(kind)s) is running but has stopped making progress.\n\n"
+                    "%(description)s\n\nRecommended action: check that the workers and the broker are "
+                    "running (GET /healthz); pages without a worker are queued again automatically."
+                ),
+                {
+                    "cycle": cycle.cycle_id,
+                    "kind": Text(kind),
+                    "description": describe_text(cycle),
+                },
+            ),
         )
         reported.append(cycle)
     return reported

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from portal.audit import Activity, audit_application
@@ -55,7 +56,7 @@ def authorize(request: HttpRequest, object_id: Any) -> HttpResponse:
     problems: dict[str, str] = {}
     if form.is_valid():
         if not form.supports_authorize:
-            problems["auth_method"] = "This application does not offer Authorize."
+            problems["auth_method"] = gettext("This application does not offer Authorize.")
         credentials = replace(form.credentials(), auth_method=AuthMethod.OAUTH_AUTHORIZATION_CODE)
         problems.update(credentials.missing_for_authorize())
     if not form.is_valid() or problems:
@@ -112,37 +113,46 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     if entry is None or time.time() - entry.get("at", 0) >= PENDING_SECONDS:
         return _failed(
             request,
-            "This sign-in was not started from this browser session, or it took longer than 15 minutes. "
-            "Open the application's provisioning page and select Authorize again.",
+            gettext(
+                "This sign-in was not started from this browser session, or it took longer than 15 minutes. "
+                "Open the application's provisioning page and select Authorize again."
+            ),
         )
     job = ProvisioningJob.objects.select_related("application").filter(pk=entry["job"]).first()
     if job is None:
-        return _failed(request, "The application was deleted while you were signing in.", status=404)
+        return _failed(request, gettext("The application was deleted while you were signing in."), status=404)
     if request.GET.get("error"):
         description = request.GET.get("error_description") or ""
         return _failed(
             request,
-            f"The application did not authorize the portal ({request.GET['error']}"
-            f"{': ' + description if description else ''}). Select Authorize to try again.",
+            gettext(
+                "The application did not authorize the portal (%(error)s%(description)s). Select Authorize to try again."
+            )
+            % {"error": request.GET["error"], "description": ": " + description if description else ""},
             job,
         )
     code = request.GET.get("code", "")
     if not code:
-        return _failed(request, "The application's answer carried no authorization code.", job)
+        return _failed(request, gettext("The application's answer carried no authorization code."), job)
     credentials = replace(Credentials.from_job(job), auth_method=AuthMethod.OAUTH_AUTHORIZATION_CODE)
     try:
         tokens = exchange_code(oauth_client(credentials), code, entry["redirect_uri"], entry["verifier"])
     except TargetError as error:
         return _failed(
-            request, f"Signing in to the application failed: {credentials.scrub(error.reason)}", job
+            request,
+            gettext("Signing in to the application failed: %(reason)s")
+            % {"reason": credentials.scrub(error.reason)},
+            job,
         )
     refresh = tokens.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
         return _failed(
             request,
-            "The application signed you in but granted no refresh token, so provisioning could not keep "
-            "access. Add the scope the application needs for offline access (often offline_access) and "
-            "select Authorize again.",
+            gettext(
+                "The application signed you in but granted no refresh token, so provisioning could not keep "
+                "access. Add the scope the application needs for offline access (often offline_access) and "
+                "select Authorize again."
+            ),
             job,
         )
     old, old_method = job.oauth_refresh_token, job.auth_method
@@ -159,7 +169,9 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Authorized: {job.application.display_name} granted access, and the authentication method is now "
-        "OAuth 2 authorization code. Select Test Connection, then Save.",
+        gettext(
+            "Authorized: %(app)s granted access, and the authentication method is now OAuth 2 authorization code. Select Test Connection, then Save."
+        )
+        % {"app": job.application.display_name},
     )
     return redirect("provisioning:configuration", job.application.service_principal_id)

@@ -15,11 +15,12 @@ from datetime import datetime
 from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 SERIES = (  # stacked bottom to top: (field, label, colour)
-    ("created", "Created", "#107c10"),
-    ("updated", "Updated", "#0f6cbd"),
-    ("failed", "Failed", "#c50f1f"),
+    ("created", _("Created"), "#107c10"),
+    ("updated", _("Updated"), "#0f6cbd"),
+    ("failed", _("Failed"), "#c50f1f"),
 )
 DURATION_COLOUR = "#616161"
 
@@ -50,7 +51,7 @@ def nice_ceiling(value: float) -> float:
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
-        return "running"
+        return str(_("running"))
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
@@ -69,7 +70,7 @@ def cycle_history_svg(points: Sequence[CyclePoint], *, width: int = 720, height:
     """
     left, right, top, bottom = 48, 56, 16, 44
     plot_w, plot_h = width - left - right, height - top - bottom
-    title = "Cycle history: objects created, updated and failed per cycle, and cycle duration"
+    title = _("Cycle history: objects created, updated and failed per cycle, and cycle duration")
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cycle-history" viewBox="0 0 {width} {height}" style="max-width:{width + 40}px;display:block" '
         f'width="100%" role="img" aria-labelledby="cycle-history-title" data-testid="cycle-history">',
@@ -107,10 +108,15 @@ def cycle_history_svg(points: Sequence[CyclePoint], *, width: int = 720, height:
     for index, point in enumerate(points):
         x = left + index * slot + (slot - bar_w) / 2
         base = top + plot_h
-        tip = (
-            f"{point.label}: {point.created} created, {point.updated} updated, {point.failed} failed, "
-            f"duration {format_duration(point.duration_s)}"
-        )
+        tip = _(
+            "%(label)s: %(created)s created, %(updated)s updated, %(failed)s failed, duration %(duration)s"
+        ) % {
+            "label": point.label,
+            "created": point.created,
+            "updated": point.updated,
+            "failed": point.failed,
+            "duration": format_duration(point.duration_s),
+        }
         parts.append(f'<g class="cycle-bar" data-cycle="{escape(point.label)}"><title>{escape(tip)}</title>')
         for field, label, colour in SERIES:
             value = getattr(point, field)
@@ -144,7 +150,7 @@ def cycle_history_svg(points: Sequence[CyclePoint], *, width: int = 720, height:
         f"{date_format(last, 'DATETIME_FORMAT')}</text>"
     )
     legend_x = left
-    for _field, label, colour in (*SERIES, ("duration", "Duration", DURATION_COLOUR)):
+    for _field, label, colour in (*SERIES, ("duration", _("Duration"), DURATION_COLOUR)):
         parts.append(
             f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{legend_x + 14}" y="{height - 5}" font-size="11" fill="#242424">{label}</text>'

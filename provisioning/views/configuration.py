@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
@@ -61,7 +62,7 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
     mode = form["mode"].value()  # the entered value when bound, else the initial one
     auth = form["auth_method"].value()
     return {
-        **blade_context(application, "provisioning", "Provisioning"),
+        **blade_context(application, "provisioning", _("Provisioning")),
         "job": job,
         "form": form,
         "manual": mode == ProvisioningMode.MANUAL,
@@ -85,12 +86,12 @@ def _context(job: ProvisioningJob, form: ProvisioningConfigurationForm, **extra:
 
 def _outcome_message(outcome: SaveOutcome) -> str:
     if outcome.nothing:
-        return "No changes to save."
+        return _("No changes to save.")
     if outcome.started:
-        return "Saved. Provisioning is On: the initial cycle starts shortly."
+        return _("Saved. Provisioning is On: the initial cycle starts shortly.")
     if outcome.stopped:
-        return "Saved. Provisioning is Off; a cycle in progress finishes first."
-    return "Saved the provisioning configuration."
+        return _("Saved. Provisioning is Off; a cycle in progress finishes first.")
+    return _("Saved the provisioning configuration.")
 
 
 @require_http_methods(["GET", "POST"])

@@ -13,6 +13,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from portal.applications.models import Application
@@ -28,10 +29,10 @@ APP_PAGE = "provisioning/logs_app.html"
 RESULTS = "provisioning/logs_body.html#results"
 DETAIL = "provisioning/logs_detail.html"
 TABS = [
-    ("steps", "Steps"),
-    ("troubleshooting", "Troubleshooting & Recommendations"),
-    ("modified", "Modified Properties"),
-    ("summary", "Summary"),
+    ("steps", _("Steps")),
+    ("troubleshooting", _("Troubleshooting & Recommendations")),
+    ("modified", _("Modified Properties")),
+    ("summary", _("Summary")),
 ]
 FORMATS = {"csv", "json"}
 
@@ -86,7 +87,7 @@ def log_list(request: HttpRequest) -> HttpResponse:
     form = LogFilterForm(request.GET)
     context = {
         **_page_context(request, form, reverse("provisioning:log_list")),
-        "breadcrumbs": [("Provisioning logs", None)],
+        "breadcrumbs": [(_("Provisioning logs"), None)],
         "app": None,
     }
     return _render_list(request, PAGE, context)
@@ -98,7 +99,7 @@ def app_logs(request: HttpRequest, app_pk: int) -> HttpResponse:
     application = get_object_or_404(Application, pk=app_pk)
     form = LogFilterForm(request.GET, app=application)
     context = {
-        **blade_context(application, "logs", "Provisioning logs"),
+        **blade_context(application, "logs", _("Provisioning logs")),
         **_page_context(request, form, reverse("provisioning:app_logs", args=[app_pk])),
         "app": application,
     }
@@ -126,7 +127,10 @@ def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "request_body": json.dumps(body, indent=2, sort_keys=True) if body is not None else "",
         "transient": log.error_category in log_export.TRANSIENT_CATEGORIES,
         "detail_url": reverse("provisioning:log_detail", args=[log.pk]),
-        "breadcrumbs": [("Provisioning logs", reverse("provisioning:log_list")), (str(log.change_id), None)],
+        "breadcrumbs": [
+            (_("Provisioning logs"), reverse("provisioning:log_list")),
+            (str(log.change_id), None),
+        ],
     }
     if request.htmx:
         return render(request, f"{DETAIL}#panel", context)

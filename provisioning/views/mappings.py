@@ -15,6 +15,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -42,8 +44,8 @@ from provisioning.forms.scoping_filters import ScopingFiltersForm
 from provisioning.forms.target_attributes import TargetAttributesForm
 from provisioning.models import ObjectMapping
 
-SAVED = "Saved. The next provisioning cycle is an initial cycle, as after any mapping change."
-NOT_TESTABLE = (
+SAVED = _("Saved. The next provisioning cycle is an initial cycle, as after any mapping change.")
+NOT_TESTABLE = _(
     "You can test this mapping only with the users and groups assigned to this application; "
     "the one you picked is not one of them."
 )
@@ -67,11 +69,11 @@ def _blade(om: ObjectMapping, title: str, *, page: bool = False) -> dict[str, An
     context = blade_context(application, "provisioning", title)
     crumbs = context["breadcrumbs"][:-1]
     crumbs.append(
-        ("Provisioning", reverse("provisioning:configuration", args=[application.service_principal_id]))
+        (_("Provisioning"), reverse("provisioning:configuration", args=[application.service_principal_id]))
     )
     if not page:
-        crumbs.append((om.name, _url("mapping", om)))
-    crumbs.append((om.name if page else title, None))
+        crumbs.append((gettext(om.name), _url("mapping", om)))  # gallery names are in the catalogue
+    crumbs.append((gettext(om.name) if page else title, None))
     return {**context, "breadcrumbs": crumbs, "object_mapping": om, "mapping_url": _url("mapping", om)}
 
 
@@ -127,10 +129,10 @@ def mapping(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
     form = ObjectMappingSettingsForm(request.POST if request.method == "POST" else None, object_mapping=om)
     if request.method == "POST" and form.is_valid():
         changed = form.save(actor=request.user)
-        return _done(request, _url("mapping", om), SAVED if changed else "No changes to save.")
+        return _done(request, _url("mapping", om), SAVED if changed else _("No changes to save."))
     rows, problems = _rows(om)
     context = {
-        **_blade(om, "Attribute Mapping", page=True),
+        **_blade(om, _("Attribute Mapping"), page=True),
         "form": form,
         "rows": rows,
         "table_problems": problems,
@@ -182,7 +184,7 @@ def _attribute_editor(request: HttpRequest, om: ObjectMapping, index: int | None
         candidates.insert(0, picked)
     if len(candidates) == 1 and not selected:
         selected = candidates[0].id
-    title = "Edit Attribute" if index is not None else "Add Attribute"
+    title = _("Edit Attribute") if index is not None else _("Add Attribute")
     context = {
         **_blade(om, title),
         "form": form,
@@ -220,11 +222,19 @@ def attribute_delete(request: HttpRequest, object_id: Any, key: str, index: int)
     target = request.POST.get("original_target", "")
     problems = delete_attribute_mapping(om, index, target, actor=request.user)
     if problems:
-        messages.error(request, f"The mapping for '{target}' was not deleted: " + " ".join(problems))
+        messages.error(
+            request,
+            (_("The mapping for '%(target)s' was not deleted: ") % {"target": target})
+            + " ".join(str(problem) for problem in problems),
+        )
         return (
             HttpResponseClientRedirect(_url("mapping", om)) if request.htmx else redirect(_url("mapping", om))
         )
-    return _done(request, _url("mapping", om), f"Deleted the mapping for '{target}'. {SAVED}")
+    return _done(
+        request,
+        _url("mapping", om),
+        _("Deleted the mapping for '%(target)s'. %(saved)s") % {"target": target, "saved": SAVED},
+    )
 
 
 @require_GET
@@ -260,7 +270,7 @@ def scoping(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
     else:
         editor = ScopingFiltersForm(om)
     context = {
-        **_blade(om, "Scoping filters"),
+        **_blade(om, _("Scoping filters")),
         "editor": editor,
         "source_attributes": source_attribute_names(om.source_object),
     }
@@ -283,7 +293,13 @@ def target_attribute_list(request: HttpRequest, object_id: Any, key: str) -> Htt
             return _done(request, _url("mapping", om), SAVED)
     else:
         editor = TargetAttributesForm(om)
-    context = {**_blade(om, f"Edit attribute list for {om.job.application.display_name}"), "editor": editor}
+    context = {
+        **_blade(
+            om,
+            _("Edit attribute list for %(app)s") % {"app": om.job.application.display_name},
+        ),
+        "editor": editor,
+    }
     template = _partial(request, "provisioning/mapping_target_attributes.html", "target-attributes-editor")
     return render(request, template, context)
 
@@ -298,12 +314,12 @@ def restore(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if request.POST.get("confirm") != "yes":
-            error = "Tick the box to confirm that every mapping and scoping filter is replaced."
+            error = _("Tick the box to confirm that every mapping and scoping filter is replaced.")
         else:
             try:
                 restore_default_mappings(om.job, actor=request.user)
             except KeyError:
-                error = (
+                error = _(
                     "This app's gallery template is no longer available, so its defaults can't be restored."
                 )
             else:
@@ -315,7 +331,9 @@ def restore(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
                 return _done(
                     request,
                     url,
-                    "Restored the default mappings and scoping filters. The next cycle is an initial cycle.",
+                    _(
+                        "Restored the default mappings and scoping filters. The next cycle is an initial cycle."
+                    ),
                 )
-    context = {**_blade(om, "Restore default mappings"), "error": error}
+    context = {**_blade(om, _("Restore default mappings")), "error": error}
     return render(request, "provisioning/mapping_restore.html", context)

@@ -7,6 +7,7 @@ import uuid
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.applications.models import Application
@@ -32,7 +33,7 @@ def _application(object_id: uuid.UUID) -> Application:
 @require_http_methods(["GET", "POST"])
 def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
-    context = blade_context(application, "on_demand", "Provision on demand")
+    context = blade_context(application, "on_demand", _("Provision on demand"))
     query = request.GET.get("q", "").strip()
     if query:  # the portal's one principal search: active users and groups, never the recycle bin
         found = search_principals(query, PICKER_LIMIT)
@@ -44,7 +45,7 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     if (group_ref := request.GET.get("group")) and request.method != "POST":
         group = _group_or_none(group_ref)
         if group is None:
-            context["error"] = "Pick a group from the directory."
+            context["error"] = _("Pick a group from the directory.")
         else:
             context.update(picked_group=group, group_members=_member_choices(group))
     if request.method == "POST":
@@ -58,17 +59,18 @@ def on_demand(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         member_refs = request.POST.getlist("members") if kind == "Group" else []
         members = _chosen_members(source, member_refs) if isinstance(source, DirectoryGroup) else []
         if source is None:
-            context["error"] = "Pick a user or group from the directory to provision."
+            context["error"] = _("Pick a user or group from the directory to provision.")
         elif len(member_refs) > GROUP_MEMBERS_MAX:
-            context["error"] = (
-                f"Choose at most {GROUP_MEMBERS_MAX} members of {source.display_name} (as in Entra)."
-            )
+            context["error"] = _("Choose at most %(count)s members of %(group)s (as in Entra).") % {
+                "count": GROUP_MEMBERS_MAX,
+                "group": source.display_name,
+            }
             context.update(picked_group=source, group_members=_member_choices(source), chosen=member_refs)
         elif len(members) != len(member_refs):
-            context["error"] = f"Choose members of {source.display_name} only."
+            context["error"] = _("Choose members of %(group)s only.") % {"group": source.display_name}
             context.update(picked_group=source, group_members=_member_choices(source), chosen=member_refs)
         elif not application.provisioning.tenant_url:
-            context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
+            context["error"] = _("Set the admin credentials (Tenant URL and Secret Token) first.")
         else:
             job = application.provisioning
             # The chosen members first, so the group's membership can reference them in the target.
@@ -110,7 +112,7 @@ def _chosen_members(group: DirectoryGroup, references: list[str]) -> list[Direct
 
 def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
-    context = blade_context(application, "plan", "Plan (dry run)")
+    context = blade_context(application, "plan", _("Plan (dry run)"))
     context["plan_actions"] = PLAN_ACTIONS
     if request.GET.get("run") and application.provisioning.tenant_url:
         result = plan(application.provisioning)
@@ -136,7 +138,7 @@ def plan_view(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             action=action,
         )
     elif request.GET.get("run"):
-        context["error"] = "Set the admin credentials (Tenant URL and Secret Token) first."
+        context["error"] = _("Set the admin credentials (Tenant URL and Secret Token) first.")
     return render(request, "provisioning/plan.html", context)
 
 
@@ -151,7 +153,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
             cycle=cycle, phase=CyclePhase.DEPROVISION, status=PageStatus.PENDING
         ).values_list("items", flat=True):
             staged.extend(items)
-    context = blade_context(application, "deletions", "Staged deletions")
+    context = blade_context(application, "deletions", _("Staged deletions"))
     context.update(job=job, cycle=cycle, staged=staged[:5000], staged_total=len(staged))
     return render(request, "provisioning/deletions.html", context)
 
@@ -160,7 +162,7 @@ def deletions(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
 def allow_deletes(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
     application = _application(object_id)
     if control.allow_deletes(application.provisioning, actor=request.user):
-        messages.success(request, "Deletions allowed: the staged disables and deletes are being sent.")
+        messages.success(request, _("Deletions allowed: the staged disables and deletes are being sent."))
     else:
-        messages.warning(request, "No cycle is waiting for approval.")
+        messages.warning(request, _("No cycle is waiting for approval."))
     return redirect("provisioning:deletions", object_id=object_id)

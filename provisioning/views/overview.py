@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -46,12 +47,12 @@ POLL_SECONDS = 2
 WAIT_LIMIT_SECONDS = 120  # after Start/Restart, how long to wait for the worker to open the cycle
 FINISHED_EVENT = "provisioning-cycle-finished"
 COUNTERS = [
-    ("created", "Created"),
-    ("updated", "Updated"),
-    ("disabled", "Disabled"),
-    ("deleted", "Deleted"),
-    ("skipped", "Skipped"),
-    ("failed", "Failed"),
+    ("created", _("Created")),
+    ("updated", _("Updated")),
+    ("disabled", _("Disabled")),
+    ("deleted", _("Deleted")),
+    ("skipped", _("Skipped")),
+    ("failed", _("Failed")),
 ]
 
 
@@ -239,14 +240,14 @@ def overview(request: HttpRequest, app_pk: int) -> HttpResponse:
     application = job.application
     oid = application.service_principal_id
     context = {
-        **blade_context(application, "provisioning_overview", "Provisioning"),
+        **blade_context(application, "provisioning_overview", _("Provisioning")),
         **status_context(job, request.GET.get("wait")),
         **history_context(job),
         "edit_url": reverse("provisioning:configuration", args=[oid]),
         "on_demand_url": reverse("provisioning:on_demand", args=[oid]),
         "deletions_url": reverse("provisioning:deletions", args=[oid]),
         "configured": job.mode == ProvisioningMode.AUTOMATIC and bool(job.tenant_url),
-        "start_refusal": refusal.message if (refusal := control.turn_on_refusal(job)) else "",
+        "start_refusal": _(refusal.message) if (refusal := control.turn_on_refusal(job)) else "",
         "poll_seconds": POLL_SECONDS,
         "finished_event": FINISHED_EVENT,
     }
@@ -276,9 +277,9 @@ def start(request: HttpRequest, app_pk: int) -> HttpResponse:
     try:
         control.turn_on(job, actor=request.user)
     except control.TurnOnRefused as refusal:
-        messages.error(request, f"Provisioning can't start: {refusal.message}")
+        messages.error(request, _("Provisioning can't start: %(reason)s") % {"reason": _(refusal.message)})
         return _back(job, wait=False)
-    messages.success(request, "Provisioning started. The cycle status below updates as it runs.")
+    messages.success(request, _("Provisioning started. The cycle status below updates as it runs."))
     url = reverse("provisioning:app_overview", args=[job.application_id])
     return HttpResponseRedirect(f"{url}?wait={token}")
 
@@ -288,7 +289,7 @@ def stop(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
     control.turn_off(job, actor=request.user)
     messages.success(
-        request, "Provisioning stopped. A running cycle pauses and resumes where it left off on Start."
+        request, _("Provisioning stopped. A running cycle pauses and resumes where it left off on Start.")
     )
     return _back(job, wait=False)
 
@@ -299,10 +300,10 @@ def restart(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
     token = wait_token(job)
     if control.reset_job(job, actor=request.user):
-        messages.success(request, "Provisioning restarted: a new initial cycle starts shortly.")
+        messages.success(request, _("Provisioning restarted: a new initial cycle starts shortly."))
         url = reverse("provisioning:app_overview", args=[job.application_id])
         return HttpResponseRedirect(f"{url}?wait={token}")
-    messages.success(request, "Provisioning state cleared. Start provisioning to run the initial cycle.")
+    messages.success(request, _("Provisioning state cleared. Start provisioning to run the initial cycle."))
     return _back(job, wait=False)
 
 
@@ -312,8 +313,8 @@ def allow_deletes(request: HttpRequest, app_pk: int) -> HttpResponse:
     job = _job(app_pk)
     token = wait_token(job)
     if control.allow_deletes(job, actor=request.user):
-        messages.success(request, "Deletes allowed: the staged disables and deletes are being sent.")
+        messages.success(request, _("Deletes allowed: the staged disables and deletes are being sent."))
         url = reverse("provisioning:app_overview", args=[job.application_id])
         return HttpResponseRedirect(f"{url}?wait={token}")
-    messages.warning(request, "Quarantine cleared; there was no stopped cycle with staged deletes.")
+    messages.warning(request, _("Quarantine cleared; there was no stopped cycle with staged deletes."))
     return _back(job, wait=False)

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from pydantic import ValidationError
 
@@ -23,12 +24,12 @@ MAX_SCHEMA_BYTES = 2 * 1024 * 1024
 
 
 class SchemaUploadForm(forms.Form):
-    file = forms.FileField(label="Schema file (JSON)")
+    file = forms.FileField(label=_("Schema file (JSON)"))
 
     def clean_file(self) -> SynchronizationSchema:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_SCHEMA_BYTES:
-            raise forms.ValidationError("The file is larger than 2 MB.")
+            raise forms.ValidationError(_("The file is larger than 2 MB."))
         try:
             data = json.loads(upload.read().decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -65,10 +66,11 @@ def schema(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
                 )
                 messages.success(
                     request,
-                    f"Schema saved: {', '.join(changed)} changed. The next cycle is an initial cycle.",
+                    _("Schema saved: %(changes)s changed. The next cycle is an initial cycle.")
+                    % {"changes": ", ".join(changed)},
                 )
             else:
-                messages.info(request, "The uploaded schema matches the current one: nothing changed.")
+                messages.info(request, _("The uploaded schema matches the current one: nothing changed."))
             return redirect("provisioning:schema", object_id=object_id)
     document = synchronization_schema(
         job.job_id, template_key(application.template_id), list(job.object_mappings.all())
@@ -78,7 +80,7 @@ def schema(request: HttpRequest, object_id: uuid.UUID) -> HttpResponse:
         response = HttpResponse(text, content_type="application/json")
         response["Content-Disposition"] = f'attachment; filename="schema-{job.job_id}.json"'
         return response
-    context = blade_context(application, "schema", "Review schema")
+    context = blade_context(application, "schema", _("Review schema"))
     context.update(job=job, form=form, problems=problems, schema_text=text)
     return render(
         request, "provisioning/schema.html", context, status=400 if request.method == "POST" else 200

@@ -10,6 +10,12 @@
     }
   });
 
+  // The header's language picker submits as soon as a language is chosen; its button is for no-JS.
+  document.querySelectorAll("[data-autosubmit-fallback]").forEach((button) => { button.hidden = true; });
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.requestSubmit();
+  });
+
   // Close a side panel (the log detail flyout): <button data-close-panel="log-detail">. The element is
   // emptied, not removed, so the next row click swaps into it again.
   document.addEventListener("click", (event) => {

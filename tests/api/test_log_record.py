@@ -10,6 +10,7 @@ import uuid
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from portal.applications.services import instantiate
 from provisioning.models import ProvisioningLog
@@ -68,4 +69,7 @@ def test_api_and_downloads_give_one_log_row_the_same_id_and_steps(api, signed_in
         (s["name"], s["provisioningStepType"], s["status"]) for s in from_api["provisioningSteps"]
     ]
     detail = signed_in_client.get(reverse("provisioning:log_detail", args=[log_row.pk])).content.decode()
-    assert all(s["name"] in detail for s in from_api["provisioningSteps"])
+    # The panel is read by people: each of the record's steps, in order, under its own (translatable) name.
+    shown = [detail.index(f"{s['name']}</strong>") for s in STEPS]
+    assert shown == sorted(shown) and len(STEPS) == len(from_api["provisioningSteps"])
+    assert all(escape(s["description"]) in detail for s in STEPS)

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"login", "logout", "healthz"}
+PUBLIC = {"login", "logout", "healthz", "set_language"}  # set_language: the picker, also before sign-in
 
 
 def _takes_arguments(entry: URLPattern) -> bool:

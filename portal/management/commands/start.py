@@ -53,6 +53,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, port: int, scim_port: int, no_demo: bool, debug: bool, **options) -> None:
+        call_command("compile_catalogues", verbosity=0)  # locale/*.po → .mo: French, Dutch, Thai
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         if not no_demo:

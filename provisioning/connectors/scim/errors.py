@@ -53,6 +53,7 @@ from scim2_client import (
 from scim2_models import SCIMException
 
 from provisioning.engine.target_protocol import ErrorCategory, TargetError
+from provisioning.messages import gettext_noop
 
 from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
 from .paths import MissingAttribute
@@ -96,34 +97,63 @@ class ErrorCode(StrEnum):
 
 
 _ACTIONS: dict[ErrorCode, str] = {
-    ErrorCode.UNAUTHORIZED: "Check the secret token (or the OAuth client credentials) in the admin credentials, "
-    "then run Test Connection.",
-    ErrorCode.INVALID_GRANT: "The sign-in given with Authorize has expired or was revoked in the application: "
-    "select Authorize in the admin credentials, sign in to the application again, then run Test Connection.",
-    ErrorCode.INSUFFICIENT_RIGHTS: "The credentials are valid but lack permission; grant the provisioning "
-    "account rights in the application.",
-    ErrorCode.ENTRY_CONFLICT: "An object with the same unique value already exists in the application; it will "
-    "be matched and adopted, or adjust the matching attributes.",
-    ErrorCode.INVALID_ANCHOR: "The object was deleted in the application; it will be matched or created again.",
-    ErrorCode.TOO_MANY_REQUESTS: "The application is throttling; the request is retried automatically.",
-    ErrorCode.INTERNAL_SERVER_ERROR: "The application failed; the request is retried automatically. Contact the "
-    "application vendor if it persists.",
-    ErrorCode.TIMEOUT: "The application was too slow to answer; the request is retried automatically.",
-    ErrorCode.PROTOCOL_ERROR: "The connection was interrupted; the request is retried automatically.",
-    ErrorCode.CONNECTION_FAILED: "Check the tenant URL, DNS, firewall and TLS certificate, then run Test "
-    "Connection.",
-    ErrorCode.BAD_REQUEST: "The application refused the values sent; check the attribute mappings and the "
-    "source values.",
-    ErrorCode.MANDATORY_FIELDS_MISSING: "Give the object a value for the required attribute, or fix the mapping.",
-    ErrorCode.DUPLICATE_TARGET_ENTRIES: "Several objects in the application match; remove the duplicates or "
-    "choose a unique matching attribute.",
-    ErrorCode.SCHEMA_ATTRIBUTE_NOT_FOUND: "The application does not know this attribute; remove it from the "
-    "attribute mappings.",
-    ErrorCode.NOT_IMPLEMENTED: "The application does not support this operation.",
-    ErrorCode.SERVICE_INCOMPATIBLE: "The application's answer is not valid SCIM 2.0; check the tenant URL "
-    "(it usually ends with /scim/v2) and the application's SCIM support.",
-    ErrorCode.DESTINATION_NOT_ALLOWED: "Correct the tenant URL or token endpoint, or ask the portal's operator to "
-    "allow that address (PROVISIONING_OUTBOUND_ALLOW).",
+    ErrorCode.UNAUTHORIZED: gettext_noop(
+        "Check the secret token (or the OAuth client credentials) in the admin credentials, "
+        "then run Test Connection."
+    ),
+    ErrorCode.INVALID_GRANT: gettext_noop(
+        "The sign-in given with Authorize has expired or was revoked in the application: "
+        "select Authorize in the admin credentials, sign in to the application again, then run Test Connection."
+    ),
+    ErrorCode.INSUFFICIENT_RIGHTS: gettext_noop(
+        "The credentials are valid but lack permission; grant the provisioning "
+        "account rights in the application."
+    ),
+    ErrorCode.ENTRY_CONFLICT: gettext_noop(
+        "An object with the same unique value already exists in the application; it will "
+        "be matched and adopted, or adjust the matching attributes."
+    ),
+    ErrorCode.INVALID_ANCHOR: gettext_noop(
+        "The object was deleted in the application; it will be matched or created again."
+    ),
+    ErrorCode.TOO_MANY_REQUESTS: gettext_noop(
+        "The application is throttling; the request is retried automatically."
+    ),
+    ErrorCode.INTERNAL_SERVER_ERROR: gettext_noop(
+        "The application failed; the request is retried automatically. Contact the "
+        "application vendor if it persists."
+    ),
+    ErrorCode.TIMEOUT: gettext_noop(
+        "The application was too slow to answer; the request is retried automatically."
+    ),
+    ErrorCode.PROTOCOL_ERROR: gettext_noop(
+        "The connection was interrupted; the request is retried automatically."
+    ),
+    ErrorCode.CONNECTION_FAILED: gettext_noop(
+        "Check the tenant URL, DNS, firewall and TLS certificate, then run Test Connection."
+    ),
+    ErrorCode.BAD_REQUEST: gettext_noop(
+        "The application refused the values sent; check the attribute mappings and the source values."
+    ),
+    ErrorCode.MANDATORY_FIELDS_MISSING: gettext_noop(
+        "Give the object a value for the required attribute, or fix the mapping."
+    ),
+    ErrorCode.DUPLICATE_TARGET_ENTRIES: gettext_noop(
+        "Several objects in the application match; remove the duplicates or "
+        "choose a unique matching attribute."
+    ),
+    ErrorCode.SCHEMA_ATTRIBUTE_NOT_FOUND: gettext_noop(
+        "The application does not know this attribute; remove it from the attribute mappings."
+    ),
+    ErrorCode.NOT_IMPLEMENTED: gettext_noop("The application does not support this operation."),
+    ErrorCode.SERVICE_INCOMPATIBLE: gettext_noop(
+        "The application's answer is not valid SCIM 2.0; check the tenant URL "
+        "(it usually ends with /scim/v2) and the application's SCIM support."
+    ),
+    ErrorCode.DESTINATION_NOT_ALLOWED: gettext_noop(
+        "Correct the tenant URL or token endpoint, or ask the portal's operator to "
+        "allow that address (PROVISIONING_OUTBOUND_ALLOW)."
+    ),
 }
 
 _CATEGORIES: dict[ErrorCode, ErrorCategory] = {

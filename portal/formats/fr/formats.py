@@ -1,0 +1,6 @@
+"""French dates as the French admin center shows them: day first, 24-hour clock, to the second."""
+
+DATETIME_FORMAT = "j N Y H:i:s"
+SHORT_DATETIME_FORMAT = "d/m/Y H:i"
+DATE_FORMAT = "j N Y"
+SHORT_DATE_FORMAT = "d/m/Y"
