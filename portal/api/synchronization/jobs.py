@@ -237,16 +237,14 @@ def job_body(job: ProvisioningJob) -> dict[str, Any]:
 )
 def list_sync_templates(request: HttpRequest, id: str) -> dict[str, Any]:
     application = get_application(request, id)
+    context = odata.context_url(request, sync_set(application, "templates"))
     try:
         template = application.template
     except KeyError:
-        return {
-            "@odata.context": odata.context_url(request, sync_set(application, "templates")),
-            "value": [],
-        }
+        return {"@odata.context": context, "value": []}
     key = template_key(template.id)
     return {
-        "@odata.context": odata.context_url(request, sync_set(application, "templates")),
+        "@odata.context": context,
         "value": [
             {
                 "id": key,
