@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.templatetags.static import static
+from ninja import Query
 
 from portal.api.errors import bad_request
 from portal.api.schemas import ERRORS
@@ -23,6 +24,14 @@ SKIPTOKEN_HELP = "Opaque: copy it from @odata.nextLink"
 ORDERBY_HELP = "Sort, e.g. displayName or displayName desc (where Graph sorts on that property)"
 COUNT_HELP = "true: add @odata.count (with the header ConsistencyLevel: eventual, as in Graph)"
 SEARCH_HELP = 'Text search, e.g. "displayName:ada" (quotes optional)'
+# The query options as route parameters (``select: str | None = SELECT``): declared once, documented alike.
+FILTER = Query(None, alias="$filter", description=FILTER_HELP)
+SELECT = Query(None, alias="$select", description=SELECT_HELP)
+SEARCH = Query(None, alias="$search", description=SEARCH_HELP)
+ORDERBY = Query(None, alias="$orderby", description=ORDERBY_HELP)
+COUNT = Query(None, alias="$count", description=COUNT_HELP)
+TOP = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP)
+SKIPTOKEN = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP)
 
 
 def responses(success: dict[int, Any], *extra: int) -> dict[int, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,27 +19,24 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
-from ninja import Path, Query, Router, Status
+from ninja import Path, Router, Status
 
 from portal.accounts.roles import Capability
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
-    COUNT_HELP,
-    DEFAULT_TOP,
     DUMP,
-    FILTER_HELP,
-    MAX_TOP,
-    ORDERBY_HELP,
-    SEARCH_HELP,
-    SELECT_HELP,
-    SKIPTOKEN_HELP,
-    TOP_HELP,
+    FILTER,
+    SEARCH,
+    SELECT,
+    SKIPTOKEN,
+    TOP,
     no_content,
     parse_object_id,
     responses,
 )
 from portal.api.errors import ApiError, bad_request, conflict, not_found
+from portal.api.listing import Listing, list_route
 from portal.api.schemas import (
     DirectoryObjectCollection,
     Group,
@@ -105,8 +104,6 @@ USER_SEARCH = {
     "surname": "surname",
 }
 GROUP_SEARCH = {"displayName": "display_name", "description": "description", "mail": "mail"}
-USER_SELECTABLE = odata.selectable(User)
-GROUP_SELECTABLE = odata.selectable(Group)
 _ID_IN_REFERENCE = re.compile(
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$"
 )
@@ -184,29 +181,6 @@ def _search(queryset: QuerySet, text: str | None, fields: dict[str, str]) -> Que
         else:
             queryset = queryset.filter(**{f"{fields[name]}__icontains": term})
     return queryset
-
-
-def _collection(
-    request: HttpRequest,
-    fragment: str,
-    items: list[dict[str, Any]],
-    token: str | None,
-    count: int | None = None,
-) -> dict:
-    body: dict[str, Any] = {"@odata.context": odata.context_url(request, fragment)}
-    if count is not None:
-        body["@odata.count"] = count
-    body["value"] = items
-    if link := odata.next_link(request, token):
-        body["@odata.nextLink"] = link
-    return body
-
-
-def _count(request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-    """``…/$count``: the number as text/plain; Graph refuses it outside an advanced query."""
-    if not odata.is_advanced(request):
-        raise bad_request("$count is not currently supported.", "$count")
-    return HttpResponse(str(queryset.count()), content_type="text/plain; charset=utf-8")
 
 
 # --- form plumbing -------------------------------------------------------------------------------------
@@ -307,212 +281,160 @@ def _save_group(group: DirectoryGroup | None, payload: GroupWrite) -> DirectoryG
         return form.save()
 
 
-# --- users --------------------------------------------------------------------------------------------
+# --- users and groups: one implementation, two resources ----------------------------------------------
 
 
-@router.get(
-    "/users",
-    response=responses({200: UserCollection}),
-    auth=READ,
-    operation_id="listUsers",
-    summary="List users (not those in the recycle bin)",
-    **DUMP,
-)
-def list_users(
-    request: HttpRequest,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
-    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
-    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
-    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
-    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
-    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
-) -> dict[str, Any]:
-    selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
-    order = odata.parse_orderby(request, orderby, USER_ORDER, "User", filtered=bool(filter_))
-    users = _search(
-        odata.filter_queryset(DirectoryUser.objects.active(), filter_, USER_FILTERS), search, USER_SEARCH
+@dataclass(frozen=True)
+class Resource:
+    """What tells ``/users`` from ``/groups``: their six routes are declared once, by ``_declare``."""
+
+    entity_set: str  # "users"
+    type_name: str  # "User": in operation ids, $orderby errors and (lower-cased) $select's type
+    collection: type[Any]
+    schema: type[Any]
+    create_payload: type[Any]
+    update_payload: type[Any]
+    filters: dict[str, odata.FilterField]
+    order: dict[str, odata.OrderField]
+    search: dict[str, str]
+    active: Callable[[], QuerySet]
+    body: Callable[[Any], dict[str, Any]]
+    get: Callable[[str], Any]
+    save: Callable[[Any, Any], Any]
+    create_summary: str
+    get_summary: str
+    delete_summary: str
+
+
+def _declare(r: Resource) -> None:
+    """The routes of one resource, ``$count`` before ``{id}`` (the first match wins)."""
+    listing = Listing(
+        entity_set=r.entity_set,
+        type_name=r.type_name,
+        schema=r.schema,
+        filters=r.filters,
+        order=r.order,
+        rows=lambda request: r.active(),
+        search=lambda rows, text: _search(rows, text, r.search),
+        body=lambda request, row: r.body(row),
     )
-    page = odata.page_ordered(users, order, top, skiptoken)
-    return _collection(
-        request,
-        "users",
-        [odata.apply_select(user_body(u), selected) for u in page.items],
-        page.next_token,
-        users.count() if odata.wants_count(request, count) else None,
-    )
-
-
-@router.get(
-    "/users/$count",
-    response=responses({}),
-    openapi_extra=COUNT_RESPONSE,
-    auth=READ,
-    operation_id="countUsers",
-    summary="The number of users (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
-)
-def count_users(
-    request: HttpRequest,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
-) -> HttpResponse:
-    users = odata.filter_queryset(DirectoryUser.objects.active(), filter_, USER_FILTERS)
-    return _count(request, _search(users, search, USER_SEARCH))
-
-
-@router.post(
-    "/users",
-    response=responses({201: User}),
-    auth=WRITE,
-    operation_id="createUser",
-    summary="Create a user (passwordProfile is accepted and ignored)",
-    **DUMP,
-)
-def create_user(request: HttpRequest, payload: UserCreate) -> Status[dict[str, Any]]:
-    return Status(201, odata.entity(request, "users", user_body(_save_user(None, payload))))
-
-
-@router.get(
-    "/users/{id}",
-    response=responses({200: User}),
-    auth=READ,
-    operation_id="getUser",
-    summary="Get a user by id or user principal name",
-    **DUMP,
-)
-def get_user_route(
-    request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
-) -> dict[str, Any]:
-    selected = odata.parse_select(select, USER_SELECTABLE, "microsoft.graph.user")
-    return odata.entity(request, "users", odata.apply_select(user_body(get_user(id)), selected), selected)
-
-
-@router.patch(
-    "/users/{id}",
-    response=responses({204: None}),
-    auth=WRITE,
-    operation_id="updateUser",
-    summary="Update a user's properties",
-)
-def update_user(request: HttpRequest, id: str, payload: UserWrite) -> HttpResponse:
-    _save_user(get_user(id), payload)
-    return no_content()
-
-
-@router.delete(
-    "/users/{id}",
-    response=responses({204: None}),
-    auth=WRITE,
-    operation_id="deleteUser",
-    summary="Delete a user (to the recycle bin; provisioning deprovisions them)",
-)
-def delete_user(request: HttpRequest, id: str) -> HttpResponse:
-    services.soft_delete(get_user(id))
-    return no_content()
-
-
-# --- groups ----------------------------------------------------------------------------------------------
-
-
-@router.get(
-    "/groups",
-    response=responses({200: GroupCollection}),
-    auth=READ,
-    operation_id="listGroups",
-    summary="List groups (not those in the recycle bin)",
-    **DUMP,
-)
-def list_groups(
-    request: HttpRequest,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
-    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
-    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
-    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
-    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
-    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
-) -> dict[str, Any]:
-    selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
-    order = odata.parse_orderby(request, orderby, GROUP_ORDER, "Group", filtered=bool(filter_))
-    groups = _search(
-        odata.filter_queryset(DirectoryGroup.objects.active(), filter_, GROUP_FILTERS), search, GROUP_SEARCH
-    )
-    page = odata.page_ordered(groups, order, top, skiptoken)
-    return _collection(
-        request,
-        "groups",
-        [odata.apply_select(group_body(g), selected) for g in page.items],
-        page.next_token,
-        groups.count() if odata.wants_count(request, count) else None,
+    selectable = odata.selectable(r.schema)
+    list_route(
+        router,
+        f"/{r.entity_set}",
+        listing,
+        response=responses({200: r.collection}),
+        auth=READ,
+        operation_id=f"list{r.type_name}s",
+        summary=f"List {r.entity_set} (not those in the recycle bin)",
+        **DUMP,
     )
 
+    @router.get(
+        f"/{r.entity_set}/$count",
+        response=responses({}),
+        openapi_extra=COUNT_RESPONSE,
+        auth=READ,
+        operation_id=f"count{r.type_name}s",
+        summary=f"The number of {r.entity_set} (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
+    )
+    def count(
+        request: HttpRequest, filter_: str | None = FILTER, search: str | None = SEARCH
+    ) -> HttpResponse:
+        # text/plain, as Graph answers it; Graph refuses it outside an advanced query
+        if not odata.is_advanced(request):
+            raise bad_request("$count is not currently supported.", "$count")
+        rows = listing.search(odata.filter_queryset(r.active(), filter_, r.filters), search)
+        return HttpResponse(str(rows.count()), content_type="text/plain; charset=utf-8")
 
-@router.get(
-    "/groups/$count",
-    response=responses({}),
-    openapi_extra=COUNT_RESPONSE,
-    auth=READ,
-    operation_id="countGroups",
-    summary="The number of groups (text/plain); needs the header ConsistencyLevel: eventual, as in Graph",
+    def create(request: HttpRequest, payload: Any) -> Status[dict[str, Any]]:
+        return Status(201, odata.entity(request, r.entity_set, r.body(r.save(None, payload))))
+
+    create.__annotations__["payload"] = r.create_payload  # ninja reads the body's schema from here
+    router.post(
+        f"/{r.entity_set}",
+        response=responses({201: r.schema}),
+        auth=WRITE,
+        operation_id=f"create{r.type_name}",
+        summary=r.create_summary,
+        **DUMP,
+    )(create)
+
+    @router.get(
+        f"/{r.entity_set}/{{id}}",
+        response=responses({200: r.schema}),
+        auth=READ,
+        operation_id=f"get{r.type_name}",
+        summary=r.get_summary,
+        **DUMP,
+    )
+    def get(request: HttpRequest, id: str, select: str | None = SELECT) -> dict[str, Any]:
+        selected = odata.parse_select(select, selectable, listing.graph_type)
+        return odata.entity(request, r.entity_set, odata.apply_select(r.body(r.get(id)), selected), selected)
+
+    def update(request: HttpRequest, id: str, payload: Any) -> HttpResponse:
+        r.save(r.get(id), payload)
+        return no_content()
+
+    update.__annotations__["payload"] = r.update_payload
+    router.patch(
+        f"/{r.entity_set}/{{id}}",
+        response=responses({204: None}),
+        auth=WRITE,
+        operation_id=f"update{r.type_name}",
+        summary=f"Update a {r.type_name.lower()}'s properties",
+    )(update)
+
+    @router.delete(
+        f"/{r.entity_set}/{{id}}",
+        response=responses({204: None}),
+        auth=WRITE,
+        operation_id=f"delete{r.type_name}",
+        summary=r.delete_summary,
+    )
+    def delete(request: HttpRequest, id: str) -> HttpResponse:
+        services.soft_delete(r.get(id))
+        return no_content()
+
+
+USERS = Resource(
+    entity_set="users",
+    type_name="User",
+    collection=UserCollection,
+    schema=User,
+    create_payload=UserCreate,
+    update_payload=UserWrite,
+    filters=USER_FILTERS,
+    order=USER_ORDER,
+    search=USER_SEARCH,
+    active=DirectoryUser.objects.active,
+    body=lambda user: user_body(user),  # looked up at each call, so that it can be replaced
+    get=get_user,
+    save=_save_user,
+    create_summary="Create a user (passwordProfile is accepted and ignored)",
+    get_summary="Get a user by id or user principal name",
+    delete_summary="Delete a user (to the recycle bin; provisioning deprovisions them)",
 )
-def count_groups(
-    request: HttpRequest,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
-) -> HttpResponse:
-    groups = odata.filter_queryset(DirectoryGroup.objects.active(), filter_, GROUP_FILTERS)
-    return _count(request, _search(groups, search, GROUP_SEARCH))
-
-
-@router.post(
-    "/groups",
-    response=responses({201: Group}),
-    auth=WRITE,
-    operation_id="createGroup",
-    summary="Create a security group",
-    **DUMP,
+GROUPS = Resource(
+    entity_set="groups",
+    type_name="Group",
+    collection=GroupCollection,
+    schema=Group,
+    create_payload=GroupCreate,
+    update_payload=GroupWrite,
+    filters=GROUP_FILTERS,
+    order=GROUP_ORDER,
+    search=GROUP_SEARCH,
+    active=DirectoryGroup.objects.active,
+    body=lambda group: group_body(group),
+    get=get_group,
+    save=_save_group,
+    create_summary="Create a security group",
+    get_summary="Get a group",
+    delete_summary="Delete a group (to the recycle bin)",
 )
-def create_group(request: HttpRequest, payload: GroupCreate) -> Status[dict[str, Any]]:
-    return Status(201, odata.entity(request, "groups", group_body(_save_group(None, payload))))
-
-
-@router.get(
-    "/groups/{id}",
-    response=responses({200: Group}),
-    auth=READ,
-    operation_id="getGroup",
-    summary="Get a group",
-    **DUMP,
-)
-def get_group_route(
-    request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
-) -> dict[str, Any]:
-    selected = odata.parse_select(select, GROUP_SELECTABLE, "microsoft.graph.group")
-    return odata.entity(request, "groups", odata.apply_select(group_body(get_group(id)), selected), selected)
-
-
-@router.patch(
-    "/groups/{id}",
-    response=responses({204: None}),
-    auth=WRITE,
-    operation_id="updateGroup",
-    summary="Update a group's properties",
-)
-def update_group(request: HttpRequest, id: str, payload: GroupWrite) -> HttpResponse:
-    _save_group(get_group(id), payload)
-    return no_content()
-
-
-@router.delete(
-    "/groups/{id}",
-    response=responses({204: None}),
-    auth=WRITE,
-    operation_id="deleteGroup",
-    summary="Delete a group (to the recycle bin)",
-)
-def delete_group(request: HttpRequest, id: str) -> HttpResponse:
-    services.soft_delete(get_group(id))
-    return no_content()
+_declare(USERS)
+_declare(GROUPS)
 
 
 # --- members -----------------------------------------------------------------------------------------------
@@ -529,8 +451,8 @@ def delete_group(request: HttpRequest, id: str) -> HttpResponse:
 def list_members(
     request: HttpRequest,
     id: str,
-    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
-    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
+    top: int = TOP,
+    skiptoken: str | None = SKIPTOKEN,
 ) -> dict[str, Any]:
     group = get_group(id)
     memberships = GroupMembership.objects.filter(group=group).select_related("user", "member_group")
@@ -540,7 +462,7 @@ def list_members(
     )
     page = odata.page_by_pk(memberships, top, skiptoken)
     items = [member_body(m.user or m.member_group) for m in page.items]
-    return _collection(request, "directoryObjects", items, page.next_token)
+    return odata.collection(request, "directoryObjects", items, page.next_token)
 
 
 def _member_from_reference(reference: str) -> DirectoryUser | DirectoryGroup:

@@ -499,6 +499,24 @@ def context_url(request: HttpRequest, fragment: str) -> str:
     return request.build_absolute_uri("/api/beta/$metadata") + f"#{fragment}"
 
 
+def collection(
+    request: HttpRequest,
+    fragment: str,
+    items: list[dict[str, Any]],
+    token: str | None = None,
+    count: int | None = None,
+) -> dict[str, Any]:
+    """A list as Graph answers it: ``@odata.context``, ``@odata.count`` (when asked), ``value`` and,
+    unless this is the last page, ``@odata.nextLink``."""
+    body: dict[str, Any] = {"@odata.context": context_url(request, fragment)}
+    if count is not None:
+        body["@odata.count"] = count
+    body["value"] = items
+    if link := next_link(request, token):
+        body["@odata.nextLink"] = link
+    return body
+
+
 # --- $orderby, $count (Graph's advanced queries) ------------------------------------------------------
 
 UNSUPPORTED_QUERY = "Request_UnsupportedQuery"
