@@ -10,19 +10,17 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Status
+from ninja import Path, Router, Status
 
 from portal.accounts.roles import Capability
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
-    DEFAULT_TOP,
     DUMP,
-    FILTER_HELP,
-    MAX_TOP,
-    SEARCH_HELP,
-    SELECT_HELP,
-    TOP_HELP,
+    FILTER,
+    SEARCH,
+    SELECT,
+    TOP,
     absolute_static,
     caller,
     responses,
@@ -86,10 +84,10 @@ def _template(template_id: str) -> AppTemplate:
 )
 def list_templates(
     request: HttpRequest,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
-    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
+    filter_: str | None = FILTER,
+    search: str | None = SEARCH,
+    select: str | None = SELECT,
+    top: int = TOP,
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.applicationTemplate")
     templates = load_templates()
@@ -99,10 +97,9 @@ def list_templates(
     items = odata.filter_objects(
         [application_template(request, t) for t in templates], filter_, TEMPLATE_FILTERS
     )
-    return {
-        "@odata.context": odata.context_url(request, "applicationTemplates"),
-        "value": [odata.apply_select(item, selected) for item in items[:top]],
-    }
+    return odata.collection(
+        request, "applicationTemplates", [odata.apply_select(item, selected) for item in items[:top]]
+    )
 
 
 @router.get(
@@ -116,7 +113,7 @@ def list_templates(
 def get_application_template(
     request: HttpRequest,
     template_id: str = TEMPLATE_ID,
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
+    select: str | None = SELECT,
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.applicationTemplate")
     body = odata.apply_select(application_template(request, _template(template_id)), selected)

@@ -15,19 +15,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, UUIDField, Value, When
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
-from ninja import Path, Query, Router, Status
+from ninja import Path, Router, Status
 
 from portal.accounts.roles import Capability
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
-    DEFAULT_TOP,
     DUMP,
-    FILTER_HELP,
-    MAX_TOP,
-    SELECT_HELP,
-    SKIPTOKEN_HELP,
-    TOP_HELP,
+    FILTER,
+    SELECT,
+    SKIPTOKEN,
+    TOP,
     caller,
     no_content,
     parse_object_id,
@@ -71,6 +69,10 @@ def assignment_body(assignment: Assignment, application: Application) -> dict[st
     }
 
 
+def _assignments_set(application: Application) -> str:
+    return f"servicePrincipals('{application.service_principal_id}')/appRoleAssignedTo"
+
+
 def _assignments(application: Application):
     """Assignments of live principals, annotated with the columns ``$filter`` compares."""
     return (
@@ -104,24 +106,21 @@ def _assignments(application: Application):
 def list_assignments(
     request: HttpRequest,
     id: str,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
-    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
-    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
+    filter_: str | None = FILTER,
+    select: str | None = SELECT,
+    top: int = TOP,
+    skiptoken: str | None = SKIPTOKEN,
 ) -> dict[str, Any]:
     application = get_application(request, id)
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.appRoleAssignment")
     rows = odata.filter_queryset(_assignments(application), filter_, ASSIGNMENT_FILTERS)
     page = odata.page_by_pk(rows, top, skiptoken)
-    body: dict[str, Any] = {
-        "@odata.context": odata.context_url(
-            request, f"servicePrincipals('{application.service_principal_id}')/appRoleAssignedTo"
-        ),
-        "value": [odata.apply_select(assignment_body(a, application), selected) for a in page.items],
-    }
-    if link := odata.next_link(request, page.next_token):
-        body["@odata.nextLink"] = link
-    return body
+    return odata.collection(
+        request,
+        _assignments_set(application),
+        [odata.apply_select(assignment_body(a, application), selected) for a in page.items],
+        page.next_token,
+    )
 
 
 def _role(application: Application, app_role_id: uuid.UUID) -> AppRole:
@@ -175,8 +174,9 @@ def create_assignment(
         ) from None
     except IntegrityError:
         raise conflict("This assignment was made a moment ago.", "principalId") from None
-    entity_set = f"servicePrincipals('{application.service_principal_id}')/appRoleAssignedTo"
-    return Status(201, odata.entity(request, entity_set, assignment_body(assignment, application)))
+    return Status(
+        201, odata.entity(request, _assignments_set(application), assignment_body(assignment, application))
+    )
 
 
 @router.delete(

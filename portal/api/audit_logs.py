@@ -24,8 +24,8 @@ from portal.api.common import (
     DUMP,
     FILTER_HELP,
     MAX_TOP,
-    SELECT_HELP,
-    SKIPTOKEN_HELP,
+    SELECT,
+    SKIPTOKEN,
     TOP_HELP,
     caller,
     responses,
@@ -110,20 +110,19 @@ def list_provisioning_logs(
         description=FILTER_HELP
         + "; e.g. activityDateTime ge 2024-01-01T00:00:00Z and statusInfo/status eq 'failure'",
     ),
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
+    select: str | None = SELECT,
     top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
-    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
+    skiptoken: str | None = SKIPTOKEN,
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.provisioningObjectSummary")
     logs = odata.filter_queryset(visible_logs(request), filter_, LOG_FILTERS)
     page = odata.page_newest_first(logs, "activity_at", top, skiptoken)
-    body: dict[str, Any] = {
-        "@odata.context": odata.context_url(request, "auditLogs/provisioning"),
-        "value": [odata.apply_select(summary(request, entry), selected) for entry in page.items],
-    }
-    if link := odata.next_link(request, page.next_token):
-        body["@odata.nextLink"] = link
-    return body
+    return odata.collection(
+        request,
+        "auditLogs/provisioning",
+        [odata.apply_select(summary(request, entry), selected) for entry in page.items],
+        page.next_token,
+    )
 
 
 @router.get(
@@ -137,7 +136,7 @@ def list_provisioning_logs(
 def get_provisioning_log(
     request: HttpRequest,
     id: str,
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
+    select: str | None = SELECT,
 ) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.provisioningObjectSummary")
     try:

@@ -10,23 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router
+from ninja import Router
 
 from portal.accounts.roles import Capability, visible_applications
 from portal.api import odata
 from portal.api.auth import requires
 from portal.api.common import (
-    COUNT_HELP,
-    DEFAULT_TOP,
     DUMP,
-    FILTER_HELP,
-    MAX_TOP,
-    ORDERBY_HELP,
-    SEARCH_HELP,
-    SELECT_HELP,
-    SKIPTOKEN_HELP,
-    TOP_HELP,
+    SELECT,
     absolute_static,
     caller,
     no_content,
@@ -34,6 +27,7 @@ from portal.api.common import (
     responses,
 )
 from portal.api.errors import not_found
+from portal.api.listing import Listing, list_route
 from portal.api.schemas import ServicePrincipal, ServicePrincipalCollection
 from portal.applications import services
 from portal.applications.gallery import load_templates
@@ -166,39 +160,35 @@ def application_object(application: Application) -> dict[str, Any]:
 SELECTABLE = odata.selectable(ServicePrincipal)
 
 
-@router.get(
+def _search(apps: QuerySet, text: str | None) -> QuerySet:
+    """``$search``: on displayName (the default) or publisherName."""
+    for name, term in odata.parse_search(text, ["displayName", "publisherName"]):
+        field = {"displayName": "display_name", "publisherName": "publisher"}.get(name or "displayName")
+        apps = apps.filter(**{f"{field}__icontains": term})
+    return apps
+
+
+list_route(
+    router,
     "/servicePrincipals",
+    Listing(
+        entity_set="servicePrincipals",
+        type_name="ServicePrincipal",
+        schema=ServicePrincipal,
+        filters=SP_FILTERS,
+        order=SP_ORDER,
+        rows=lambda request: visible_applications(
+            caller(request), Application.objects.prefetch_related("app_roles")
+        ),
+        search=_search,
+        body=service_principal,
+    ),
     response=responses({200: ServicePrincipalCollection}),
     auth=requires(C.APPS_READ, owner_list=True),
     operation_id="listServicePrincipals",
     summary="List the enterprise applications (service principals)",
     **DUMP,
 )
-def list_service_principals(
-    request: HttpRequest,
-    filter_: str | None = Query(None, alias="$filter", description=FILTER_HELP),
-    select: str | None = Query(None, alias="$select", description=SELECT_HELP),
-    search: str | None = Query(None, alias="$search", description=SEARCH_HELP),
-    orderby: str | None = Query(None, alias="$orderby", description=ORDERBY_HELP),
-    count: str | None = Query(None, alias="$count", description=COUNT_HELP),
-    top: int = Query(DEFAULT_TOP, alias="$top", ge=1, le=MAX_TOP, description=TOP_HELP),
-    skiptoken: str | None = Query(None, alias="$skiptoken", description=SKIPTOKEN_HELP),
-) -> dict[str, Any]:
-    selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.servicePrincipal")
-    order = odata.parse_orderby(request, orderby, SP_ORDER, "ServicePrincipal", filtered=bool(filter_))
-    apps = visible_applications(caller(request), Application.objects.prefetch_related("app_roles"))
-    apps = odata.filter_queryset(apps, filter_, SP_FILTERS)
-    for name, term in odata.parse_search(search, ["displayName", "publisherName"]):
-        field = {"displayName": "display_name", "publisherName": "publisher"}.get(name or "displayName")
-        apps = apps.filter(**{f"{field}__icontains": term})
-    page = odata.page_ordered(apps, order, top, skiptoken)
-    body: dict[str, Any] = {"@odata.context": odata.context_url(request, "servicePrincipals")}
-    if odata.wants_count(request, count):
-        body["@odata.count"] = apps.count()
-    body["value"] = [odata.apply_select(service_principal(request, app), selected) for app in page.items]
-    if link := odata.next_link(request, page.next_token):
-        body["@odata.nextLink"] = link
-    return body
 
 
 @router.get(
@@ -209,9 +199,7 @@ def list_service_principals(
     summary="Get one service principal",
     **DUMP,
 )
-def get_service_principal(
-    request: HttpRequest, id: str, select: str | None = Query(None, alias="$select", description=SELECT_HELP)
-) -> dict[str, Any]:
+def get_service_principal(request: HttpRequest, id: str, select: str | None = SELECT) -> dict[str, Any]:
     selected = odata.parse_select(select, SELECTABLE, "microsoft.graph.servicePrincipal")
     body = odata.apply_select(service_principal(request, get_application(request, id)), selected)
     return odata.entity(request, "servicePrincipals", body, selected)

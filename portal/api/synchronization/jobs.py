@@ -271,10 +271,7 @@ def list_sync_templates(request: HttpRequest, id: str) -> dict[str, Any]:
 def list_jobs(request: HttpRequest, id: str) -> dict[str, Any]:
     application = get_application(request, id)
     jobs = ProvisioningJob.objects.select_related("application").filter(application=application)
-    return {
-        "@odata.context": odata.context_url(request, jobs_set(application)),
-        "value": [job_body(job) for job in jobs],
-    }
+    return odata.collection(request, jobs_set(application), [job_body(job) for job in jobs])
 
 
 def _new_job_id(application: Application) -> str:
