@@ -4,6 +4,7 @@ Writes go through the directory's own forms (``DirectoryUserForm``, ``DirectoryG
 rules as the pages, e.g. the UPN format and uniqueness) and model saves, so the change feed that
 provisioning reads records every change. Deleting moves to the recycle bin, as Graph's DELETE does.
 Form errors come back as 400s naming the Graph property (``userPrincipalName``, not ``user_principal_name``).
+Both resources are served by one set of routes (``_declare``); a ``Resource`` says what differs.
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ class Resource:
     """What tells ``/users`` from ``/groups``: their six routes are declared once, by ``_declare``."""
 
     entity_set: str  # "users"
-    type_name: str  # "User": in operation ids, $orderby errors and (lower-cased) $select's type
+    type_name: str  # "User": in operation ids, $orderby errors and $select's type
     collection: type[Any]
     schema: type[Any]
     create_payload: type[Any]
