@@ -62,6 +62,14 @@ class ApiError(Exception):
         self.details = list(details)
         self.headers = headers or {}
 
+    def response(self, request: HttpRequest) -> JsonResponse:
+        """The answer: Graph's error body with this error's status and headers."""
+        body = error_body(request, self.code, self.message, self.target, self.details)
+        response = JsonResponse(body, status=self.status)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
 
 def bad_request(message: str, target: str | None = None, **kwargs: Any) -> ApiError:
     """400 naming the input at fault."""
@@ -123,36 +131,17 @@ def error_body(
     return {"error": error}
 
 
-def error_response(
-    request: HttpRequest,
-    status: int,
-    message: str,
-    *,
-    code: str | None = None,
-    target: str | None = None,
-    details: Sequence[dict[str, str]] = (),
-    headers: dict[str, str] | None = None,
-) -> JsonResponse:
-    body = error_body(request, code or DEFAULT_CODES.get(status, "BadRequest"), message, target, details)
-    response = JsonResponse(body, status=status)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
+def error_response(request: HttpRequest, status: int, message: str, **options: Any) -> JsonResponse:
+    """Graph's error answer without raising: ``options`` are an ``ApiError``'s (code, target, details,
+    headers)."""
+    return ApiError(status, message, **options).response(request)
 
 
 def from_api_error(request: HttpRequest, exc: ApiError) -> JsonResponse:
-    headers = dict(exc.headers)
-    if exc.status == 401:
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="provisioning-portal", error="invalid_token"')
-    return error_response(
-        request,
-        exc.status,
-        exc.message,
-        code=exc.code,
-        target=exc.target,
-        details=exc.details,
-        headers=headers,
-    )
+    response = exc.response(request)
+    if exc.status == 401 and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = 'Bearer realm="provisioning-portal", error="invalid_token"'
+    return response
 
 
 # --- ninja's validation errors -------------------------------------------------------------------
