@@ -38,19 +38,6 @@ def get_schema(request: HttpRequest, id: str, job_id: str = JOB_ID) -> dict[str,
     return odata.entity(request, f"{jobs_set(job.application)}('{job.job_id}')/schema", schema)
 
 
-@router.put(
-    "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema",
-    response=responses({204: None}),
-    auth=WRITE,
-    operation_id="updateSynchronizationSchema",
-    summary="Replace the mappings (validated like the mapping editor); a change means the next cycle is initial",
-)
-def put_schema(
-    request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str = JOB_ID
-) -> HttpResponse:
-    return _update_schema(request, id, payload, job_id)
-
-
 @router.patch(
     "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema",
     response=responses({204: None}),
@@ -58,15 +45,17 @@ def put_schema(
     operation_id="patchSynchronizationSchema",
     summary="The same update as PUT (what Microsoft's Graph SDKs send); properties left out keep their values",
 )
-def patch_schema(
+@router.put(
+    "/servicePrincipals/{id}/synchronization/jobs/{jobId}/schema",
+    response=responses({204: None}),
+    auth=WRITE,
+    operation_id="updateSynchronizationSchema",
+    summary="Replace the mappings (validated like the mapping editor); a change means the next cycle is initial",
+)
+def update_schema(
     request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str = JOB_ID
 ) -> HttpResponse:
-    return _update_schema(request, id, payload, job_id)
-
-
-def _update_schema(
-    request: HttpRequest, id: str, payload: SynchronizationSchema, job_id: str
-) -> HttpResponse:
+    # PUT and PATCH are one update (the lower decorator registers first: PUT stays listed first)
     job = get_job(request, id, job_id)
     changed, problems = save_schema(job, payload)
     if problems.items:
