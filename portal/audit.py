@@ -128,3 +128,18 @@ def audit_application(
         application=application,
         changes=changes,
     )
+
+
+def audit_user(
+    actor: Any, user: Any, activity: str, changes: Iterable[tuple[str, Any, Any]], category: str
+) -> AuditEntry:
+    """One entry about a portal user (a role given or taken, an API token made or revoked)."""
+    return record_audit(
+        actor,
+        activity,
+        target_type="User",
+        target_id=user.pk,
+        target_name=user.get_username(),
+        changes=changes,
+        category=category,
+    )

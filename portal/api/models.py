@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.audit import audit_user
+
 TOKEN_PREFIX = "ppt_"  # "provisioning portal token": recognisable by secret scanners and in logs
 DISPLAY_PREFIX_LENGTH = 12  # "ppt_" + 8 characters, shown in lists so a token can be told apart
 DEFAULT_EXPIRY_DAYS = 30
@@ -99,3 +101,14 @@ class ApiToken(models.Model):
         if self.last_used_at is None or now - self.last_used_at >= LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+def record_token_issued(actor: Any, token: ApiToken) -> None:
+    """The audit entry of a new token: its name and expiry (never the token)."""
+    audit_user(
+        actor,
+        token.user,
+        "Create API token",
+        [("name", None, token.name), ("expires_at", None, token.expires_at)],
+        "Authentication",
+    )

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts.middleware import forbidden
 from portal.accounts.roles import Capability, PortalRole, has_capability, roles_of
-from portal.api.models import DEFAULT_EXPIRY_DAYS, ApiToken
-from portal.audit import record_audit
+from portal.api.models import DEFAULT_EXPIRY_DAYS, ApiToken, record_token_issued
+from portal.audit import audit_user
 
 EXPIRY_CHOICES = [
     (7, _("7 days")),
@@ -76,15 +76,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token, plain = ApiToken.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"])
-        record_audit(
-            request.user,
-            "Create API token",
-            target_type="User",
-            target_id=request.user.pk,
-            target_name=request.user.get_username(),
-            changes=[("name", None, token.name), ("expires_at", None, token.expires_at)],
-            category="Authentication",
-        )
+        record_token_issued(request.user, token)
         response = render(
             request, "api/tokens.html", _context(request, TokenForm(), created=token, plain=plain)
         )
@@ -104,14 +96,8 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     )
     token = get_object_or_404(tokens.select_related("user"), pk=pk)
     if token.revoke():
-        record_audit(
-            request.user,
-            "Revoke API token",
-            target_type="User",
-            target_id=token.user.pk,
-            target_name=token.user.get_username(),
-            changes=[("name", token.name, None)],
-            category="Authentication",
+        audit_user(
+            request.user, token.user, "Revoke API token", [("name", token.name, None)], "Authentication"
         )
         messages.success(request, f"Revoked “{token.name}”. Scripts using it now get 401.")
     return redirect("api_tokens:list")

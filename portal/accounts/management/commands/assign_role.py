@@ -19,7 +19,7 @@ from django.db.models import Q
 from portal.accounts.models import ApplicationOwner, RoleAssignment, RoleSource
 from portal.accounts.roles import PortalRole, parse_role, roles_of
 from portal.applications.models import Application
-from portal.audit import record_audit
+from portal.audit import audit_user, record_audit
 
 OWNER = "owner"
 
@@ -78,14 +78,12 @@ class Command(BaseCommand):
                     user=user, role=role, source=RoleSource.LOCAL
                 )
             if changed:
-                record_audit(
+                audit_user(
                     None,
+                    user,
                     "Remove member from role" if remove else "Add member to role",
-                    target_type="User",
-                    target_id=user.pk,
-                    target_name=user.username,
-                    changes=[("Role", role.label if remove else "", "" if remove else role.label)],
-                    category="RoleManagement",
+                    [("Role", role.label if remove else "", "" if remove else role.label)],
+                    "RoleManagement",
                 )
         if remove:
             message = (

@@ -19,8 +19,8 @@ from django.db.models import Q
 
 from portal.accounts.models import RoleAssignment, RoleSource
 from portal.accounts.roles import PortalRole, parse_role, roles_of
-from portal.api.models import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, ApiToken
-from portal.audit import record_audit
+from portal.api.models import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, ApiToken, record_token_issued
+from portal.audit import audit_user
 
 
 class Command(BaseCommand):
@@ -55,15 +55,7 @@ class Command(BaseCommand):
             if role is not None:
                 _, added = RoleAssignment.objects.get_or_create(user=user, role=role, source=RoleSource.LOCAL)
                 if added:
-                    record_audit(
-                        None,
-                        "Add member to role",
-                        target_type="User",
-                        target_id=user.pk,
-                        target_name=user.get_username(),
-                        changes=[("Role", "", role.label)],
-                        category="RoleManagement",
-                    )
+                    audit_user(None, user, "Add member to role", [("Role", "", role.label)], "RoleManagement")
                     self.stderr.write(f"Assigned {role.label} to {user.get_username()}")
             if not roles_of(user) and not user.owned_applications.exists():
                 raise CommandError(
@@ -71,15 +63,7 @@ class Command(BaseCommand):
                     "pass --role"
                 )
             token, plain = ApiToken.issue(user, options["name"], options["expires"])
-            record_audit(
-                None,
-                "Create API token",
-                target_type="User",
-                target_id=user.pk,
-                target_name=user.get_username(),
-                changes=[("name", None, token.name), ("expires_at", None, token.expires_at)],
-                category="Authentication",
-            )
+            record_token_issued(None, token)
         self.stderr.write(
             f"Token “{token.name}” for {user.get_username()} expires {token.expires_at:%Y-%m-%d %H:%M} UTC "
             f"(roles: {', '.join(sorted(r.label for r in roles_of(user))) or 'app owner'})."
