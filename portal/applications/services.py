@@ -235,17 +235,34 @@ def add_assignment(
     with transaction.atomic():
         # The post_save signal (portal.applications.signals) writes ASSIGNED to the change feed.
         assignment = AppRoleAssignment.objects.create(application=application, app_role=role, **lookup)
-        record_audit(
+        _audit_assignment(
             actor,
             Activity.ADD_USER_ASSIGNMENT if is_user else Activity.ADD_GROUP_ASSIGNMENT,
-            target_type=principal.object_kind,
-            target_id=principal.object_id,
-            target_name=principal.display_name,
-            application=application,
-            changes=[("app_role", None, role.display_name), ("application", None, application.display_name)],
-            category="UserManagement" if is_user else "GroupManagement",
+            principal,
+            application,
+            [("app_role", None, role.display_name), ("application", None, application.display_name)],
         )
     return assignment
+
+
+def _audit_assignment(
+    actor: Any,
+    activity: str,
+    principal: Principal,
+    application: Application,
+    changes: list[tuple[str, Any, Any]],
+) -> None:
+    """The audit entry of an assignment added or removed: about the principal, in the app's log."""
+    record_audit(
+        actor,
+        activity,
+        target_type=principal.object_kind,
+        target_id=principal.object_id,
+        target_name=principal.display_name,
+        application=application,
+        changes=changes,
+        category="UserManagement" if isinstance(principal, DirectoryUser) else "GroupManagement",
+    )
 
 
 def remove_assignment(assignment: AppRoleAssignment, *, actor: Any = None) -> None:
@@ -256,15 +273,12 @@ def remove_assignment(assignment: AppRoleAssignment, *, actor: Any = None) -> No
         role_name = assignment.app_role.display_name
         application = assignment.application
         assignment.delete()  # the post_delete signal writes UNASSIGNED to the change feed
-        record_audit(
+        _audit_assignment(
             actor,
             Activity.REMOVE_USER_ASSIGNMENT if is_user else Activity.REMOVE_GROUP_ASSIGNMENT,
-            target_type=principal.object_kind,
-            target_id=principal.object_id,
-            target_name=principal.display_name,
-            application=application,
-            changes=[("app_role", role_name, None), ("application", application.display_name, None)],
-            category="UserManagement" if is_user else "GroupManagement",
+            principal,
+            application,
+            [("app_role", role_name, None), ("application", application.display_name, None)],
         )
 
 
