@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -322,6 +323,17 @@ class _Checker:
             raise self.fail(field, "must not be empty")
         return value
 
+    def objects(
+        self, value: Any, field: str, required: tuple[str, ...], known: frozenset[str] | set[str]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each object of a non-empty list, its keys checked (``required``, others from ``known``), with
+        its path ``field[i]``."""
+        for i, item in enumerate(self.items(value, field, allow_empty=False)):
+            path = f"{field}[{i}]"
+            entry = self.obj(item, path)
+            self.keys(entry, path, required, tuple(known - set(required)))
+            yield path, entry
+
     def choices(self, value: Any, field: str, allowed, *, allow_empty: bool = True) -> tuple[str, ...]:
         values = self.items(value, field, allow_empty=allow_empty)
         for i, item in enumerate(values):
@@ -493,10 +505,7 @@ def _object_mapping(check: _Checker, item: Any, field: str) -> ObjectMappingTemp
 def _target_attributes(check: _Checker, value: Any, field: str) -> list[dict[str, Any]]:
     targets = []
     seen: set[str] = set()
-    for i, item in enumerate(check.items(value, field, allow_empty=False)):
-        f = f"{field}[{i}]"
-        attribute = check.obj(item, f)
-        check.keys(attribute, f, ("name", "type"), tuple(_TARGET_KEYS - {"name", "type"}))
+    for f, attribute in check.objects(value, field, ("name", "type"), _TARGET_KEYS):
         name = check.text(attribute["name"], f"{f}.name")
         if name in seen:
             raise check.fail(f"{f}.name", f"duplicate target attribute {name!r}")
@@ -526,10 +535,7 @@ def _attribute_mappings(
 ) -> list[dict[str, Any]]:
     mappings = []
     seen: set[str] = set()
-    for i, item in enumerate(check.items(value, field, allow_empty=False)):
-        f = f"{field}[{i}]"
-        mapping = check.obj(item, f)
-        check.keys(mapping, f, ("target", "type"), tuple(_MAPPING_KEYS - {"target", "type"}))
+    for f, mapping in check.objects(value, field, ("target", "type"), _MAPPING_KEYS):
         target = check.text(mapping["target"], f"{f}.target")
         if target not in targets:
             raise check.fail(f"{f}.target", f"{target!r} is not in targetAttributes")
