@@ -62,6 +62,21 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
+def _list_page(
+    request: HttpRequest,
+    filters: DirectoryUserFilterForm | DirectoryGroupFilterForm,
+    crumb: str,
+    template: str,
+) -> HttpResponse:
+    """A directory list: the whole page, or only its results for an htmx swap (search as you type)."""
+    context = {
+        "filters": filters,
+        "page": filters.page().link(request.GET),
+        "breadcrumbs": _crumbs((crumb, None)),
+    }
+    return render(request, f"{template}#results" if _fragment(request) else template, context)
+
+
 def _user(object_id: Any) -> DirectoryUser:
     return get_object_or_404(DirectoryUser.objects.select_related("manager"), object_id=object_id)
 
@@ -76,38 +91,59 @@ def _group(object_id: Any) -> DirectoryGroup:
 @require_GET
 @vary_on_headers("HX-Request")
 def user_list(request: HttpRequest) -> HttpResponse:
-    filters = DirectoryUserFilterForm(request.GET)
-    context = {
-        "filters": filters,
-        "page": filters.page().link(request.GET),
-        "breadcrumbs": _crumbs((USERS[0], None)),
-    }
-    template = "directory/user_list.html#results" if _fragment(request) else "directory/user_list.html"
-    return render(request, template, context)
+    return _list_page(request, DirectoryUserFilterForm(request.GET), USERS[0], "directory/user_list.html")
 
 
 def user_create(request: HttpRequest) -> HttpResponse:
     form = DirectoryUserForm(request.POST or None)
-    if request.method == "POST" and (user := _save(form)):
-        _audit(request, Activity.ADD_USER, user, _form_changes(form, created=True))
-        messages.success(request, f"Created {user.display_name}.")
-        return _done(request, user.get_absolute_url())
-    crumbs = _crumbs(USERS, (_("New user"), None))
-    return _form_page(request, "directory/user_form.html", form, breadcrumbs=crumbs)
+    return _create_page(request, form, "directory/user_form.html", (USERS, _("New user")), Activity.ADD_USER)
 
 
 def user_edit(request: HttpRequest, object_id: str) -> HttpResponse:
     user = _user(object_id)
-    if user.is_deleted:
-        messages.error(request, f"{user.display_name} is in the recycle bin; restore the user to edit it.")
-        return redirect(user.get_absolute_url())
     form = DirectoryUserForm(request.POST or None, instance=user)
+    return _edit_page(request, user, form, "directory/user_form.html", USERS, Activity.UPDATE_USER)
+
+
+def _create_page(
+    request: HttpRequest,
+    form: DirectoryUserForm | DirectoryGroupForm,
+    template: str,
+    crumbs: tuple[tuple[str, str], str],
+    activity: str | None,
+) -> HttpResponse:
+    """The new-object form (``crumbs``: the list's crumb and the page's name); once saved (and audited
+    as ``activity``, if given), the object's page."""
+    if request.method == "POST" and (obj := _save(form)):
+        if activity:
+            _audit(request, activity, obj, _form_changes(form, created=True))
+        messages.success(request, f"Created {obj.display_name}.")
+        return _done(request, obj.get_absolute_url())
+    root, label = crumbs
+    return _form_page(request, template, form, breadcrumbs=_crumbs(root, (label, None)))
+
+
+def _edit_page(
+    request: HttpRequest,
+    obj: DirectoryUser | DirectoryGroup,
+    form: DirectoryUserForm | DirectoryGroupForm,
+    template: str,
+    root: tuple[str, str],
+    activity: str | None,
+) -> HttpResponse:
+    """The edit form of a live object (one in the recycle bin must be restored first); once saved (and
+    audited as ``activity``, if given), the object's page."""
+    if obj.is_deleted:
+        kind = obj.object_kind.lower()
+        messages.error(request, f"{obj.display_name} is in the recycle bin; restore the {kind} to edit it.")
+        return redirect(obj.get_absolute_url())
     if request.method == "POST" and _save(form):
-        _audit(request, Activity.UPDATE_USER, user, _form_changes(form))
-        messages.success(request, f"Saved {user.display_name}.")
-        return _done(request, user.get_absolute_url())
-    crumbs = _crumbs(USERS, (user.display_name, user.get_absolute_url()), (_("Edit"), None))
-    return _form_page(request, "directory/user_form.html", form, breadcrumbs=crumbs, subject=user)
+        if activity:
+            _audit(request, activity, obj, _form_changes(form))
+        messages.success(request, f"Saved {obj.display_name}.")
+        return _done(request, obj.get_absolute_url())
+    crumbs = _crumbs(root, (obj.display_name, obj.get_absolute_url()), (_("Edit"), None))
+    return _form_page(request, template, form, breadcrumbs=crumbs, subject=obj)
 
 
 def _save(form: DirectoryUserForm | DirectoryGroupForm) -> DirectoryUser | DirectoryGroup | None:
@@ -263,37 +299,18 @@ def user_lookup(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def group_list(request: HttpRequest) -> HttpResponse:
-    filters = DirectoryGroupFilterForm(request.GET)
-    context = {
-        "filters": filters,
-        "page": filters.page().link(request.GET),
-        "breadcrumbs": _crumbs((GROUPS[0], None)),
-    }
-    template = "directory/group_list.html#results" if _fragment(request) else "directory/group_list.html"
-    return render(request, template, context)
+    return _list_page(request, DirectoryGroupFilterForm(request.GET), GROUPS[0], "directory/group_list.html")
 
 
 def group_create(request: HttpRequest) -> HttpResponse:
     form = DirectoryGroupForm(request.POST or None)
-    if request.method == "POST" and (group := _save(form)):
-        messages.success(request, f"Created {group.display_name}.")
-        return _done(request, group.get_absolute_url())
-    return _form_page(
-        request, "directory/group_form.html", form, breadcrumbs=_crumbs(GROUPS, (_("New group"), None))
-    )
+    return _create_page(request, form, "directory/group_form.html", (GROUPS, _("New group")), None)
 
 
 def group_edit(request: HttpRequest, object_id: str) -> HttpResponse:
     group = _group(object_id)
-    if group.is_deleted:
-        messages.error(request, f"{group.display_name} is in the recycle bin; restore the group to edit it.")
-        return redirect(group.get_absolute_url())
     form = DirectoryGroupForm(request.POST or None, instance=group)
-    if request.method == "POST" and _save(form):
-        messages.success(request, f"Saved {group.display_name}.")
-        return _done(request, group.get_absolute_url())
-    crumbs = _crumbs(GROUPS, (group.display_name, group.get_absolute_url()), (_("Edit"), None))
-    return _form_page(request, "directory/group_form.html", form, breadcrumbs=crumbs, subject=group)
+    return _edit_page(request, group, form, "directory/group_form.html", GROUPS, None)
 
 
 @require_GET
