@@ -20,7 +20,7 @@ import uuid
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -172,6 +172,9 @@ class MembershipImportPlan:
 
     def summary(self) -> dict[str, Any]:
         return {"to_add": len(self.adds), "unchanged": self.unchanged, "add_sample": self.add_sample}
+
+
+Plan = TypeVar("Plan", UserImportPlan, MembershipImportPlan)
 
 
 def _shown(value: Any) -> str:
@@ -351,14 +354,23 @@ def _parse_user_cell(column: str, raw: str, row: UserRow) -> None:
         row.values[target] = value
 
 
-def plan_user_import(source: Source, progress: Progress | None = None) -> UserImportPlan:
-    """Everything a users CSV would do, and every row-level error, without writing anything."""
-    plan = UserImportPlan()
+def _planned(
+    plan: Plan,
+    fill: Callable[[Plan, Source, Progress | None], None],
+    source: Source,
+    progress: Progress | None,
+) -> Plan:
+    """``plan`` as ``fill`` plans it from ``source``; a file that is not CSV at all is one error, on row 0."""
     try:
-        _plan_users(plan, source, progress)
+        fill(plan, source, progress)
     except csv.Error as exc:
         plan.errors.append(RowError(0, "", f"The file is not valid CSV: {exc}"))
     return plan
+
+
+def plan_user_import(source: Source, progress: Progress | None = None) -> UserImportPlan:
+    """Everything a users CSV would do, and every row-level error, without writing anything."""
+    return _planned(UserImportPlan(), _plan_users, source, progress)
 
 
 def _plan_users(plan: UserImportPlan, source: Source, progress: Progress | None) -> None:
@@ -667,12 +679,7 @@ def _changed_values(row: UserRow, manager_pk: int | None) -> dict[str, Any]:
 
 def plan_membership_import(source: Source, progress: Progress | None = None) -> MembershipImportPlan:
     """Memberships a CSV (groupDisplayName, memberUserPrincipalName) would add, and every row-level error."""
-    plan = MembershipImportPlan()
-    try:
-        _plan_memberships(plan, source, progress)
-    except csv.Error as exc:
-        plan.errors.append(RowError(0, "", f"The file is not valid CSV: {exc}"))
-    return plan
+    return _planned(MembershipImportPlan(), _plan_memberships, source, progress)
 
 
 def _plan_memberships(plan: MembershipImportPlan, source: Source, progress: Progress | None) -> None:
@@ -854,11 +861,8 @@ def run_preview(imp: DirectoryImport) -> None:
         return
     except Exception:
         logger.exception("Validating import %s failed", imp.pk)
-        _finish(
-            imp,
-            ImportStatus.FAILED,
-            ImportStatus.VALIDATING,
-            message="Validation stopped on an unexpected error; nothing was written.",
+        _failed(
+            imp, ImportStatus.VALIDATING, "Validation stopped on an unexpected error; nothing was written."
         )
         return
     imp.summary = plan.summary()
@@ -931,20 +935,19 @@ def run_apply(imp: DirectoryImport) -> None:
         logger.info("Import %s was cancelled; nothing was written", imp.pk)
     except IntegrityError:
         logger.warning("Import %s conflicted with a concurrent change", imp.pk, exc_info=True)
-        _finish(
+        _failed(
             imp,
-            ImportStatus.FAILED,
             ImportStatus.APPLYING,
-            message="The directory changed while importing; nothing was written. Try again.",
+            "The directory changed while importing; nothing was written. Try again.",
         )
     except Exception:
         logger.exception("Import %s failed", imp.pk)
-        _finish(
-            imp,
-            ImportStatus.FAILED,
-            ImportStatus.APPLYING,
-            message="The import stopped on an unexpected error; nothing was written.",
-        )
+        _failed(imp, ImportStatus.APPLYING, "The import stopped on an unexpected error; nothing was written.")
+
+
+def _failed(imp: DirectoryImport, expected: str, message: str) -> None:
+    """The import stopped while ``expected`` (validating or applying); ``message`` says why."""
+    _finish(imp, ImportStatus.FAILED, expected, message=message)
 
 
 def _finish(
