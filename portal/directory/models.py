@@ -44,6 +44,11 @@ class DirectoryObject(models.Model):
         return type(self).__name__.removeprefix("Directory")
 
 
+def _recycle_bin_index(name: str) -> models.Index:
+    """The recycle bin in name order: small, and no planner has to guess how rare deleted rows are."""
+    return models.Index(Lower("display_name"), "id", condition=models.Q(deleted_at__isnull=False), name=name)
+
+
 class DirectoryUser(DirectoryObject):
     user_principal_name = models.CharField("User principal name", max_length=256)
     mail = models.EmailField("Mail", max_length=256, blank=True)
@@ -80,13 +85,7 @@ class DirectoryUser(DirectoryObject):
         indexes = [
             models.Index(Lower("display_name"), "id", name="directory_user_name_idx"),
             models.Index(Lower("mail"), name="directory_user_mail_idx"),
-            # The recycle bin in name order: small, and no planner has to guess how rare deleted rows are.
-            models.Index(
-                Lower("display_name"),
-                "id",
-                condition=models.Q(deleted_at__isnull=False),
-                name="directory_user_bin_idx",
-            ),
+            _recycle_bin_index("directory_user_bin_idx"),
         ]
 
     def __str__(self) -> str:
@@ -127,12 +126,7 @@ class DirectoryGroup(DirectoryObject):
         ordering = ["display_name", "id"]
         indexes = [
             models.Index(Lower("display_name"), "id", name="directory_group_name_idx"),
-            models.Index(
-                Lower("display_name"),
-                "id",
-                condition=models.Q(deleted_at__isnull=False),
-                name="directory_group_bin_idx",
-            ),
+            _recycle_bin_index("directory_group_bin_idx"),
         ]
 
     def __str__(self) -> str:
