@@ -279,7 +279,7 @@ def member_candidates(group: DirectoryGroup, term: str, limit: int = 10) -> list
 
 
 def _first_by_name(queryset: QuerySet, limit: int) -> QuerySet:
-    # Sorting on lower(name) || '' keeps the planner on the search indexes (see filters.keyset_page).
+    # Sorting on lower(name) || '' keeps the planner on the search indexes (see filters.search_page).
     return queryset.order_by(Concat(Lower("display_name"), Value("")), "pk")[:limit]
 
 

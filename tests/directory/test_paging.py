@@ -5,8 +5,9 @@ from django.db import connection
 from django.db.models.functions import Lower
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from portal.directory.filters import PAGE_SIZE, keyset_page
+from portal.directory.filters import PAGE_SIZE, USER_SEARCH_FIELDS, keyset_page, prefix_search
 from portal.directory.models import DirectoryUser
 from portal.paging import decode_cursor, encode_cursor
 
@@ -97,3 +98,50 @@ def test_the_list_page_query_count_does_not_grow_with_rows(
         signed_in_client.get(reverse("directory:user_list"))
     with django_assert_max_num_queries(8):
         signed_in_client.get(reverse("directory:group_list"))
+
+
+@pytest.fixture
+def found_on_every_field(db):
+    """150 users, of whom 120 start with "mar" on one field each (name, UPN, mail, surname), in name ties."""
+    shapes = [
+        {"display_name": "Marta Berg"},
+        {"display_name": "Anna Lind", "user_principal_name": "mar{i}@contoso.example"},
+        {"display_name": "Bo Ek", "mail": "marble{i}@contoso.example"},
+        {"display_name": "Åsa Nilsson", "surname": "Marklund"},
+        {"display_name": "Ola Ng"},  # matches nothing
+    ]
+    users = []
+    for i in range(150):
+        fields = {"user_principal_name": f"u{i:03d}@contoso.example", **shapes[i % 5]}
+        users.append(DirectoryUser(**{k: v.format(i=i) for k, v in fields.items()}))
+    DirectoryUser.objects.bulk_create(users)
+
+
+def test_a_search_pages_through_matches_on_every_field_in_name_order(signed_in_client, found_on_every_field):
+    expected = list(
+        prefix_search(DirectoryUser.objects.active(), USER_SEARCH_FIELDS, "mar")
+        .order_by(Lower("display_name"), "pk")
+        .values_list("pk", flat=True)
+    )
+    forward, last = _walk(signed_in_client, {"q": "MAR"})
+    assert len(expected) == 120 and [pk for page in forward for pk in page] == expected
+    assert [len(p) for p in forward] == [50, 50, 20]
+
+    url = reverse("directory:user_list")
+    back, page = [], last
+    while page.prev_url:
+        page = signed_in_client.get(url + page.prev_url).context["page"]
+        back.append([u.pk for u in page.items])
+    assert back == forward[-2::-1] and not page.prev_url
+
+
+def test_a_search_page_has_no_way_back_once_the_earlier_matches_are_deleted(
+    signed_in_client, found_on_every_field
+):
+    url = reverse("directory:user_list")
+    first = signed_in_client.get(url, {"q": "mar"}).context["page"]
+    earlier = [u.pk for u in first.items]
+    DirectoryUser.objects.filter(pk__in=earlier).update(deleted_at=timezone.now())
+    second = signed_in_client.get(url + first.next_url).context["page"]
+    assert len(second.items) == 50 and not set(earlier) & {u.pk for u in second.items}
+    assert second.prev_url is None and second.next_url
