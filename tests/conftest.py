@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.clock",
     "tests.fixtures.stub_server",
     "tests.fixtures.migrator",
+    "tests.fixtures.hashing",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -53,11 +53,6 @@ def _fresh_throttling(db):
     reset()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # ---- portal users, one per role ------------------------------------------------------------------
 
 

@@ -21,12 +21,6 @@ from provisioning.models import JobState, ObjectMapping, ProvisioningJob
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _user(name: str, **extra) -> DirectoryUser:
     return DirectoryUser.objects.create(
         display_name=name, user_principal_name=f"{name.lower().replace(' ', '.')}@contoso.test", **extra

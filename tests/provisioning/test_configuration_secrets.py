@@ -23,12 +23,6 @@ TOKEN = "tok-Zq8vN3xW7pLk2Rj5"
 CLIENT_SECRET = "cs-Hy4mT9bQ1sVx6Wd0"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     return services.instantiate("taskize-connect", "Taskize Connect").provisioning

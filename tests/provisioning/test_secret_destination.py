@@ -19,11 +19,6 @@ STORED_SECRET = "stored-Cs3Rn6Yb1Hd5Gj0"
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "test-result"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     job = services.instantiate("taskize-connect", "Taskize Connect").provisioning

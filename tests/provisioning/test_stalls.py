@@ -32,7 +32,6 @@ pytestmark = pytest.mark.django_db
 def thresholds(settings):
     settings.PROVISIONING_STALL_AFTER = 600
     settings.PROVISIONING_LOST_WORK_AFTER = 60
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
