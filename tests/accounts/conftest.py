@@ -198,25 +198,12 @@ def oidc_provider(
 
 @pytest.fixture
 def portal_client_registration(oidc_provider: Provider) -> Iterator[Any]:
-    """The portal registered at the provider as a confidential client (secret sent in the POST body,
-    as msal does), not trusted, so the provider asks the user's consent."""
-    server = oidc_provider.server
-    client = server.models.Client(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        client_name="Provisioning portal",
-        client_uri="https://portal.example.net",
-        redirect_uris=[CALLBACK],
-        grant_types=["authorization_code", "refresh_token"],
-        response_types=["code"],
-        token_endpoint_auth_method="client_secret_post",
-        scope=["openid", "profile", "email", "groups", "offline_access"],
-    )
-    server.backend.save(client)
-    client.audience = [client]
-    server.backend.save(client)
-    yield client
-    server.backend.delete(client)
+    """The portal registered for sign-in, its secret sent in the POST body as msal does."""
+    scope = ["openid", "profile", "email", "groups", "offline_access"]
+    with oidc_provider.registered_client(
+        CLIENT_ID, CLIENT_SECRET, CALLBACK, "client_secret_post", scope
+    ) as client:
+        yield client
 
 
 @pytest.fixture
