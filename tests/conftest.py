@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.stub_server",
     "tests.fixtures.migrator",
     "tests.fixtures.hashing",
+    "tests.fixtures.browser",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
