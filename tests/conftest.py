@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.migrator",
     "tests.fixtures.hashing",
     "tests.fixtures.browser",
+    "tests.fixtures.api_tokens",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
