@@ -3,12 +3,17 @@
 kombu's filesystem transport creates a message file, then locks and writes it; a worker listing the
 folder in between moves away an empty file and dies on it ("Unrecoverable error: JSONDecodeError").
 Here a message is written under a name no reader looks at, then renamed into place (atomic).
+
+kombu also keeps each exchange's bindings in a "control" folder that defaults to the working directory
+(a checkout, when tests or `manage.py start` run there); here it defaults to a folder beside the queue
+folder, where settings put it too.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from time import monotonic
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
@@ -16,6 +21,11 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
+    @property
+    def control_folder(self) -> Path:
+        folder = self.transport_options.get("control_folder")
+        return Path(folder) if folder else Path(self.data_folder_in).parent / "control"
+
     def _put(self, queue, payload, **kwargs):
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)

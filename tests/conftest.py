@@ -18,6 +18,9 @@ pytest_plugins = [
     "tests.fixtures.clock",
     "tests.fixtures.stub_server",
     "tests.fixtures.migrator",
+    "tests.fixtures.hashing",
+    "tests.fixtures.browser",
+    "tests.fixtures.api_tokens",
 ]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

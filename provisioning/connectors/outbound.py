@@ -65,9 +65,15 @@ class DestinationNotAllowed(httpcore2.ConnectError):
 
 def is_refusal(exc: BaseException | None) -> bool:
     """Whether ``exc`` or anything in its cause/context chain is a policy refusal."""
+    return in_chain(exc, (DestinationNotAllowed,))
+
+
+def in_chain(exc: BaseException | None, kinds: tuple[type[BaseException], ...], *, depth: int = 12) -> bool:
+    """Whether ``exc`` or one of the next ``depth - 1`` causes (or contexts) in its chain is of ``kinds``:
+    HTTP clients wrap the error that says what happened in their own."""
     seen = 0
-    while exc is not None and seen < 12:
-        if isinstance(exc, DestinationNotAllowed):
+    while exc is not None and seen < depth:
+        if isinstance(exc, kinds):
             return True
         exc = exc.__cause__ or exc.__context__
         seen += 1

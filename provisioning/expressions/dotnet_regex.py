@@ -81,18 +81,9 @@ def translate_pattern(pattern: str) -> str:
                 out.append("]")
                 i += 1
             continue
-        if ch == "(" and pattern.startswith("(?<", i) and i + 3 < n and pattern[i + 3] not in "=!":
-            end = pattern.find(">", i + 3)
-            name = pattern[i + 3 : end] if end > 0 else ""
-            if not _NAME.fullmatch(name):
-                raise InvalidRegexError(
-                    Message(gettext_noop("Invalid group name in %(pattern)s"), pattern=repr(pattern))
-                )
-            out.append(f"(?P<{name}>" if not name.isdigit() else "(")
-            i = end + 1
-            continue
-        if ch == "(" and pattern.startswith("(?'", i):
-            end = pattern.find("'", i + 3)
+        named = pattern.startswith("(?<", i) and i + 3 < n and pattern[i + 3] not in "=!"  # not a lookbehind
+        if ch == "(" and (named or pattern.startswith("(?'", i)):
+            end = pattern.find(">" if named else "'", i + 3)
             name = pattern[i + 3 : end] if end > 0 else ""
             if not _NAME.fullmatch(name):
                 raise InvalidRegexError(

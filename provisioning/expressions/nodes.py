@@ -10,49 +10,50 @@ from dataclasses import dataclass
 from typing import Union
 
 
+# The leaves of the tree: a name or a value, and where it stands in the text.
 @dataclass(frozen=True, slots=True)
-class Attribute:
-    """``[name]``: a source attribute, looked up case-insensitively."""
-
+class _Named:
     name: str
     pos: int
     end: int
 
 
 @dataclass(frozen=True, slots=True)
-class String:
+class _Valued:
+    value: object
+    pos: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute(_Named):
+    """``[name]``: a source attribute, looked up case-insensitively."""
+
+
+@dataclass(frozen=True, slots=True)
+class String(_Valued):
     """``"text"`` with the backslash escapes already resolved."""
 
     value: str
-    pos: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)
-class Number:
+class Number(_Valued):
     """Decimal (``12``, ``-10``, ``1.5``) or VB hex (``&HF``) literal."""
 
     value: int | float
-    pos: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)
-class Boolean:
+class Boolean(_Valued):
     """The bare words ``True`` and ``False``."""
 
     value: bool
-    pos: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)
-class Keyword:
+class Keyword(_Named):
     """A bare VB constant such as ``vbTextCompare`` (InStr's compare type)."""
-
-    name: str
-    pos: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)

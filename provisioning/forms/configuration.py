@@ -33,14 +33,8 @@ INTERVAL_MAX = 24 * 60
 # Saved fields in the order the audit entry lists them ("enabled" has its own audit activities).
 SETTINGS_FIELDS = (
     "mode",
-    "auth_method",
-    "tenant_url",
-    "secret_token",
-    "oauth_token_url",
-    "oauth_client_id",
-    "oauth_client_secret",
-    "oauth_scope",
-    "oauth_authorize_url",
+    # the admin credentials, but the refresh token: Authorize's callback sets it, nobody types it in
+    *(name for name in Credentials.FIELDS if name != "oauth_refresh_token"),
     "notification_email",
     "notification_language",
     "notify_on_failure",
@@ -54,11 +48,29 @@ SETTINGS_FIELDS = (
 )
 
 
-def _secret_input() -> forms.PasswordInput:
+def _whole_number(label: str, maximum: int, error_messages: dict, **kwargs: Any) -> forms.IntegerField:
+    """A count from 1 to ``maximum``; the browser's spinner steps by one."""
+    return forms.IntegerField(
+        label=label,
+        min_value=1,
+        max_value=maximum,
+        error_messages=error_messages,
+        widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
+        **kwargs,
+    )
+
+
+def _secret_field(label: str, help_text: str) -> forms.CharField:
     # render_value=False: a secret is never written back into the page, not even after an error.
-    return forms.PasswordInput(
+    widget = forms.PasswordInput(
         render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
     )
+    return forms.CharField(label=label, required=False, max_length=4096, widget=widget, help_text=help_text)
+
+
+def _url_field(label: str, help_text: str = "") -> forms.CharField:
+    widget = forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    return forms.CharField(label=label, required=False, max_length=500, help_text=help_text, widget=widget)
 
 
 class CredentialsForm(forms.Form):
@@ -70,42 +82,20 @@ class CredentialsForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose Bearer token or OAuth 2 client credentials.")},
     )
-    tenant_url = forms.CharField(
-        label=_("Tenant URL"),
-        required=False,
-        max_length=500,
+    tenant_url = _url_field(
+        _("Tenant URL"),
         help_text=_("The application's SCIM 2.0 base URL, e.g. https://app.example.com/scim/v2"),
-        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    secret_token = forms.CharField(
-        label=_("Secret Token"),
-        required=False,
-        max_length=4096,
-        widget=_secret_input(),
-        help_text=_("Sent as Authorization: Bearer. Leave blank to keep the stored token."),
+    secret_token = _secret_field(
+        _("Secret Token"), _("Sent as Authorization: Bearer. Leave blank to keep the stored token.")
     )
     clear_secret_token = forms.BooleanField(label=_("Remove the stored secret token"), required=False)
-    oauth_token_url = forms.CharField(
-        label=_("Token endpoint"),
-        required=False,
-        max_length=500,
-        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-    )
+    oauth_token_url = _url_field(_("Token endpoint"))
     oauth_client_id = forms.CharField(label=_("Client identifier"), required=False, max_length=256)
-    oauth_client_secret = forms.CharField(
-        label=_("Client secret"),
-        required=False,
-        max_length=4096,
-        widget=_secret_input(),
-        help_text=_("Leave blank to keep the stored secret."),
-    )
+    oauth_client_secret = _secret_field(_("Client secret"), _("Leave blank to keep the stored secret."))
     oauth_scope = forms.CharField(label=_("Scope"), required=False, max_length=256)
-    oauth_authorize_url = forms.CharField(
-        label=_("Authorization endpoint"),
-        required=False,
-        max_length=500,
-        help_text=_("Where Authorize sends you to sign in to the application."),
-        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    oauth_authorize_url = _url_field(
+        _("Authorization endpoint"), help_text=_("Where Authorize sends you to sign in to the application.")
     )
 
     def __init__(self, *args: Any, job: ProvisioningJob, **kwargs: Any):
@@ -138,14 +128,14 @@ class CredentialsForm(forms.Form):
                     self.initial[name] = value
 
     def clean_tenant_url(self) -> str:
-        value = self.cleaned_data["tenant_url"].strip()
-        if value and (problem := validate_url(value, "tenant URL")):
-            raise forms.ValidationError(problem)
-        return value
+        return self._clean_url("tenant_url", "tenant URL")
 
     def clean_oauth_token_url(self) -> str:
-        value = self.cleaned_data["oauth_token_url"].strip()
-        if value and (problem := validate_url(value, "token endpoint")):
+        return self._clean_url("oauth_token_url", "token endpoint")
+
+    def _clean_url(self, name: str, described: str) -> str:
+        value = self.cleaned_data[name].strip()
+        if value and (problem := validate_url(value, described)):
             raise forms.ValidationError(problem)
         return value
 
@@ -167,10 +157,7 @@ class CredentialsForm(forms.Form):
         return {name: data.get(name, "") for name in Credentials.FIELDS if name in data}
 
     def clean_oauth_authorize_url(self) -> str:
-        value = self.cleaned_data["oauth_authorize_url"].strip()
-        if value and (problem := validate_url(value, "authorization endpoint")):
-            raise forms.ValidationError(problem)
-        return value
+        return self._clean_url("oauth_authorize_url", "authorization endpoint")
 
     def credentials(self) -> Credentials:
         """The credentials this form would save: entered values over the stored ones."""
@@ -213,18 +200,16 @@ class ProvisioningConfigurationForm(CredentialsForm):
         ),
     )
     prevent_accidental_deletion = forms.BooleanField(label=_("Prevent accidental deletion"), required=False)
-    deletion_threshold = forms.IntegerField(
-        label=_("Accidental deletion threshold"),
-        required=False,
-        min_value=1,
-        max_value=THRESHOLD_MAX,
-        help_text=_("Deletes and disables allowed per cycle before provisioning is quarantined."),
-        error_messages={
+    deletion_threshold = _whole_number(
+        _("Accidental deletion threshold"),
+        THRESHOLD_MAX,
+        {
             "invalid": _("Enter the threshold as a whole number, such as 500."),
             "min_value": _("The threshold must be a positive whole number (1 or more)."),
             "max_value": f"The threshold can be at most {THRESHOLD_MAX:,}.",
         },
-        widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
+        required=False,
+        help_text=_("Deletes and disables allowed per cycle before provisioning is quarantined."),
     )
     scope = forms.ChoiceField(
         label=_("Scope"),
@@ -237,17 +222,15 @@ class ProvisioningConfigurationForm(CredentialsForm):
     near_real_time = forms.BooleanField(
         label=_("Near-real-time provisioning (sync directory changes as they happen)"), required=False
     )
-    interval_minutes = forms.IntegerField(
-        label=_("Interval between cycles (minutes)"),
-        min_value=1,
-        max_value=INTERVAL_MAX,
-        error_messages={
+    interval_minutes = _whole_number(
+        _("Interval between cycles (minutes)"),
+        INTERVAL_MAX,
+        {
             "required": _("Enter the interval in minutes, such as 40."),
             "invalid": _("Enter the interval as a whole number of minutes, such as 40."),
             "min_value": _("The interval must be at least 1 minute."),
             "max_value": f"The interval can be at most {INTERVAL_MAX} minutes (a day).",
         },
-        widget=forms.NumberInput(attrs={"min": 1, "step": 1}),
     )
     enabled = forms.ChoiceField(
         label=_("Provisioning Status"),

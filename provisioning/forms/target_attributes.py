@@ -90,8 +90,9 @@ class TargetAttributesForm:
             existing=existing,
         )
 
-    def add_row(self) -> None:
-        if len(self.rows) < self.MAX_ROWS:
+    def apply(self, action: str) -> None:
+        """The Add attribute row button (``add_row``): one more empty row, nothing saved."""
+        if action == "add_row" and len(self.rows) < self.MAX_ROWS:
             self.rows.append(TargetRow())
 
     def is_valid(self) -> bool:

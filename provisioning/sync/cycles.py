@@ -29,6 +29,7 @@ from provisioning.engine.outcome import Outcome
 from provisioning.engine.processor import PageProcessor, StopCycle
 from provisioning.engine.source import EscrowRecord
 from provisioning.engine.target_protocol import ErrorCategory
+from provisioning.logs import writer
 from provisioning.messages import Message, gettext_noop
 from provisioning.models import (
     Cycle,
@@ -548,7 +549,7 @@ def fail_page(page_id: int, reason: str) -> bool:
             status=PageStatus.FAILED, finished_at=timezone.now(), error=reason[:2000], claimed_by=""
         ):
             return False
-        escrow.write_logs(cycle.job, cycle.cycle_id, outcomes)
+        writer.write_logs(cycle.job, cycle.cycle_id, outcomes)
         _count_page(cycle, page.phase, len(outcomes), {"failed": len(outcomes)})
         log.error("Cycle %s: page %s failed: %s", cycle.cycle_id, page.index, reason)
         _after_page(cycle, page.phase)

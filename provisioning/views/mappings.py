@@ -86,6 +86,29 @@ def _done(request: HttpRequest, url: str, message: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
+def _edit_rows(
+    request: HttpRequest,
+    om: ObjectMapping,
+    editor_class: type,
+    title: str,
+    page: tuple[str, str],
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A rows editor (scoping filters, attribute list): a button changes the rows shown, Save saves.
+    ``page`` is the template and the fragment htmx redraws."""
+    if request.method == "POST":
+        editor = editor_class(om, request.POST)
+        action = request.POST.get("action", "save")
+        if action != "save":
+            editor.apply(action)
+        elif editor.is_valid() and editor.save(actor=request.user):
+            return _done(request, _url("mapping", om), SAVED)
+    else:
+        editor = editor_class(om)
+    context = {**_blade(om, title), "editor": editor, **(extra or {})}
+    return render(request, _partial(request, *page), context)
+
+
 # ------------------------------------------------------------------------------- object mapping page
 
 
@@ -260,21 +283,9 @@ def test_objects(request: HttpRequest, object_id: Any, key: str) -> HttpResponse
 def scoping(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
     """Source Object Scope: filters ORed, clauses ANDed; checked with validate_clause when saved."""
     om = _object_mapping(object_id, key)
-    if request.method == "POST":
-        editor = ScopingFiltersForm(om, request.POST)
-        action = request.POST.get("action", "save")
-        if action != "save":
-            editor.apply(action)
-        elif editor.is_valid() and editor.save(actor=request.user):
-            return _done(request, _url("mapping", om), SAVED)
-    else:
-        editor = ScopingFiltersForm(om)
-    context = {
-        **_blade(om, _("Scoping filters")),
-        "editor": editor,
-        "source_attributes": source_attribute_names(om.source_object),
-    }
-    return render(request, _partial(request, "provisioning/mapping_scoping.html", "scoping-editor"), context)
+    page = ("provisioning/mapping_scoping.html", "scoping-editor")
+    extra = {"source_attributes": source_attribute_names(om.source_object)}
+    return _edit_rows(request, om, ScopingFiltersForm, _("Scoping filters"), page, extra)
 
 
 # ---------------------------------------------------------------------------- target attribute list
@@ -284,24 +295,9 @@ def scoping(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
 def target_attribute_list(request: HttpRequest, object_id: Any, key: str) -> HttpResponse:
     """Edit attribute list for {App} (Show advanced options): the target schema the mappings write."""
     om = _object_mapping(object_id, key)
-    if request.method == "POST":
-        editor = TargetAttributesForm(om, request.POST)
-        action = request.POST.get("action", "save")
-        if action == "add_row":
-            editor.add_row()
-        elif action == "save" and editor.is_valid() and editor.save(actor=request.user):
-            return _done(request, _url("mapping", om), SAVED)
-    else:
-        editor = TargetAttributesForm(om)
-    context = {
-        **_blade(
-            om,
-            _("Edit attribute list for %(app)s") % {"app": om.job.application.display_name},
-        ),
-        "editor": editor,
-    }
-    template = _partial(request, "provisioning/mapping_target_attributes.html", "target-attributes-editor")
-    return render(request, template, context)
+    title = _("Edit attribute list for %(app)s") % {"app": om.job.application.display_name}
+    page = ("provisioning/mapping_target_attributes.html", "target-attributes-editor")
+    return _edit_rows(request, om, TargetAttributesForm, title, page)
 
 
 # ------------------------------------------------------------------------------ restore defaults

@@ -9,6 +9,7 @@ is nothing left to watch the fragment is answered with HTTP 286, which stops the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -265,9 +266,23 @@ def progress(request: HttpRequest, app_pk: int) -> HttpResponse:
     return trigger_client_event(response, FINISHED_EVENT)
 
 
-def _back(job: ProvisioningJob, *, wait: bool) -> HttpResponseRedirect:
+def _back(job: ProvisioningJob, token: str = "") -> HttpResponseRedirect:
+    """To the overview; with a wait token (taken before the command), it waits for the cycle to show."""
     url = reverse("provisioning:app_overview", args=[job.application_id])
-    return HttpResponseRedirect(f"{url}?wait={wait_token(job)}" if wait else url)
+    return HttpResponseRedirect(f"{url}?wait={token}" if token else url)
+
+
+def _command(
+    request: HttpRequest, app_pk: int, command: Callable[..., bool], done: str, otherwise: tuple[int, str]
+) -> HttpResponse:
+    """Run a control command that may queue a cycle; the overview waits for it only when it did."""
+    job = _job(app_pk)
+    token = wait_token(job)  # taken before the cycle can exist
+    if command(job, actor=request.user):
+        messages.success(request, done)
+        return _back(job, token)
+    messages.add_message(request, *otherwise)
+    return _back(job)
 
 
 @require_POST
@@ -278,10 +293,9 @@ def start(request: HttpRequest, app_pk: int) -> HttpResponse:
         control.turn_on(job, actor=request.user)
     except control.TurnOnRefused as refusal:
         messages.error(request, _("Provisioning can't start: %(reason)s") % {"reason": _(refusal.message)})
-        return _back(job, wait=False)
+        return _back(job)
     messages.success(request, _("Provisioning started. The cycle status below updates as it runs."))
-    url = reverse("provisioning:app_overview", args=[job.application_id])
-    return HttpResponseRedirect(f"{url}?wait={token}")
+    return _back(job, token)
 
 
 @require_POST
@@ -291,30 +305,28 @@ def stop(request: HttpRequest, app_pk: int) -> HttpResponse:
     messages.success(
         request, _("Provisioning stopped. A running cycle pauses and resumes where it left off on Start.")
     )
-    return _back(job, wait=False)
+    return _back(job)
 
 
 @require_POST
 def restart(request: HttpRequest, app_pk: int) -> HttpResponse:
     """Entra's Restart: forget the watermark, failures and quarantine; run a new initial cycle."""
-    job = _job(app_pk)
-    token = wait_token(job)
-    if control.reset_job(job, actor=request.user):
-        messages.success(request, _("Provisioning restarted: a new initial cycle starts shortly."))
-        url = reverse("provisioning:app_overview", args=[job.application_id])
-        return HttpResponseRedirect(f"{url}?wait={token}")
-    messages.success(request, _("Provisioning state cleared. Start provisioning to run the initial cycle."))
-    return _back(job, wait=False)
+    return _command(
+        request,
+        app_pk,
+        control.reset_job,
+        _("Provisioning restarted: a new initial cycle starts shortly."),
+        (messages.SUCCESS, _("Provisioning state cleared. Start provisioning to run the initial cycle.")),
+    )
 
 
 @require_POST
 def allow_deletes(request: HttpRequest, app_pk: int) -> HttpResponse:
     """TooManyDeletes quarantine: let the staged disables and deletes through, once."""
-    job = _job(app_pk)
-    token = wait_token(job)
-    if control.allow_deletes(job, actor=request.user):
-        messages.success(request, _("Deletes allowed: the staged disables and deletes are being sent."))
-        url = reverse("provisioning:app_overview", args=[job.application_id])
-        return HttpResponseRedirect(f"{url}?wait={token}")
-    messages.warning(request, _("Quarantine cleared; there was no stopped cycle with staged deletes."))
-    return _back(job, wait=False)
+    return _command(
+        request,
+        app_pk,
+        control.allow_deletes,
+        _("Deletes allowed: the staged disables and deletes are being sent."),
+        (messages.WARNING, _("Quarantine cleared; there was no stopped cycle with staged deletes.")),
+    )

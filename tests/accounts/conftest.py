@@ -10,24 +10,18 @@ machine's REQUESTS_CA_BUNDLE would otherwise win over ``verify``).
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from django.test import Client
 
 from portal.accounts.models import ApplicationOwner, RoleAssignment
 from portal.accounts.roles import PortalRole
+from tests.fixtures.certificates import write_self_signed
 from tests.fixtures.oidc import CALLBACK, CLIENT_ID, CLIENT_SECRET, PASSWORD, TENANT, Person, Provider
 from tests.fixtures.principals import PRINCIPALS
 from tests.fixtures.urlmap import UrlValues
@@ -51,11 +45,6 @@ def _fresh_throttling(db):
     reset()
     yield
     reset()
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # ---- portal users, one per role ------------------------------------------------------------------
@@ -157,39 +146,6 @@ def _log_entry(app: Any) -> Any:
 # ---- the OpenID Connect provider ------------------------------------------------------------------
 
 
-def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "provider.crt", directory / "provider.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 class TenantPathShim:
     """WSGI middleware: ``/<tenant>[/v2.0]/…`` → ``/…`` and the scheme is https (TLS ends in the server)."""
 
@@ -222,7 +178,7 @@ def oidc_provider(
     from canaille.backends import Backend
     from pytest_iam import Server
 
-    cert_path, key_path = _self_signed_certificate(tmp_path_factory.mktemp("provider-tls"))
+    cert_path, key_path = write_self_signed(tmp_path_factory.mktemp("provider-tls"), "provider")
     app = create_app(config=iam_configuration, env_file=".pytest-iam.env", env_prefix="PYTEST_IAM_")
     server = Server(app, iam_server_port, Backend.instance)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -242,25 +198,12 @@ def oidc_provider(
 
 @pytest.fixture
 def portal_client_registration(oidc_provider: Provider) -> Iterator[Any]:
-    """The portal registered at the provider as a confidential client (secret sent in the POST body,
-    as msal does), not trusted, so the provider asks the user's consent."""
-    server = oidc_provider.server
-    client = server.models.Client(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        client_name="Provisioning portal",
-        client_uri="https://portal.example.net",
-        redirect_uris=[CALLBACK],
-        grant_types=["authorization_code", "refresh_token"],
-        response_types=["code"],
-        token_endpoint_auth_method="client_secret_post",
-        scope=["openid", "profile", "email", "groups", "offline_access"],
-    )
-    server.backend.save(client)
-    client.audience = [client]
-    server.backend.save(client)
-    yield client
-    server.backend.delete(client)
+    """The portal registered for sign-in, its secret sent in the POST body as msal does."""
+    scope = ["openid", "profile", "email", "groups", "offline_access"]
+    with oidc_provider.registered_client(
+        CLIENT_ID, CLIENT_SECRET, CALLBACK, "client_secret_post", scope
+    ) as client:
+        yield client
 
 
 @pytest.fixture

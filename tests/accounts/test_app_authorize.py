@@ -39,23 +39,11 @@ CALLBACK = "http://testserver/applications/provisioning/authorize/callback/"
 @pytest.fixture
 def app_client(oidc_provider: Provider):
     """The portal registered at the application's OAuth server (authorization code + refresh tokens)."""
-    server = oidc_provider.server
-    client = server.models.Client(
-        client_id=APP_CLIENT_ID,
-        client_secret=APP_CLIENT_SECRET,
-        client_name="Provisioning portal",
-        client_uri="https://portal.example.net",
-        redirect_uris=[CALLBACK],
-        grant_types=["authorization_code", "refresh_token"],
-        response_types=["code"],
-        token_endpoint_auth_method="client_secret_basic",
-        scope=["openid", "profile", "offline_access"],
-    )
-    server.backend.save(client)
-    client.audience = [client]
-    server.backend.save(client)
-    yield client
-    server.backend.delete(client)
+    scope = ["openid", "profile", "offline_access"]
+    with oidc_provider.registered_client(
+        APP_CLIENT_ID, APP_CLIENT_SECRET, CALLBACK, "client_secret_basic", scope
+    ) as client:
+        yield client
 
 
 @pytest.fixture

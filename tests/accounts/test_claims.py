@@ -5,10 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
@@ -16,6 +12,7 @@ from portal.accounts import msal_auth
 from portal.accounts.models import ExternalIdentity, RoleAssignment, RoleSource
 from portal.accounts.msal_auth import EntraConfig, SignInError
 from portal.accounts.roles import PortalRole
+from tests.fixtures.certificates import self_signed
 
 R = PortalRole
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -219,25 +216,8 @@ def test_enabled_needs_a_client_a_credential_and_an_authority():
 
 
 def _pem_key_and_certificate() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal")])
-    import datetime as dt
-
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return key_pem + cert.public_bytes(serialization.Encoding.PEM).decode()
+    certificate, key = self_signed()
+    return key + certificate
 
 
 def test_a_certificate_credential_from_a_pem_file(tmp_path):

@@ -9,24 +9,15 @@ from tests.fixtures.configuration_form import mark_tested
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api_app(api):
-    created = api.post("/applicationTemplates/scim-generic/instantiate", {"displayName": "Contoso"}).json()
-    sp = created["servicePrincipal"]["id"]
-    base = f"/servicePrincipals/{sp}/synchronization"
-    job = api.post(f"{base}/jobs", {"templateId": "scimgeneric"}).json()
-    return {"base": base, "jobs": f"{base}/jobs/{job['id']}", "job": job["id"]}
-
-
 def settings_of(api, app) -> dict[str, str]:
     body = api.get(app["jobs"]).json()
     return {s["name"]: s["value"] for s in body["synchronizationJobSettings"]}
 
 
-def test_api_reads_and_writes_each_switch(api, api_app):
-    assert settings_of(api, api_app)["memberRemoval"] == "pathFilter"
+def test_api_reads_and_writes_each_switch(api, sync_app):
+    assert settings_of(api, sync_app)["memberRemoval"] == "pathFilter"
     response = api.put(
-        f"{api_app['base']}/secrets",
+        f"{sync_app['base']}/secrets",
         {
             "value": [
                 {"key": "BooleanForm", "value": "string"},
@@ -35,19 +26,19 @@ def test_api_reads_and_writes_each_switch(api, api_app):
         },
     )
     assert response.status_code == 204, response.content
-    shown = settings_of(api, api_app)
+    shown = settings_of(api, sync_app)
     assert (shown["booleanForm"], shown["patchOpCase"], shown["memberRemoval"]) == (
         "string",
         "capitalized",
         "pathFilter",
     )
-    api.put(f"{api_app['base']}/secrets", {"value": [{"key": "patchOpCase", "value": "lower"}]})
-    job = ProvisioningJob.objects.get(job_id=api_app["job"])
+    api.put(f"{sync_app['base']}/secrets", {"value": [{"key": "patchOpCase", "value": "lower"}]})
+    job = ProvisioningJob.objects.get(job_id=sync_app["job"])
     assert job.compatibility == {"booleanForm": "string"}  # the other switch kept its value
 
 
-def test_api_refuses_a_bad_switch_value_naming_it(api, api_app):
-    response = api.put(f"{api_app['base']}/secrets", {"value": [{"key": "memberRemoval", "value": "all"}]})
+def test_api_refuses_a_bad_switch_value_naming_it(api, sync_app):
+    response = api.put(f"{sync_app['base']}/secrets", {"value": [{"key": "memberRemoval", "value": "all"}]})
     error = assert_graph_error(response, 400, "value[0].value")
     assert "pathFilter" in error["message"] and "valueList" in error["message"]
 

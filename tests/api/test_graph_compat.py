@@ -45,6 +45,13 @@ def new_group(api: ApiClient, name: str) -> str:
 # --- 1. OData annotations --------------------------------------------------------------------------------
 
 
+def app_with_user_role(api: ApiClient, name: str) -> tuple[str, str]:
+    """A new generic SCIM app: its service principal id and the id of its "User" role, as the API reads them."""
+    sp = str(instantiate("scim-generic", name).service_principal_id)
+    roles = api.get(f"/servicePrincipals/{sp}").json()["appRoles"]
+    return sp, next(r["id"] for r in roles if r["displayName"] == "User")
+
+
 def test_bodies_with_odata_annotations_are_accepted_as_graph_accepts_them(api):
     created = api.post(
         "/users",
@@ -66,11 +73,7 @@ def test_bodies_with_odata_annotations_are_accepted_as_graph_accepts_them(api):
     )
     assert group.status_code == 201, group.content
 
-    app = instantiate("scim-generic", "Annotated")
-    sp = str(app.service_principal_id)
-    role = next(
-        r["id"] for r in api.get(f"/servicePrincipals/{sp}").json()["appRoles"] if r["displayName"] == "User"
-    )
+    sp, role = app_with_user_role(api, "Annotated")
     assigned = api.post(
         f"/servicePrincipals/{sp}/appRoleAssignedTo",
         {
@@ -274,11 +277,7 @@ def test_adding_a_member_twice_is_graphs_400(api):
 
 def test_app_role_assignment_names_its_date_creation_timestamp(api):
     ada = new_user(api, "Ada")
-    app = instantiate("scim-generic", "Dated")
-    sp = str(app.service_principal_id)
-    role = next(
-        r["id"] for r in api.get(f"/servicePrincipals/{sp}").json()["appRoles"] if r["displayName"] == "User"
-    )
+    sp, role = app_with_user_role(api, "Dated")
     created = api.post(
         f"/servicePrincipals/{sp}/appRoleAssignedTo",
         {"principalId": ada, "resourceId": sp, "appRoleId": role},

@@ -1,20 +1,15 @@
 """The outbound policy and the Test Connection rate limit as the blade and the API show them (issue 15, point 2)."""
 
 import pytest
-from django.urls import reverse
 
 from portal.applications import services
 from provisioning.models import ProvisioningJob
 from tests.fixtures.api_client import ApiClient, assert_graph_error
+from tests.fixtures.configuration_form import connection_url
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "test-result"}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -26,10 +21,6 @@ def job() -> ProvisioningJob:
 def production_policy(settings):
     """The production default: loopback not allowed."""
     settings.PROVISIONING_OUTBOUND_ALLOW = []
-
-
-def connection_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:test_connection", args=[job.application.service_principal_id])
 
 
 def test_test_connection_to_a_refused_address_says_so_and_connects_nowhere(

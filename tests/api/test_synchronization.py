@@ -15,17 +15,6 @@ from tests.fixtures.api_client import ApiClient, assert_graph_error
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def app(api):
-    """A freshly instantiated generic SCIM app with its job created through the API."""
-    created = api.post("/applicationTemplates/scim-generic/instantiate", {"displayName": "Contoso"}).json()
-    sp = created["servicePrincipal"]["id"]
-    base = f"/servicePrincipals/{sp}/synchronization"
-    job = api.post(f"{base}/jobs", {"templateId": "scimgeneric"})
-    assert job.status_code == 201
-    return {"sp": sp, "base": base, "job": job.json()["id"], "jobs": f"{base}/jobs/{job.json()['id']}"}
-
-
 def credentials(scim_server, token=None):
     return [
         {"key": "BaseAddress", "value": scim_server.base_url},
@@ -33,28 +22,28 @@ def credentials(scim_server, token=None):
     ]
 
 
-def db_job(app) -> ProvisioningJob:
-    return ProvisioningJob.objects.get(job_id=app["job"])
+def db_job(sync_app) -> ProvisioningJob:
+    return ProvisioningJob.objects.get(job_id=sync_app["job"])
 
 
-def test_job_shape_and_create_rules(api, app):
-    listed = api.get(f"{app['base']}/jobs").json()["value"]
-    assert [j["id"] for j in listed] == [app["job"]]
+def test_job_shape_and_create_rules(api, sync_app):
+    listed = api.get(f"{sync_app['base']}/jobs").json()["value"]
+    assert [j["id"] for j in listed] == [sync_app["job"]]
     job = listed[0]
     assert job["templateId"] == "scimgeneric"
     assert job["schedule"] == {"expiration": None, "interval": "PT40M", "state": "Disabled"}
     assert job["status"]["code"] == "NotConfigured"
     assert {"name": "QuarantineTooManyDeletesThreshold", "value": "500"} in job["synchronizationJobSettings"]
     assert (
-        api.post(f"{app['base']}/jobs", {"templateId": "scim-generic"}).status_code == 201
+        api.post(f"{sync_app['base']}/jobs", {"templateId": "scim-generic"}).status_code == 201
     )  # still NotConfigured
-    assert_graph_error(api.post(f"{app['base']}/jobs", {"templateId": "aws"}), 400, "templateId")
-    assert_graph_error(api.get(f"{app['base']}/jobs/someoneelses.job"), 404, "jobId")
+    assert_graph_error(api.post(f"{sync_app['base']}/jobs", {"templateId": "aws"}), 400, "templateId")
+    assert_graph_error(api.get(f"{sync_app['base']}/jobs/someoneelses.job"), 404, "jobId")
 
 
-def test_secrets_are_saved_never_returned_and_audited_redacted(api, app, scim_server):
+def test_secrets_are_saved_never_returned_and_audited_redacted(api, sync_app, scim_server):
     response = api.put(
-        f"{app['base']}/secrets",
+        f"{sync_app['base']}/secrets",
         {
             "value": [
                 *credentials(scim_server),
@@ -69,7 +58,7 @@ def test_secrets_are_saved_never_returned_and_audited_redacted(api, app, scim_se
         },
     )
     assert response.status_code == 204, response.content
-    job = db_job(app)
+    job = db_job(sync_app)
     assert (job.tenant_url, job.secret_token) == (scim_server.base_url, scim_server.token)
     assert (job.scope, job.skip_out_of_scope_deletions, job.notify_on_failure) == ("all", True, True)
     assert (job.prevent_accidental_deletion, job.deletion_threshold, job.state) == (
@@ -79,15 +68,15 @@ def test_secrets_are_saved_never_returned_and_audited_redacted(api, app, scim_se
     )
     assert job.needs_full_sync
     for path in (
-        app["jobs"],
-        f"{app['jobs']}/schema",
-        f"/servicePrincipals/{app['sp']}",
-        f"{app['base']}/templates",
+        sync_app["jobs"],
+        f"{sync_app['jobs']}/schema",
+        f"/servicePrincipals/{sync_app['sp']}",
+        f"{sync_app['base']}/templates",
     ):
         assert scim_server.token not in api.get(path).content.decode()
     entry = AuditEntry.objects.filter(activity="Update provisioning setting or credentials").latest("at")
     assert scim_server.token not in str(entry.changes)
-    assert_graph_error(api.get(f"{app['base']}/secrets"), 405)
+    assert_graph_error(api.get(f"{sync_app['base']}/secrets"), 405)
 
 
 @pytest.mark.parametrize(
@@ -103,77 +92,77 @@ def test_secrets_are_saved_never_returned_and_audited_redacted(api, app, scim_se
         ([{"key": "SyncNotificationSettings", "value": '{"Enabled": true}'}], "value"),
     ],
 )
-def test_bad_secrets_are_400_naming_the_key(api, app, pairs, target):
-    assert_graph_error(api.put(f"{app['base']}/secrets", {"value": pairs}), 400, target)
-    assert db_job(app).tenant_url == ""
+def test_bad_secrets_are_400_naming_the_key(api, sync_app, pairs, target):
+    assert_graph_error(api.put(f"{sync_app['base']}/secrets", {"value": pairs}), 400, target)
+    assert db_job(sync_app).tenant_url == ""
 
 
-def test_validate_credentials_against_the_real_target(api, app, scim_server):
-    url = f"{app['jobs']}/validateCredentials"
+def test_validate_credentials_against_the_real_target(api, sync_app, scim_server):
+    url = f"{sync_app['jobs']}/validateCredentials"
     assert api.post(url, {"credentials": credentials(scim_server)}).status_code == 204
-    job = db_job(app)
+    job = db_job(sync_app)
     assert job.credentials_tested_at is not None and job.tenant_url == ""  # tested, not saved
     refused = api.post(url, {"credentials": credentials(scim_server, token="wrong-token")})
     error = assert_graph_error(refused, 400, "credentials")
     assert error["code"] == "InvalidCredentials" and "wrong-token" not in refused.content.decode()
     assert_graph_error(api.post(url, {"useSavedCredentials": True}), 400, "credentials")  # nothing saved yet
-    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})
+    api.put(f"{sync_app['base']}/secrets", {"value": credentials(scim_server)})
     assert api.post(url, {"useSavedCredentials": True}).status_code == 204
 
 
-def test_start_needs_validated_credentials_and_changing_them_untests(api, app, scim_server, settings):
-    start = f"{app['jobs']}/start"
+def test_start_needs_validated_credentials_and_changing_them_untests(api, sync_app, scim_server, settings):
+    start = f"{sync_app['jobs']}/start"
     assert_graph_error(api.post(start), 409)  # nothing saved
-    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})
+    api.put(f"{sync_app['base']}/secrets", {"value": credentials(scim_server)})
     assert_graph_error(api.post(start), 409)  # saved, never validated
-    api.post(f"{app['jobs']}/validateCredentials", {"useSavedCredentials": True})
-    api.put(f"{app['base']}/secrets", {"value": [{"key": "SecretToken", "value": "another-token"}]})
+    api.post(f"{sync_app['jobs']}/validateCredentials", {"useSavedCredentials": True})
+    api.put(f"{sync_app['base']}/secrets", {"value": [{"key": "SecretToken", "value": "another-token"}]})
     error = assert_graph_error(api.post(start), 409)
     assert "validateCredentials" in error["message"]
-    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})  # back to what passed
+    api.put(f"{sync_app['base']}/secrets", {"value": credentials(scim_server)})  # back to what passed
     settings.CELERY_TASK_ALWAYS_EAGER = False
     assert api.post(start).status_code == 204
-    job = db_job(app)
-    assert job.enabled and api.get(app["jobs"]).json()["schedule"]["state"] == "Active"
-    assert api.post(f"{app['jobs']}/pause").status_code == 204
+    job = db_job(sync_app)
+    assert job.enabled and api.get(sync_app["jobs"]).json()["schedule"]["state"] == "Active"
+    assert api.post(f"{sync_app['jobs']}/pause").status_code == 204
     job.refresh_from_db()
     assert not job.enabled and job.state == JobState.PAUSED
-    assert api.get(app["jobs"]).json()["schedule"]["state"] == "Paused"
+    assert api.get(sync_app["jobs"]).json()["schedule"]["state"] == "Paused"
     assert AuditEntry.objects.filter(activity="Enable/start provisioning configuration").exists()
 
 
-def test_start_refuses_with_the_message_the_blade_shows(api, app, scim_server):
-    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})
-    error = assert_graph_error(api.post(f"{app['jobs']}/start"), 409)
+def test_start_refuses_with_the_message_the_blade_shows(api, sync_app, scim_server):
+    api.put(f"{sync_app['base']}/secrets", {"value": credentials(scim_server)})
+    error = assert_graph_error(api.post(f"{sync_app['jobs']}/start"), 409)
     assert error["message"].startswith(control.NOT_TESTED)  # the form's and the overview's words
-    ProvisioningJob.objects.filter(job_id=app["job"]).update(mode="Manual")
-    assert assert_graph_error(api.post(f"{app['jobs']}/start"), 409)["message"] == control.MANUAL
-    assert not db_job(app).enabled
+    ProvisioningJob.objects.filter(job_id=sync_app["job"]).update(mode="Manual")
+    assert assert_graph_error(api.post(f"{sync_app['jobs']}/start"), 409)["message"] == control.MANUAL
+    assert not db_job(sync_app).enabled
 
 
-def test_start_lifts_a_quarantine(api, app, scim_server):
-    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})
-    api.post(f"{app['jobs']}/validateCredentials", {"useSavedCredentials": True})
-    ProvisioningJob.objects.filter(job_id=app["job"]).update(
+def test_start_lifts_a_quarantine(api, sync_app, scim_server):
+    api.put(f"{sync_app['base']}/secrets", {"value": credentials(scim_server)})
+    api.post(f"{sync_app['jobs']}/validateCredentials", {"useSavedCredentials": True})
+    ProvisioningJob.objects.filter(job_id=sync_app["job"]).update(
         state=JobState.QUARANTINE,
         quarantine_reason="EncounteredQuarantineException",
         quarantine_details="401",
     )
-    status = api.get(app["jobs"]).json()["status"]
+    status = api.get(sync_app["jobs"]).json()["status"]
     assert (
         status["code"] == "Quarantine" and status["quarantine"]["reason"] == "EncounteredQuarantineException"
     )
-    assert api.post(f"{app['jobs']}/start").status_code == 204
-    assert db_job(app).state == JobState.ACTIVE
+    assert api.post(f"{sync_app['jobs']}/start").status_code == 204
+    assert db_job(sync_app).state == JobState.ACTIVE
 
 
-def test_restart_scopes(api, app):
-    job = db_job(app)
+def test_restart_scopes(api, sync_app):
+    job = db_job(sync_app)
     EscrowEntry.objects.create(
         job=job, object_kind="User", source_id="00000000-0000-0000-0000-000000000001", target_id="t1"
     )
     ProvisioningJob.objects.filter(pk=job.pk).update(watermark=42, needs_full_sync=False)
-    url = f"{app['jobs']}/restart"
+    url = f"{sync_app['jobs']}/restart"
     assert (
         api.post(url, {"criteria": {"resetScope": "Watermark, Escrows, QuarantineState"}}).status_code == 204
     )
@@ -187,21 +176,21 @@ def test_restart_scopes(api, app):
     assert AuditEntry.objects.filter(activity="Enable/restart provisioning configuration").count() == 3
 
 
-def test_delete_job_forgets_state_and_changes_the_id(api, app):
-    job = db_job(app)
+def test_delete_job_forgets_state_and_changes_the_id(api, sync_app):
+    job = db_job(sync_app)
     EscrowEntry.objects.create(
         job=job, object_kind="User", source_id="00000000-0000-0000-0000-000000000001", target_id="t1"
     )
     Cycle.objects.create(job=job, kind="initial", status=CycleStatus.RUNNING)
-    assert api.delete(app["jobs"]).status_code == 204
-    assert_graph_error(api.get(app["jobs"]), 404)
-    [fresh] = api.get(f"{app['base']}/jobs").json()["value"]
-    assert fresh["id"] != app["job"] and fresh["status"]["code"] == "NotConfigured"
+    assert api.delete(sync_app["jobs"]).status_code == 204
+    assert_graph_error(api.get(sync_app["jobs"]), 404)
+    [fresh] = api.get(f"{sync_app['base']}/jobs").json()["value"]
+    assert fresh["id"] != sync_app["job"] and fresh["status"]["code"] == "NotConfigured"
     assert EscrowEntry.objects.count() == 0 and not Cycle.objects.filter(status=CycleStatus.RUNNING).exists()
 
 
-def test_schema_round_trip_edit_and_validation(api, app):
-    url = f"{app['jobs']}/schema"
+def test_schema_round_trip_edit_and_validation(api, sync_app):
+    url = f"{sync_app['jobs']}/schema"
     schema = api.get(url).json()
     rule = schema["synchronizationRules"][0]
     users = next(m for m in rule["objectMappings"] if m["sourceObjectName"] == "User")
@@ -214,10 +203,10 @@ def test_schema_round_trip_edit_and_validation(api, app):
     }
     assert user_name["matchingPriority"] == 1
     assert {d["name"] for d in schema["directories"]} == {"Azure Active Directory", "scimgeneric"}
-    ProvisioningJob.objects.filter(job_id=app["job"]).update(needs_full_sync=False)
+    ProvisioningJob.objects.filter(job_id=sync_app["job"]).update(needs_full_sync=False)
 
     assert api.put(url, schema).status_code == 204  # unchanged: nothing to resync
-    assert not db_job(app).needs_full_sync
+    assert not db_job(sync_app).needs_full_sync
 
     edited = copy.deepcopy(schema)
     mapping = next(
@@ -241,7 +230,7 @@ def test_schema_round_trip_edit_and_validation(api, app):
         ]
     }
     assert api.put(url, edited).status_code == 204
-    job = db_job(app)
+    job = db_job(sync_app)
     stored = job.object_mappings.get(key="users")
     assert stored.actions == ["Create", "Update"]
     assert stored.scoping_filters == [
@@ -271,7 +260,7 @@ def test_schema_round_trip_edit_and_validation(api, app):
     assert "synchronizationRules[0].objectMappings[0].attributeMappings[1].source.expression" in targets
     assert "synchronizationRules[0].objectMappings[0].attributeMappings" in targets
     assert "synchronizationRules[0].objectMappings[0].scope.groups[0].clauses[0]" in targets
-    assert db_job(app).object_mappings.get(key="users").actions == ["Create", "Update"]  # nothing saved
+    assert db_job(sync_app).object_mappings.get(key="users").actions == ["Create", "Update"]  # nothing saved
 
     unknown = copy.deepcopy(schema)
     unknown["synchronizationRules"][0]["objectMappings"][0]["metadata"] = []
@@ -281,11 +270,11 @@ def test_schema_round_trip_edit_and_validation(api, app):
     )
 
     assert api.delete(url).status_code == 204  # back to the gallery's defaults
-    assert db_job(app).object_mappings.get(key="users").actions == ["Create", "Update", "Delete"]
+    assert db_job(sync_app).object_mappings.get(key="users").actions == ["Create", "Update", "Delete"]
 
 
-def test_schema_can_add_a_target_attribute_and_map_it(api, app):
-    url = f"{app['jobs']}/schema"
+def test_schema_can_add_a_target_attribute_and_map_it(api, sync_app):
+    url = f"{sync_app['jobs']}/schema"
     schema = api.get(url).json()
     target_dir = next(d for d in schema["directories"] if d["name"] == "scimgeneric")
     user_object = next(
@@ -306,7 +295,7 @@ def test_schema_can_add_a_target_attribute_and_map_it(api, app):
         }
     )
     assert api.put(url, schema).status_code == 204, api.seen[-1].content
-    stored = db_job(app).object_mappings.get(key="users")
+    stored = db_job(sync_app).object_mappings.get(key="users")
     assert {
         "target": "urn:ietf:params:scim:schemas:extension:contoso:2.0:User:costCenter",
         "type": "Constant",
@@ -323,9 +312,9 @@ def test_schema_can_add_a_target_attribute_and_map_it(api, app):
     "name",
     ["urn:contoso:custom:costCenter", "urn:scim:schemas:extension:enterprise:1.0.department", "cost centre"],
 )
-def test_schema_refuses_a_target_attribute_the_connector_could_not_send(api, app, name):
+def test_schema_refuses_a_target_attribute_the_connector_could_not_send(api, sync_app, name):
     """The schema API uses the connector's own path grammar: what it accepts, the connector can send."""
-    url = f"{app['jobs']}/schema"
+    url = f"{sync_app['jobs']}/schema"
     schema = api.get(url).json()
     target_dir = next(d for d in schema["directories"] if d["name"] == "scimgeneric")
     user_object = next(o for o in target_dir["objects"] if o["name"].endswith("User"))
@@ -334,19 +323,21 @@ def test_schema_refuses_a_target_attribute_the_connector_could_not_send(api, app
     assert response.status_code == 400
     body = response.json()["error"]
     assert "attributes[" in json.dumps(body) and ".name" in json.dumps(body)
-    assert name not in [a["name"] for a in db_job(app).object_mappings.get(key="users").target_attributes]
+    assert name not in [
+        a["name"] for a in db_job(sync_app).object_mappings.get(key="users").target_attributes
+    ]
 
 
-def test_provision_on_demand_against_the_real_target(api, app, scim_server):
-    api.put(f"{app['base']}/secrets", {"value": credentials(scim_server)})
+def test_provision_on_demand_against_the_real_target(api, sync_app, scim_server):
+    api.put(f"{sync_app['base']}/secrets", {"value": credentials(scim_server)})
     user = api.post("/users", {"displayName": "Ada", "userPrincipalName": "ada@contoso.com"}).json()["id"]
-    sp = api.get(f"/servicePrincipals/{app['sp']}").json()
+    sp = api.get(f"/servicePrincipals/{sync_app['sp']}").json()
     role = next(r["id"] for r in sp["appRoles"] if r["displayName"] == "User")
     api.post(
-        f"/servicePrincipals/{app['sp']}/appRoleAssignedTo",
-        {"principalId": user, "resourceId": app["sp"], "appRoleId": role},
+        f"/servicePrincipals/{sync_app['sp']}/appRoleAssignedTo",
+        {"principalId": user, "resourceId": sync_app["sp"], "appRoleId": role},
     )
-    url = f"{app['jobs']}/provisionOnDemand"
+    url = f"{sync_app['jobs']}/provisionOnDemand"
     body = {
         "parameters": [{"ruleId": "scimgeneric", "subjects": [{"objectId": user, "objectTypeName": "User"}]}]
     }
@@ -359,33 +350,35 @@ def test_provision_on_demand_against_the_real_target(api, app, scim_server):
     assert result["result"] == "Success", result
     assert record["provisioningAction"] == "create" and record["sourceIdentity"]["id"] == user
     assert [u["userName"] for u in scim_server.users()] == ["ada@contoso.com"]
-    assert ProvisioningLog.objects.filter(job__job_id=app["job"]).count() == 1
+    assert ProvisioningLog.objects.filter(job__job_id=sync_app["job"]).count() == 1
     wrong = {"parameters": [{"subjects": [{"objectId": user, "objectTypeName": "Printer"}]}]}
     assert_graph_error(api.post(url, wrong), 400, "parameters[0].subjects[0].objectTypeName")
-    missing = {"parameters": [{"subjects": [{"objectId": app["sp"], "objectTypeName": "User"}]}]}
+    missing = {"parameters": [{"subjects": [{"objectId": sync_app["sp"], "objectTypeName": "User"}]}]}
     assert_graph_error(api.post(url, missing), 404)
 
 
-def test_other_apps_job_is_not_reachable_through_this_sp(api, app, make_token):
+def test_other_apps_job_is_not_reachable_through_this_sp(api, sync_app, make_token):
     other = api.post("/applicationTemplates/scim-generic/instantiate", {"displayName": "Other"}).json()
     other_sp = other["servicePrincipal"]["id"]
     assert_graph_error(
-        api.get(f"/servicePrincipals/{other_sp}/synchronization/jobs/{app['job']}"), 404, "jobId"
+        api.get(f"/servicePrincipals/{other_sp}/synchronization/jobs/{sync_app['job']}"), 404, "jobId"
     )
     reader = ApiClient(api.client, make_token(None))
-    assert_graph_error(reader.get(app["jobs"]), 403)
+    assert_graph_error(reader.get(sync_app["jobs"]), 403)
 
 
-def test_provision_on_demand_with_an_unreachable_target_is_a_failure_result(api, app, settings):
+def test_provision_on_demand_with_an_unreachable_target_is_a_failure_result(api, sync_app, settings):
     settings.PROVISIONING_RETRY_ATTEMPTS, settings.PROVISIONING_RETRY_BASE_DELAY = 1, 0
-    api.put(f"{app['base']}/secrets", {"value": [{"key": "BaseAddress", "value": "http://127.0.0.1:9/scim"}]})
+    api.put(
+        f"{sync_app['base']}/secrets", {"value": [{"key": "BaseAddress", "value": "http://127.0.0.1:9/scim"}]}
+    )
     user = api.post("/users", {"displayName": "Ada", "userPrincipalName": "ada@contoso.com"}).json()["id"]
-    roles = api.get(f"/servicePrincipals/{app['sp']}").json()["appRoles"]
+    roles = api.get(f"/servicePrincipals/{sync_app['sp']}").json()["appRoles"]
     role = next(r["id"] for r in roles if r["displayName"] == "User")
-    assignment = {"principalId": user, "resourceId": app["sp"], "appRoleId": role}
-    api.post(f"/servicePrincipals/{app['sp']}/appRoleAssignedTo", assignment)
+    assignment = {"principalId": user, "resourceId": sync_app["sp"], "appRoleId": role}
+    api.post(f"/servicePrincipals/{sync_app['sp']}/appRoleAssignedTo", assignment)
     body = {"parameters": [{"subjects": [{"objectId": user, "objectTypeName": "User"}]}]}
-    response = api.post(f"{app['jobs']}/provisionOnDemand", body)
+    response = api.post(f"{sync_app['jobs']}/provisionOnDemand", body)
     assert response.status_code == 200, response.content
     import json
 

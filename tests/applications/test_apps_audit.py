@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _entry(activity: str, name: str, at: dt.datetime, app=None) -> AuditEntry:
     entry = record_audit(
         None, activity, target_type="Application", target_id="x", target_name=name, application=app

@@ -9,19 +9,12 @@ from portal.audit import Activity
 from portal.directory.models import (
     ChangeKind,
     DirectoryChange,
-    DirectoryGroup,
-    DirectoryUser,
     GroupMembership,
 )
 from portal.models import AuditEntry
+from tests.fixtures.directory import directory_group, directory_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -29,12 +22,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def htmx(target: str) -> dict[str, str]:
     return {**HTMX, "HTTP_HX_TARGET": target}
-
-
-def _user(name: str) -> DirectoryUser:
-    return DirectoryUser.objects.create(
-        display_name=name, user_principal_name=f"{name.lower().replace(' ', '.')}@contoso.test"
-    )
 
 
 @pytest.fixture
@@ -206,7 +193,7 @@ def test_delete_asks_for_confirmation_then_deletes(signed_in_client, app):
 
 
 def test_assignments_page_lists_principals_roles_and_the_default_access_note(signed_in_client, app):
-    user, group = _user("Ada Lovelace"), DirectoryGroup.objects.create(display_name="Traders")
+    user, group = directory_user("Ada Lovelace"), directory_group("Traders")
     services.add_assignment(app, user, app.app_roles.get(is_default=True))
     services.add_assignment(app, group, app.app_roles.get(display_name="User"))
 
@@ -225,9 +212,9 @@ def test_assignments_page_when_empty(signed_in_client, app):
 
 
 def test_picker_searches_users_and_groups_as_you_type(signed_in_client, app):
-    _user("Ada Lovelace")
-    _user("Bob Builder")
-    DirectoryGroup.objects.create(display_name="Admins")
+    directory_user("Ada Lovelace")
+    directory_user("Bob Builder")
+    directory_group("Admins")
     response = signed_in_client.get(
         url("applications:assignment_add", app), {"q": "ad"}, **htmx("candidates")
     )
@@ -237,8 +224,8 @@ def test_picker_searches_users_and_groups_as_you_type(signed_in_client, app):
 
 
 def test_picker_keeps_the_selected_principals_while_searching_again(signed_in_client, app):
-    ada = _user("Ada Lovelace")
-    _user("Bob Builder")
+    ada = directory_user("Ada Lovelace")
+    directory_user("Bob Builder")
     response = signed_in_client.get(
         url("applications:assignment_add", app),
         {"q": "bob", "principal": services.principal_token(ada)},
@@ -255,7 +242,7 @@ def test_picker_with_no_match_says_so(signed_in_client, app):
 
 
 def test_add_assignment_of_a_user_and_a_group_with_a_role(signed_in_client, app):
-    ada, traders = _user("Ada Lovelace"), DirectoryGroup.objects.create(display_name="Traders")
+    ada, traders = directory_user("Ada Lovelace"), directory_group("Traders")
     role = app.app_roles.get(display_name="User")
     response = signed_in_client.post(
         url("applications:assignment_add", app),
@@ -286,7 +273,7 @@ def test_add_assignment_of_a_user_and_a_group_with_a_role(signed_in_client, app)
     ],
 )
 def test_add_assignment_errors_are_shown_on_the_fields(signed_in_client, app, data, error):
-    ada = _user("Ada Lovelace")
+    ada = directory_user("Ada Lovelace")
     role = app.app_roles.get(display_name="User")
     data = {
         k: (services.principal_token(ada) if v == "ADA" else str(role.pk) if v == "ROLE" else v)
@@ -300,7 +287,7 @@ def test_add_assignment_errors_are_shown_on_the_fields(signed_in_client, app, da
 
 def test_add_assignment_refuses_a_role_of_another_app(signed_in_client, app):
     other = services.instantiate("zoom", "Zoom")
-    ada = _user("Ada Lovelace")
+    ada = directory_user("Ada Lovelace")
     response = signed_in_client.post(
         url("applications:assignment_add", app),
         {"principal": services.principal_token(ada), "app_role": other.app_roles.first().pk},
@@ -309,7 +296,7 @@ def test_add_assignment_refuses_a_role_of_another_app(signed_in_client, app):
 
 
 def test_add_the_same_assignment_twice_is_a_field_error(signed_in_client, app):
-    ada = _user("Ada Lovelace")
+    ada = directory_user("Ada Lovelace")
     role = app.app_roles.get(display_name="User")
     services.add_assignment(app, ada, role)
     response = signed_in_client.post(
@@ -321,7 +308,7 @@ def test_add_the_same_assignment_twice_is_a_field_error(signed_in_client, app):
 
 
 def test_remove_assignment_confirms_then_removes(signed_in_client, app, admin_user):
-    ada = _user("Ada Lovelace")
+    ada = directory_user("Ada Lovelace")
     assignment = services.add_assignment(app, ada, app.app_roles.get(display_name="User"))
     remove = url("applications:assignment_remove", app, assignment.assignment_id)
 
@@ -337,15 +324,15 @@ def test_remove_assignment_confirms_then_removes(signed_in_client, app, admin_us
 
 def test_remove_an_assignment_of_another_app_is_a_404(signed_in_client, app):
     other = services.instantiate("zoom", "Zoom")
-    assignment = services.add_assignment(other, _user("Ada Lovelace"), other.app_roles.first())
+    assignment = services.add_assignment(other, directory_user("Ada Lovelace"), other.app_roles.first())
     remove = url("applications:assignment_remove", app, assignment.assignment_id)
     assert signed_in_client.post(remove).status_code == 404
     assert AppRoleAssignment.objects.exists()
 
 
 def test_effective_tab_shows_direct_and_group_paths(signed_in_client, app):
-    ada, mia = _user("Ada Lovelace"), _user("Mia Member")
-    traders = DirectoryGroup.objects.create(display_name="Traders")
+    ada, mia = directory_user("Ada Lovelace"), directory_user("Mia Member")
+    traders = directory_group("Traders")
     GroupMembership.objects.create(group=traders, user=mia)
     services.add_assignment(app, ada, app.app_roles.get(is_default=True))
     services.add_assignment(app, traders, app.app_roles.get(display_name="User"))
@@ -361,7 +348,7 @@ def test_effective_tab_shows_direct_and_group_paths(signed_in_client, app):
 
 @pytest.mark.parametrize("term", ["\x00", "ada\x00", "%", "_", "'; drop table x; --", "x" * 5000])
 def test_hostile_search_terms_never_crash(signed_in_client, app, term):
-    _user("Ada Lovelace")
+    directory_user("Ada Lovelace")
     for path in (
         reverse("applications:app_list"),
         reverse("applications:gallery"),

@@ -11,30 +11,13 @@ from portal.audit import Activity
 from portal.directory.models import (
     ChangeKind,
     DirectoryChange,
-    DirectoryGroup,
-    DirectoryUser,
     GroupMembership,
 )
 from portal.models import AuditEntry
 from provisioning.models import JobState, ObjectMapping, ProvisioningJob
+from tests.fixtures.directory import directory_group, directory_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def _user(name: str, **extra) -> DirectoryUser:
-    return DirectoryUser.objects.create(
-        display_name=name, user_principal_name=f"{name.lower().replace(' ', '.')}@contoso.test", **extra
-    )
-
-
-def _group(name: str) -> DirectoryGroup:
-    return DirectoryGroup.objects.create(display_name=name)
 
 
 # --- instantiate -----------------------------------------------------------------------------------
@@ -162,7 +145,7 @@ def test_rename_to_blank_is_refused():
 
 def test_delete_removes_everything_and_feeds_the_unassignments():
     app = services.instantiate("slack", "Slack")
-    user = _user("Ada Lovelace")
+    user = directory_user("Ada Lovelace")
     services.add_assignment(app, user, app.app_roles.get(display_name="User"))
     app_pk = app.pk
 
@@ -192,7 +175,7 @@ def test_search_applications_by_name_publisher_and_ids():
 def test_add_assignment_records_the_change_feed_and_the_audit(admin_user):
     app = services.instantiate("taskize-connect", "Taskize")
     role = app.app_roles.get(display_name="User")
-    user, group = _user("Grace Hopper"), _group("Traders")
+    user, group = directory_user("Grace Hopper"), directory_group("Traders")
 
     a1 = services.add_assignment(app, user, role, actor=admin_user)
     a2 = services.add_assignment(app, group, role, actor=admin_user)
@@ -211,7 +194,7 @@ def test_add_assignment_records_the_change_feed_and_the_audit(admin_user):
 
 def test_remove_assignment_records_the_change_feed_and_the_audit(admin_user):
     app = services.instantiate("taskize-connect", "Taskize")
-    group = _group("Traders")
+    group = directory_group("Traders")
     assignment = services.add_assignment(app, group, app.app_roles.get(display_name="User"))
 
     services.remove_assignment(assignment, actor=admin_user)
@@ -230,7 +213,7 @@ def test_remove_assignment_records_the_change_feed_and_the_audit(admin_user):
 
 def test_same_principal_and_role_twice_is_refused_but_another_role_is_fine():
     app = services.instantiate("zoom", "Zoom")
-    user = _user("Alan Turing")
+    user = directory_user("Alan Turing")
     basic, licensed = app.app_roles.get(display_name="Basic"), app.app_roles.get(display_name="Licensed")
     services.add_assignment(app, user, basic)
     with pytest.raises(services.ApplicationError, match="already has the role Basic"):
@@ -242,7 +225,7 @@ def test_same_principal_and_role_twice_is_refused_but_another_role_is_fine():
 def test_role_of_another_app_and_deleted_principals_are_refused():
     app = services.instantiate("slack", "Slack")
     other = services.instantiate("zoom", "Zoom")
-    user = _user("Katherine Johnson")
+    user = directory_user("Katherine Johnson")
     with pytest.raises(services.ApplicationError, match="another application"):
         services.add_assignment(app, user, other.app_roles.first())
     from django.utils import timezone
@@ -254,7 +237,7 @@ def test_role_of_another_app_and_deleted_principals_are_refused():
 
 
 def test_find_principal_resolves_picker_values_and_rejects_junk():
-    user, group = _user("Mary Jackson"), _group("Engineers")
+    user, group = directory_user("Mary Jackson"), directory_group("Engineers")
     assert services.find_principal(services.principal_token(user)) == user
     assert services.find_principal(services.principal_token(group)) == group
     for junk in ("", "user:", "user:not-a-uuid", f"robot:{user.object_id}", f"group:{user.object_id}"):
@@ -262,9 +245,9 @@ def test_find_principal_resolves_picker_values_and_rejects_junk():
 
 
 def test_search_principals_finds_users_and_groups_by_prefix():
-    ada = _user("Ada Lovelace", mail="ada@contoso.test")
-    _user("Bob Builder")
-    admins = _group("Admins")
+    ada = directory_user("Ada Lovelace", mail="ada@contoso.test")
+    directory_user("Bob Builder")
+    admins = directory_group("Admins")
     assert set(services.search_principals("ad")) == {ada, admins}
     assert services.search_principals("lovelace") == []  # prefix of display name / UPN / names only
     assert services.search_principals("ada@") == [ada]
@@ -276,9 +259,9 @@ def test_effective_assignments_follow_direct_members_of_assigned_groups_only():
     user_role = app.app_roles.get(display_name="User")
     default = app.app_roles.get(is_default=True)
     direct, member, nested_member, outsider = (
-        _user(n) for n in ("Dan Direct", "Mia Member", "Ned Nested", "Otto")
+        directory_user(n) for n in ("Dan Direct", "Mia Member", "Ned Nested", "Otto")
     )
-    traders, inner = _group("Traders"), _group("Inner")
+    traders, inner = directory_group("Traders"), directory_group("Inner")
     GroupMembership.objects.create(group=traders, user=member)
     GroupMembership.objects.create(group=traders, member_group=inner)
     GroupMembership.objects.create(group=inner, user=nested_member)

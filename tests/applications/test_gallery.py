@@ -278,6 +278,16 @@ def _users(data):
     return data["objectMappings"][0]
 
 
+def _mapping(index: int, **values):
+    """Set ``values`` on the users' attribute mapping ``index``."""
+    return lambda data: _users(data)["attributeMappings"][index].update(values)
+
+
+def _target(index: int, **values):
+    """Set ``values`` on the users' target attribute ``index``."""
+    return lambda data: _users(data)["targetAttributes"][index].update(values)
+
+
 BROKEN = {
     "missing required key": (lambda d: d.pop("publisher"), "publisher"),
     "unknown top-level key": (lambda d: d.update(colour="red"), "colour"),
@@ -304,49 +314,29 @@ BROKEN = {
         lambda d: _users(d).update(actions=["Create", "Disable"]),
         "objectMappings[0].actions[1]",
     ),
-    "unknown mapping type": (
-        lambda d: _users(d)["attributeMappings"][3].update(type="Formula"),
-        "objectMappings[0].attributeMappings[3].type",
-    ),
-    "unknown apply value": (
-        lambda d: _users(d)["attributeMappings"][3].update(apply="Sometimes"),
-        "objectMappings[0].attributeMappings[3].apply",
-    ),
-    "unknown target type": (
-        lambda d: _users(d)["targetAttributes"][3].update(type="Float"),
-        "objectMappings[0].targetAttributes[3].type",
-    ),
-    "no matching precedence 1": (
-        lambda d: _users(d)["attributeMappings"][0].update(matchingPrecedence=3),
-        "objectMappings[0].attributeMappings",
-    ),
-    "two matching precedence 1": (
-        lambda d: _users(d)["attributeMappings"][2].update(matchingPrecedence=1),
-        "objectMappings[0].attributeMappings",
-    ),
+    "unknown mapping type": (_mapping(3, type="Formula"), "objectMappings[0].attributeMappings[3].type"),
+    "unknown apply value": (_mapping(3, apply="Sometimes"), "objectMappings[0].attributeMappings[3].apply"),
+    "unknown target type": (_target(3, type="Float"), "objectMappings[0].targetAttributes[3].type"),
+    "no matching precedence 1": (_mapping(0, matchingPrecedence=3), "objectMappings[0].attributeMappings"),
+    "two matching precedence 1": (_mapping(2, matchingPrecedence=1), "objectMappings[0].attributeMappings"),
     "duplicate precedence": (
-        lambda d: (
-            _users(d)["targetAttributes"][3].update(filterable=True),
-            _users(d)["attributeMappings"][3].update(matchingPrecedence=2),
-        ),
+        lambda d: (_target(3, filterable=True)(d), _mapping(3, matchingPrecedence=2)(d)),
         "objectMappings[0].attributeMappings",
     ),
     "precedence not an int": (
-        lambda d: _users(d)["attributeMappings"][2].update(matchingPrecedence="2"),
+        _mapping(2, matchingPrecedence="2"),
         "objectMappings[0].attributeMappings[2].matchingPrecedence",
     ),
     "matching attribute not filterable": (
-        lambda d: _users(d)["targetAttributes"][2].update(filterable=False),
+        _target(2, filterable=False),
         "objectMappings[0].attributeMappings[2].matchingPrecedence",
     ),
     "target not in targetAttributes": (
-        lambda d: _users(d)["attributeMappings"][3].update(target="nickName"),
+        _mapping(3, target="nickName"),
         "objectMappings[0].attributeMappings[3].target",
     ),
     "required target not mapped": (
-        lambda d: (
-            _users(d)["targetAttributes"][3].update(required=True) or _users(d)["attributeMappings"].pop(3)
-        ),
+        lambda d: (_target(3, required=True)(d), _users(d)["attributeMappings"].pop(3)),
         "objectMappings[0].targetAttributes[3]",
     ),
     "target mapped twice": (
@@ -356,11 +346,11 @@ BROKEN = {
         "objectMappings[0].attributeMappings[4].target",
     ),
     "unknown direct source": (
-        lambda d: _users(d)["attributeMappings"][2].update(source="objectGuid"),
+        _mapping(2, source="objectGuid"),
         "objectMappings[0].attributeMappings[2].source",
     ),
     "unknown source in expression": (
-        lambda d: _users(d)["attributeMappings"][1].update(expression="Not([isDeleted])"),
+        _mapping(1, expression="Not([isDeleted])"),
         "objectMappings[0].attributeMappings[1].expression",
     ),
     "constant mapping without constant": (

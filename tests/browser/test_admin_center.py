@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from provisioning.models import Cycle, CycleKind, CycleStatus, JobState, ProvisioningJob
-from tests.fixtures.logs import make_log, new_job
+from provisioning.models import CycleStatus, JobState
+from tests.fixtures.logs import finished_cycle, make_log, new_job, quarantine
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_allow_deletes_on_the_staged_deletions_page_asks_first(live_server, signed_in_page):
     job = new_job("Contoso SCIM")
-    ProvisioningJob.objects.filter(pk=job.pk).update(
-        state=JobState.QUARANTINE, quarantine_reason="TooManyDeletes", quarantine_since=timezone.now()
-    )
-    Cycle.objects.create(
-        job=job,
-        kind=CycleKind.INCREMENTAL,
-        status=CycleStatus.QUARANTINED,
-        phase="deprovision",
-        started_at=timezone.now() - timedelta(minutes=5),
-        finished_at=timezone.now(),
-    )
+    quarantine(job, "TooManyDeletes")
+    finished_cycle(job, status=CycleStatus.QUARANTINED, phase="deprovision")
     page = signed_in_page
     url = reverse("provisioning:deletions", args=[job.application.service_principal_id])
     page.goto(f"{live_server.url}{url}")

@@ -12,11 +12,6 @@ from playwright.sync_api import Page, expect
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
 from provisioning.models import JobState, ProvisioningJob
 from provisioning.sync.credentials import credentials_tested
-from tests.fixtures import scim_server as scim_fixtures
-
-# The real scim2-server fixtures (a fresh tenant per test on one loopback server).
-scim_server_session = scim_fixtures.scim_server_session
-scim_server = scim_fixtures.scim_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import pytest
 from django.utils import timezone
@@ -74,6 +75,24 @@ class Drill:
                 time.sleep(0.1)
         raise AssertionError(f"did not converge in {timeout}s: {self.cycles()}\n{self.pages()}")
 
+    def outage_mid_cycle(
+        self, name: str, begin: Callable[[], object], end: Callable[[], object], seconds: float
+    ):
+        """A fault that lasts ``seconds`` once the cycle is under way; then the drill must converge."""
+        self.start()
+        self.wait_mid_cycle()
+        fault = time.monotonic()
+        begin()
+        time.sleep(seconds)
+        end()
+        self.assert_converges(name, fault, down=time.monotonic() - fault)
+
+    def assert_converges(self, name: str, fault: float, *, down: float) -> None:
+        """Converge after the fault, check the target, and report the drill's figures."""
+        seconds, cycles = self.converge(fault)
+        self.assert_converged()
+        record_timing(name, down, seconds, cycles)
+
     def cycles(self) -> list:
         return list(
             Cycle.objects.filter(job=self.job).values("status", "phase", "processed", "failed", "error")
@@ -120,48 +139,18 @@ def drill(chaos, scim_server):
 
 
 def test_redis_restart_mid_cycle(drill):
-    drill.start()
-    drill.wait_mid_cycle()
-    fault = time.monotonic()
-    drill.chaos.redis.stop()  # every queued and unacknowledged message is gone
-    time.sleep(3)
-    drill.chaos.redis.start()
-    down = time.monotonic() - fault
-
-    seconds, cycles = drill.converge(fault)
-
-    drill.assert_converged()
-    record_timing("Redis restart", down, seconds, cycles)
+    # every queued and unacknowledged message is gone
+    drill.outage_mid_cycle("Redis restart", drill.chaos.redis.stop, drill.chaos.redis.start, seconds=3)
 
 
 def test_postgresql_restart_mid_cycle(drill):
-    drill.start()
-    drill.wait_mid_cycle()
-    fault = time.monotonic()
-    drill.chaos.pg.cut()  # as a restart looks to the workers: connections reset, then refused
-    time.sleep(7)
-    drill.chaos.pg.restore()
-    down = time.monotonic() - fault
-
-    seconds, cycles = drill.converge(fault)
-
-    drill.assert_converged()
-    record_timing("PostgreSQL restart", down, seconds, cycles)
+    # as a restart looks to the workers: connections reset, then refused
+    drill.outage_mid_cycle("PostgreSQL restart", drill.chaos.pg.cut, drill.chaos.pg.restore, seconds=7)
 
 
 def test_target_down_for_a_while_mid_cycle(drill):
-    drill.start()
-    drill.wait_mid_cycle()
-    fault = time.monotonic()
-    drill.proxy.set_outage("drop")
-    time.sleep(6)
-    drill.proxy.set_outage(None)
-    down = time.monotonic() - fault
-
-    seconds, cycles = drill.converge(fault)
-
-    drill.assert_converged()
-    record_timing("target down", down, seconds, cycles)
+    proxy = drill.proxy
+    drill.outage_mid_cycle("target down", lambda: proxy.set_outage("drop"), lambda: proxy.set_outage(None), 6)
 
 
 def test_target_answers_401_mid_cycle(drill):
@@ -178,12 +167,8 @@ def test_target_answers_401_mid_cycle(drill):
     assert cycle.status == "failed" and job.quarantine_reason == "EncounteredQuarantineException"
     assert cycle.failed < USERS // 2  # the objects not reached wait; they are not all marked failed
     drill.proxy.set_outage(None)  # a valid token is back
-    down = time.monotonic() - fault
 
-    seconds, cycles = drill.converge(fault)
-
-    drill.assert_converged()
-    record_timing("target answers 401", down, seconds, cycles)
+    drill.assert_converges("target answers 401", fault, down=time.monotonic() - fault)
 
 
 def test_kill_9_of_a_worker_mid_cycle(drill):  # last: the other drills keep both workers
@@ -199,7 +184,4 @@ def test_kill_9_of_a_worker_mid_cycle(drill):  # last: the other drills keep bot
     fault = time.monotonic()
     drill.chaos.kill9(victim)
 
-    seconds, cycles = drill.converge(fault)
-
-    drill.assert_converged()
-    record_timing(f"kill -9 worker ({'held a page' if held else 'idle'})", 0, seconds, cycles)
+    drill.assert_converges(f"kill -9 worker ({'held a page' if held else 'idle'})", fault, down=0)

@@ -36,9 +36,3 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The admin_user fixture hashes a password; PBKDF2 would cost ~0.4 s per test here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -11,18 +11,8 @@ from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembersh
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def browser_page(page, live_server, admin_user, admin_password):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", admin_user.username)
-    page.fill("#id_password", admin_password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
-
-
-def test_users_search_form_errors_and_member_picker(browser_page, live_server):
-    page = browser_page
+def test_users_search_form_errors_and_member_picker(signed_in_page, live_server):
+    page = signed_in_page
     DirectoryUser.objects.create(display_name="Łukasz Wójcik", user_principal_name="lukasz@contoso.example")
     DirectoryUser.objects.create(display_name="Søren Kjær", user_principal_name="soren@contoso.example")
     outer, inner = (

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import translation
 
 from portal.accounts.models import LanguagePreference
-from tests.api.conftest import make_token  # noqa: F401  (a fixture)
 from tests.fixtures.api_client import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +73,7 @@ def test_a_request_leaves_the_thread_in_english(client):
     assert translation.get_language() == "en"
 
 
-def test_the_graph_api_stays_english_even_for_a_french_user(client, make_token, admin_user):  # noqa: F811
+def test_the_graph_api_stays_english_even_for_a_french_user(client, make_token, admin_user):
     """Graph answers in English whatever the caller's language, and so does the portal's API, error
     messages included (the same validation as the French user form)."""
     LanguagePreference.objects.create(user=admin_user, language="fr")

@@ -8,20 +8,16 @@ from django.core import mail
 from django.utils import translation
 
 from portal.accounts.models import LanguagePreference
-from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob
+from provisioning.models import Cycle, CycleKind, CycleStatus
 from provisioning.sync import quarantine, stalls
-from tests.fixtures.provisioning import make_app
+from tests.fixtures.provisioning import notifying_job
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs only on a real commit
 
 
 @pytest.fixture
 def job():
-    app = make_app("http://127.0.0.1:9/scim/v2", "token")
-    ProvisioningJob.objects.filter(pk=app.job.pk).update(
-        notification_email="Ops@Contoso.test", notify_on_failure=True
-    )
-    return ProvisioningJob.objects.get(pk=app.job.pk)
+    return notifying_job("Ops@Contoso.test")
 
 
 def test_a_portal_users_email_is_in_their_language(job, django_user_model):

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from portal.audit import Activity, record_audit
-from provisioning.models import Cycle, CycleKind, CycleStatus, JobState, ProvisioningJob
-from tests.fixtures.logs import make_log, new_job
+from provisioning.models import Cycle, CycleKind, CycleStatus
+from tests.fixtures.logs import audit_settings_saved, finished_cycle, make_log, new_job, quarantine
 
 pytestmark = pytest.mark.django_db
 
@@ -23,19 +21,8 @@ STOCK = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\. \d|[ap]\.
 def test_home_shows_apps_status_attention_and_recent_cycles(signed_in_client):
     healthy = new_job("Healthy HR")
     broken = new_job("Broken CRM")
-    ProvisioningJob.objects.filter(pk=broken.pk).update(
-        state=JobState.QUARANTINE, quarantine_reason="BadCredentials", quarantine_since=timezone.now()
-    )
-    Cycle.objects.create(
-        job=healthy,
-        kind=CycleKind.INCREMENTAL,
-        status=CycleStatus.COMPLETED,
-        total=3,
-        processed=3,
-        failed=1,
-        started_at=timezone.now() - timedelta(minutes=5),
-        finished_at=timezone.now(),
-    )
+    quarantine(broken, "BadCredentials")
+    finished_cycle(healthy, status=CycleStatus.COMPLETED, total=3, processed=3, failed=1)
     make_log(healthy, status="failure", source_name="Failing Fred")
     page = signed_in_client.get(reverse("home")).content.decode()
     assert 'data-testid="home-apps"' in page and "Healthy HR" in page and "Broken CRM" in page
@@ -48,14 +35,7 @@ def test_home_shows_apps_status_attention_and_recent_cycles(signed_in_client):
 def test_dates_use_one_format_everywhere(signed_in_client, admin_user):
     job = new_job("Contoso SCIM")
     log = make_log(job, activity_at=WHEN, status="failure", source_name="Adele Vance")
-    entry = record_audit(
-        admin_user,
-        Activity.UPDATE_PROVISIONING,
-        target_type="Application",
-        target_id=job.application.app_id,
-        target_name=job.application.display_name,
-        application=job.application,
-    )
+    entry = audit_settings_saved(admin_user, job)
     type(entry).objects.filter(pk=entry.pk).update(at=WHEN)
     Cycle.objects.create(
         job=job, kind=CycleKind.INITIAL, status=CycleStatus.COMPLETED, started_at=WHEN, finished_at=WHEN

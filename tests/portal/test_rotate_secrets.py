@@ -20,11 +20,6 @@ TOKEN = "tok-Zq8vN3xW7pLk2Rj5"
 CLIENT_SECRET = "cs-Hy4mT9bQ1sVx6Wd0"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def jobs(settings) -> list[ProvisioningJob]:
     """Two jobs whose secrets were written with key A only."""

@@ -11,11 +11,6 @@ from tests.fixtures.configuration_form import errors_of, form_data, mark_tested,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     return services.instantiate("scim-generic", "Contoso SCIM").provisioning

@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 HTMX_FORM = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "configuration"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 class EngineCalls:
     """Records what the control module asks of the engine, and flags the job the way the engine does."""
 

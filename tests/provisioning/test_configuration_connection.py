@@ -8,39 +8,20 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.urls import reverse
 
 from portal.applications import services
 from provisioning.models import ProvisioningJob
 from provisioning.sync.credentials import Credentials
-from tests.fixtures import scim_server as scim_fixtures
-
-# The real scim2-server fixtures (a fresh tenant per test on one loopback server).
-scim_server_session = scim_fixtures.scim_server_session
-scim_server = scim_fixtures.scim_server
+from tests.fixtures.configuration_form import connection_url, page_url
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "test-result"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     return services.instantiate("taskize-connect", "Taskize Connect").provisioning
-
-
-def connection_test_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:test_connection", args=[job.application.service_principal_id])
-
-
-def page_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:configuration", args=[job.application.service_principal_id])
 
 
 def credentials(tenant_url: str, token: str = "", **extra: str) -> dict[str, str]:
@@ -151,7 +132,7 @@ def test_connected_to_a_real_scim_server_shows_what_it_supports_and_remembers_th
 ):
     html = result_of(
         signed_in_client.post(
-            connection_test_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX
+            connection_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX
         )
     )
     assert 'data-code="connected"' in html
@@ -170,9 +151,7 @@ def test_connected_to_a_real_scim_server_shows_what_it_supports_and_remembers_th
 
 def test_wrong_token_says_invalid_token_and_stores_no_fingerprint(signed_in_client, job, scim_server):
     html = result_of(
-        signed_in_client.post(
-            connection_test_url(job), credentials(scim_server.base_url, "wrong-token"), **HTMX
-        )
+        signed_in_client.post(connection_url(job), credentials(scim_server.base_url, "wrong-token"), **HTMX)
     )
     assert 'data-code="invalid_token"' in html
     assert "Invalid token" in html and "HTTP 401" in html
@@ -185,7 +164,7 @@ def test_wrong_token_says_invalid_token_and_stores_no_fingerprint(signed_in_clie
 def test_closed_port_says_connection_refused(signed_in_client, job, closed_port):
     html = result_of(
         signed_in_client.post(
-            connection_test_url(job), credentials(f"http://127.0.0.1:{closed_port}/scim", "t"), **HTMX
+            connection_url(job), credentials(f"http://127.0.0.1:{closed_port}/scim", "t"), **HTMX
         )
     )
     assert 'data-code="connection_refused"' in html
@@ -194,7 +173,7 @@ def test_closed_port_says_connection_refused(signed_in_client, job, closed_port)
 
 def test_an_html_page_says_not_scim(signed_in_client, job, html_server):
     html = result_of(
-        signed_in_client.post(connection_test_url(job), credentials(f"{html_server.url}/scim", "t"), **HTMX)
+        signed_in_client.post(connection_url(job), credentials(f"{html_server.url}/scim", "t"), **HTMX)
     )
     assert 'data-code="not_scim"' in html
     assert "Not a SCIM endpoint" in html and "HTML page" in html
@@ -204,7 +183,7 @@ def test_a_silent_server_times_out(signed_in_client, job, silent_server, setting
     settings.PROVISIONING_TEST_CONNECTION_TIMEOUT = 0.5
     html = result_of(
         signed_in_client.post(
-            connection_test_url(job), credentials(f"http://127.0.0.1:{silent_server}/scim", "t"), **HTMX
+            connection_url(job), credentials(f"http://127.0.0.1:{silent_server}/scim", "t"), **HTMX
         )
     )
     assert 'data-code="timeout"' in html and "Timed out" in html
@@ -213,7 +192,7 @@ def test_a_silent_server_times_out(signed_in_client, job, silent_server, setting
 def test_an_unresolvable_host_says_host_not_found(signed_in_client, job):
     html = result_of(
         signed_in_client.post(
-            connection_test_url(job), credentials("http://no-such-host.invalid/scim", "t"), **HTMX
+            connection_url(job), credentials("http://no-such-host.invalid/scim", "t"), **HTMX
         )
     )
     assert 'data-code="dns_failure"' in html and "Host not found" in html
@@ -221,14 +200,14 @@ def test_an_unresolvable_host_says_host_not_found(signed_in_client, job):
 
 def test_a_bad_url_is_explained_before_any_request(signed_in_client, job):
     html = result_of(
-        signed_in_client.post(connection_test_url(job), credentials("ftp://x.example/scim", "t"), **HTMX)
+        signed_in_client.post(connection_url(job), credentials("ftp://x.example/scim", "t"), **HTMX)
     )
     assert 'data-code="invalid_input"' in html
     assert "Tenant URL: Enter the tenant URL as an absolute http:// or https:// URL" in html
 
 
 def test_a_missing_url_is_explained(signed_in_client, job):
-    html = result_of(signed_in_client.post(connection_test_url(job), credentials(""), **HTMX))
+    html = result_of(signed_in_client.post(connection_url(job), credentials(""), **HTMX))
     assert "Tenant URL: Enter the tenant URL (the SCIM endpoint of the application)." in html
 
 
@@ -236,7 +215,7 @@ def test_blank_token_tests_the_stored_one(signed_in_client, job, scim_server):
     job.tenant_url, job.secret_token = scim_server.base_url, scim_server.token
     job.save()
     html = result_of(
-        signed_in_client.post(connection_test_url(job), credentials(scim_server.base_url, ""), **HTMX)
+        signed_in_client.post(connection_url(job), credentials(scim_server.base_url, ""), **HTMX)
     )
     assert 'data-code="connected"' in html
     assert "You can now turn provisioning On" in html
@@ -246,7 +225,7 @@ def test_a_failing_test_of_the_saved_credentials_forgets_the_earlier_pass(signed
     job.tenant_url, job.secret_token = f"http://127.0.0.1:{closed_port}/scim", "t"
     job.credentials_fingerprint = Credentials.from_job(job).fingerprint()
     job.save()
-    result_of(signed_in_client.post(connection_test_url(job), credentials(job.tenant_url), **HTMX))
+    result_of(signed_in_client.post(connection_url(job), credentials(job.tenant_url), **HTMX))
     job.refresh_from_db()
     assert job.credentials_fingerprint == ""
 
@@ -254,7 +233,7 @@ def test_a_failing_test_of_the_saved_credentials_forgets_the_earlier_pass(signed
 def test_test_then_save_on_in_one_go(signed_in_client, job, scim_server):
     """The tutorial's flow: type the credentials, Test Connection, set the email, Status On, Save."""
     entered = credentials(scim_server.base_url, scim_server.token)
-    result_of(signed_in_client.post(connection_test_url(job), entered, **HTMX))
+    result_of(signed_in_client.post(connection_url(job), entered, **HTMX))
     data = {
         **entered,
         "mode": "Automatic",
@@ -275,7 +254,7 @@ def test_test_then_save_on_in_one_go(signed_in_client, job, scim_server):
 def test_test_then_change_the_token_then_on_is_refused(signed_in_client, job, scim_server):
     result_of(
         signed_in_client.post(
-            connection_test_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX
+            connection_url(job), credentials(scim_server.base_url, scim_server.token), **HTMX
         )
     )
     data = {
@@ -303,20 +282,20 @@ def test_oauth_client_credentials_connect_through_a_token_endpoint(
         "oauth_client_id": "portal",
         "oauth_client_secret": "cs-good",
     }
-    html = result_of(signed_in_client.post(connection_test_url(job), data, **HTMX))
+    html = result_of(signed_in_client.post(connection_url(job), data, **HTMX))
     assert 'data-code="connected"' in html
     job.refresh_from_db()
     assert job.credentials_fingerprint
 
     html = result_of(
-        signed_in_client.post(connection_test_url(job), {**data, "oauth_client_secret": "cs-bad"}, **HTMX)
+        signed_in_client.post(connection_url(job), {**data, "oauth_client_secret": "cs-bad"}, **HTMX)
     )
     assert 'data-code="invalid_token"' in html and "cs-bad" not in html
 
 
 def test_without_javascript_the_whole_page_comes_back_with_the_result(signed_in_client, job, scim_server):
     entered = credentials(scim_server.base_url, scim_server.token, notification_email="typed@contoso.test")
-    response = signed_in_client.post(connection_test_url(job), entered)
+    response = signed_in_client.post(connection_url(job), entered)
     html = response.content.decode()
     assert "<html" in html and "Connection successful" in html
     assert 'value="typed@contoso.test"' in html and f'value="{scim_server.base_url}"' in html
@@ -324,4 +303,4 @@ def test_without_javascript_the_whole_page_comes_back_with_the_result(signed_in_
 
 
 def test_test_connection_only_accepts_post(signed_in_client, job):
-    assert signed_in_client.get(connection_test_url(job)).status_code == 405
+    assert signed_in_client.get(connection_url(job)).status_code == 405

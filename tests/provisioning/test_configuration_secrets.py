@@ -11,11 +11,7 @@ from portal.audit import REDACTED, record_audit, redact
 from portal.directory.models import DirectoryGroup, DirectoryUser
 from portal.models import AuditEntry
 from provisioning.models import ProvisioningJob
-from tests.fixtures import scim_server as scim_fixtures
-
-# The real scim2-server fixtures (a fresh tenant per test on one loopback server).
-scim_server_session = scim_fixtures.scim_server_session
-scim_server = scim_fixtures.scim_server
+from tests.fixtures.configuration_form import page_url
 
 pytestmark = pytest.mark.django_db
 
@@ -23,19 +19,9 @@ TOKEN = "tok-Zq8vN3xW7pLk2Rj5"
 CLIENT_SECRET = "cs-Hy4mT9bQ1sVx6Wd0"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """The admin fixture's PBKDF2 hash costs half a second per test; these tests don't test hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     return services.instantiate("taskize-connect", "Taskize Connect").provisioning
-
-
-def page_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:configuration", args=[job.application.service_principal_id])
 
 
 def base_data(**overrides: str) -> dict[str, str]:

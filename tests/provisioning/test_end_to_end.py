@@ -15,8 +15,8 @@ from provisioning.models import CyclePage, ProvisioningJob, ProvisioningLog
 from tests.fixtures.fault_proxy import FaultProxy
 from tests.fixtures.provisioning import (
     assert_every_user_linked_once,
+    assert_organisation_provisioned,
     bulk_users,
-    by_username,
     make_app,
     make_group,
     make_organisation,
@@ -32,31 +32,17 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 def test_initial_cycle_creates_users_groups_memberships_and_managers(celery_worker, scim_server, settings):
     settings.PROVISIONING_PAGE_SIZE = 50
     app = make_app(scim_server.base_url, scim_server.token, template="scim-generic")
-    bosses, staff, groups, outside = make_organisation(app)
+    organisation = make_organisation(app)
 
     cycle = run(app.job, initial=True)
 
-    assert cycle.status == "completed"
-    users = by_username(scim_server)
-    expected = {u.user_principal_name for u in bosses + staff[:180]}
-    assert set(users) == expected  # exactly the assigned ones: 10 bosses + 9 staff per group
-    assert not any(u.user_principal_name in users for u in outside)
-    sample = staff[0]
-    user = users[sample.user_principal_name]
-    assert user["displayName"] == sample.display_name
-    assert user["name"]["givenName"] == sample.given_name and user["name"]["familyName"] == sample.surname
-    assert user["active"] is True
-    boss_id = users[bosses[0].user_principal_name]["id"]
-    assert user[ENTERPRISE]["manager"]["value"] == boss_id
-    target_groups = {g["displayName"]: g for g in scim_server.groups()}
-    assert set(target_groups) == {g.display_name for g in groups}
-    ids = {u["id"]: name for name, u in users.items()}
-    team0 = {ids[m["value"]] for m in target_groups["Team 0"]["members"]}
-    assert team0 == {u.user_principal_name for u in staff[:9]} | {bosses[0].user_principal_name}
-    assert cycle.created == len(expected) + 20 and cycle.failed == 0
-    assert (
-        ProvisioningLog.objects.filter(cycle_id=cycle.cycle_id, action="Create", status="success").count()
-        == cycle.created
+    assert_organisation_provisioned(
+        cycle,
+        organisation,
+        scim_server,
+        names=lambda user: (user["name"]["givenName"], user["name"]["familyName"]),
+        manager=lambda user: user[ENTERPRISE]["manager"]["value"],
+        members=lambda group: {m["value"] for m in group["members"]},
     )
 
 

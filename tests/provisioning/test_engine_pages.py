@@ -17,6 +17,7 @@ from tests.fixtures.memory_target import MemoryTarget
 from tests.fixtures.provisioning import (
     MEMORY_URL,
     assert_every_user_linked_once,
+    assert_organisation_provisioned,
     bulk_users,
     by_username,
     cycle_here,
@@ -45,29 +46,17 @@ def member_names(target: MemoryTarget, group: dict) -> set[str]:
 def test_initial_cycle_creates_users_groups_memberships_and_managers(memory_target, settings):
     settings.PROVISIONING_PAGE_SIZE = 50
     app = make_app(MEMORY_URL, "token", template="scim-generic")
-    bosses, staff, groups, outside = make_organisation(app)
+    organisation = make_organisation(app)
 
     cycle = cycle_here(app.job, memory_target, initial=True)
 
-    assert cycle.status == "completed"
-    users = by_username(memory_target)
-    expected = {u.user_principal_name for u in bosses + staff[:180]}
-    assert set(users) == expected  # exactly the assigned ones: 10 bosses + 9 staff per group
-    assert not any(u.user_principal_name in users for u in outside)
-    sample = staff[0]
-    user = users[sample.user_principal_name]
-    assert user["displayName"] == sample.display_name
-    assert user["name.givenName"] == sample.given_name and user["name.familyName"] == sample.surname
-    assert user["active"] is True
-    assert user[MANAGER] == users[bosses[0].user_principal_name]["id"]
-    target_groups = {g["displayName"]: g for g in memory_target.groups()}
-    assert set(target_groups) == {g.display_name for g in groups}
-    team0 = member_names(memory_target, target_groups["Team 0"])
-    assert team0 == {u.user_principal_name for u in staff[:9]} | {bosses[0].user_principal_name}
-    assert cycle.created == len(expected) + 20 and cycle.failed == 0
-    assert (
-        ProvisioningLog.objects.filter(cycle_id=cycle.cycle_id, action="Create", status="success").count()
-        == cycle.created
+    assert_organisation_provisioned(
+        cycle,
+        organisation,
+        memory_target,
+        names=lambda user: (user["name.givenName"], user["name.familyName"]),
+        manager=lambda user: user[MANAGER],
+        members=lambda group: set(group["members"]),
     )
 
 

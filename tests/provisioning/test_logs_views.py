@@ -47,11 +47,6 @@ MODIFIED = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job():
     return new_job("Contoso SCIM")

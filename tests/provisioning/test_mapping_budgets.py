@@ -15,11 +15,6 @@ from tests.fixtures.provisioning import by_username, cycle_here, make_app, make_
 STREET = 'addresses[type eq "work"].streetAddress'
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def hostile_user() -> DirectoryUser:
     return DirectoryUser.objects.create(
         display_name="Mallory",

@@ -13,11 +13,6 @@ from provisioning.models import ObjectMapping, ProvisioningJob
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def app():
     application = services.instantiate("taskize-connect", "Taskize Connect")

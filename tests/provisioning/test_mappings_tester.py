@@ -11,11 +11,6 @@ from tests.fixtures.mappings import try_expression, url
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def app():
     return services.instantiate("taskize-connect", "Taskize Connect")

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 REFUSED = "You can test this mapping only with the users and groups assigned to this application"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def app() -> ProvisionedApp:
     application = services.instantiate("taskize-connect", "Taskize Connect")

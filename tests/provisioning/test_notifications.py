@@ -6,18 +6,14 @@ from django.db import transaction
 
 from provisioning.models import Cycle, CycleKind, CycleStatus, ProvisioningJob
 from provisioning.sync import quarantine
-from tests.fixtures.provisioning import make_app
+from tests.fixtures.provisioning import notifying_job
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit runs only on a real commit
 
 
 @pytest.fixture
 def job():
-    app = make_app("http://127.0.0.1:9/scim/v2", "token")
-    ProvisioningJob.objects.filter(pk=app.job.pk).update(
-        notification_email="ops@contoso.test", notify_on_failure=True
-    )
-    return ProvisioningJob.objects.get(pk=app.job.pk)
+    return notifying_job()
 
 
 def finished_cycle(job, failed: int = 3, total: int = 10) -> Cycle:

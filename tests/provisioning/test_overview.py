@@ -24,11 +24,6 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "cycle-status"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def job() -> ProvisioningJob:
     job = new_job("Contoso SCIM")
@@ -455,3 +450,13 @@ def test_a_quarantined_cycle_does_not_claim_99_percent(signed_in_client, job):
     assert "99" not in percent and "complete" not in percent
     assert percent == "Quarantined: the cycle did not finish"
     assert "10 of 10 objects processed" in page
+
+
+def test_allow_deletes_without_a_stopped_cycle_says_so_and_does_not_wait(signed_in_client, job):
+    quarantine_job(job, "TooManyDeletes", "600 deletions and disables were staged; the threshold is 500.")
+    response = post(signed_in_client, "app_allow_deletes", job)
+    job.refresh_from_db()
+    assert job.quarantine_reason == ""
+    assert "?wait=" not in response["Location"]
+    page = html(signed_in_client.get(response["Location"]))
+    assert "Quarantine cleared; there was no stopped cycle with staged deletes." in page

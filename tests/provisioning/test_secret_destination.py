@@ -6,22 +6,17 @@ stored secret, the secret field says to type it again, and typing it again reach
 """
 
 import pytest
-from django.urls import reverse
 
 from portal.applications import services
 from provisioning.models import ProvisioningJob
 from provisioning.sync.credentials import Credentials, secrets_to_retype
+from tests.fixtures.configuration_form import connection_url, form_data, page_url
 
 pytestmark = pytest.mark.django_db
 
 STORED_TOKEN = "stored-Tk7Qm2Vz9Lp4Xw8"
 STORED_SECRET = "stored-Cs3Rn6Yb1Hd5Gj0"
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "test-result"}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -42,34 +37,8 @@ def oauth_job(job) -> ProvisioningJob:
     return job
 
 
-def page_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:configuration", args=[job.application.service_principal_id])
-
-
-def connection_url(job: ProvisioningJob) -> str:
-    return reverse("provisioning:test_connection", args=[job.application.service_principal_id])
-
-
-def page_data(job: ProvisioningJob, **overrides: str) -> dict[str, str]:
-    data = {
-        "mode": "Automatic",
-        "auth_method": job.auth_method,
-        "tenant_url": job.tenant_url,
-        "secret_token": "",
-        "oauth_token_url": job.oauth_token_url,
-        "oauth_client_id": job.oauth_client_id,
-        "oauth_client_secret": "",
-        "notification_email": "ops@contoso.test",
-        "scope": "assigned",
-        "interval_minutes": "40",
-        "enabled": "off",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_save_with_a_new_tenant_url_asks_for_the_token_again(signed_in_client, job, listener):
-    response = signed_in_client.post(page_url(job), page_data(job, tenant_url=listener.url))
+    response = signed_in_client.post(page_url(job), form_data(job, tenant_url=listener.url))
 
     assert response.status_code == 200  # the form again, not a redirect
     assert "enter the secret token again" in response.context["form"].errors["secret_token"][0]
@@ -80,7 +49,7 @@ def test_save_with_a_new_tenant_url_asks_for_the_token_again(signed_in_client, j
 
 def test_save_with_a_new_tenant_url_and_the_token_typed_again_is_saved(signed_in_client, job, listener):
     response = signed_in_client.post(
-        page_url(job), page_data(job, tenant_url=listener.url, secret_token="typed-again-4xR9")
+        page_url(job), form_data(job, tenant_url=listener.url, secret_token="typed-again-4xR9")
     )
 
     assert response.status_code == 302
@@ -131,7 +100,7 @@ def test_switching_to_oauth_at_a_new_token_endpoint_asks_for_the_client_secret(
 
 def test_oauth_with_a_new_tenant_url_asks_for_the_client_secret(signed_in_client, oauth_job, listener):
     """The client secret buys an access token that would go to the new tenant URL."""
-    response = signed_in_client.post(page_url(oauth_job), page_data(oauth_job, tenant_url=listener.url))
+    response = signed_in_client.post(page_url(oauth_job), form_data(oauth_job, tenant_url=listener.url))
 
     assert response.status_code == 200
     assert "oauth_client_secret" in response.context["form"].errors

@@ -16,13 +16,9 @@ from django.utils.formats import date_format
 from kombu import Connection
 
 from portal import health
-from portal.accounts.models import RoleAssignment
-from portal.accounts.roles import PortalRole
-from portal.api.models import ApiToken
 from portal.celery import app as celery_app
 from provisioning.models import Cycle, CycleKind, CyclePage, JobState, ProvisioningJob
 from provisioning.tasks import schedule_tick
-from tests.fixtures.api_client import ApiClient
 from tests.fixtures.provisioning import make_app
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +28,6 @@ pytestmark = pytest.mark.django_db
 def thresholds(settings):
     settings.PROVISIONING_STALL_AFTER = 600
     settings.PROVISIONING_LOST_WORK_AFTER = 60
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -64,14 +59,6 @@ def running_cycle(job, idle: timedelta) -> Cycle:
         + [CyclePage(cycle=cycle, index=i, phase="users", items=[]) for i in range(6, 11)]
     )
     return cycle
-
-
-@pytest.fixture
-def api(client, django_user_model) -> ApiClient:
-    user = django_user_model.objects.create_user("api-admin")
-    RoleAssignment.objects.create(user=user, role=PortalRole.GLOBAL_ADMINISTRATOR)
-    _, token = ApiToken.issue(user, "test", 30)
-    return ApiClient(client, token)
 
 
 def job_status(api, job) -> dict:

@@ -55,7 +55,7 @@ from scim2_models import SCIMException
 from provisioning.engine.target_protocol import ErrorCategory, TargetError
 from provisioning.messages import gettext_noop
 
-from ..outbound import NOT_ALLOWED_MESSAGE, is_refusal
+from ..outbound import NOT_ALLOWED_MESSAGE, in_chain, is_refusal
 from .paths import MissingAttribute
 from .retry import parse_retry_after
 
@@ -210,16 +210,6 @@ def network_cause(exc: BaseException) -> BaseException | None:
     return cause
 
 
-def _in_chain(exc: BaseException | None, kinds: tuple[type[BaseException], ...]) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, kinds):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
 def _transport_error(cause: BaseException | None, method: str) -> TargetError:
     """Map an httpx2 transport error. 'sent' = the request may have reached the server."""
     name = type(cause).__name__ if cause is not None else "NetworkError"
@@ -232,7 +222,7 @@ def _transport_error(cause: BaseException | None, method: str) -> TargetError:
     elif isinstance(cause, httpx2.ConnectError):
         code, sent = ErrorCode.CONNECTION_FAILED, False
         what = "Could not connect to the application"
-        if _in_chain(cause, (ssl.SSLError,)) or "SSL" in str(cause) or "CERTIFICATE" in str(cause):
+        if in_chain(cause, (ssl.SSLError,), depth=10) or "SSL" in str(cause) or "CERTIFICATE" in str(cause):
             what = "The TLS handshake with the application failed"
     elif isinstance(cause, httpx2.LocalProtocolError | httpx2.UnsupportedProtocol):
         code, sent, what = ErrorCode.CONNECTION_FAILED, False, "The request could not be sent"

@@ -255,12 +255,7 @@ def build_document(object_type: ObjectType, values: dict[str, Any]) -> dict[str,
             if entry is None:
                 entry = {parsed.filter_attribute: parsed.filter_value}
                 entries.append(entry)
-            if parsed.sub_attribute:
-                entry[parsed.sub_attribute] = value
-            elif isinstance(value, dict):
-                entry.update(value)
-            else:
-                entry["value"] = value
+            _put(entry, parsed.sub_attribute, value)
         elif parsed.sub_attribute:
             container.setdefault(parsed.attribute, {})[parsed.sub_attribute] = value
         elif parsed.attribute.lower() in _LIST_ATTRIBUTES:
@@ -510,13 +505,7 @@ def rewrite_missing_entries(
             added[key] = entry
             add = "Add" if operation["op"][:1].isupper() else "add"
             rewritten.append({"op": add, "path": f"{parsed.prefix}{parsed.attribute}", "value": [entry]})
-        value = operation["value"]
-        if parsed.sub_attribute:
-            entry[parsed.sub_attribute] = value
-        elif isinstance(value, dict):
-            entry.update(value)
-        else:
-            entry["value"] = value
+        _put(entry, parsed.sub_attribute, operation["value"])
     return rewritten
 
 
@@ -570,3 +559,13 @@ def type_of(types: SchemaTypes, object_type: ObjectType, path: str) -> Attribute
     if parsed.filter_attribute and sub is None:
         return None  # a whole entry is a complex value
     return types.get((resource, schema, parsed.attribute.lower(), sub))
+
+
+def _put(entry: dict[str, Any], sub_attribute: str | None, value: Any) -> None:
+    """A filtered path's value into its multi-valued entry: one sub-attribute, several, or the value."""
+    if sub_attribute:
+        entry[sub_attribute] = value
+    elif isinstance(value, dict):
+        entry.update(value)
+    else:
+        entry["value"] = value

@@ -21,8 +21,10 @@ import socket
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import httpx2
@@ -160,7 +162,16 @@ def test_connection(
         s for s in (token, oauth.client_secret if oauth else None, getattr(oauth, "refresh_token", None)) if s
     ]
     try:
-        result = _probe(base_url, token, oauth, matching_attribute, timeout, verify, transport)
+        query = partial(
+            _query_and_discover,
+            token=token,
+            oauth=oauth,
+            matching_attribute=matching_attribute,
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+        )
+        result = _probe(base_url, query)
     except _Failed as failure:
         result = ConnectionTestResult(False, failure.code.value, failure.message, failure.details)
     return ConnectionTestResult(
@@ -171,15 +182,8 @@ def test_connection(
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name
 
 
-def _probe(
-    base_url: str,
-    token: str | None,
-    oauth: OAuth2ClientCredentials | None,
-    matching_attribute: str,
-    timeout: float,
-    verify: bool | str,
-    transport: httpx2.BaseTransport | None,
-) -> ConnectionTestResult:
+def _probe(base_url: str, query: Callable[..., ConnectionTestResult]) -> ConnectionTestResult:
+    """Check the tenant URL, then ``query`` it; a failure carries what was learnt about the tenant."""
     try:
         tenant = parse_tenant_url(base_url)
     except ValueError as exc:
@@ -188,9 +192,7 @@ def _probe(
     host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
     details: dict[str, Any] = {"base_url": tenant.base_url, "flags": sorted(tenant.flags)}
     try:
-        return _query_and_discover(
-            tenant.base_url, host, port, details, token, oauth, matching_attribute, timeout, verify, transport
-        )
+        return query(tenant.base_url, host, port, details)
     except _Failed as failure:
         failure.details = {**details, **failure.details}
         raise
@@ -201,6 +203,7 @@ def _query_and_discover(
     host: str,
     port: int | None,
     details: dict[str, Any],
+    *,
     token: str | None,
     oauth: OAuth2ClientCredentials | None,
     matching_attribute: str,

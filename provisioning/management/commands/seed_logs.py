@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from provisioning.models import Cycle, CycleKind, CyclePhase, CycleStatus, ProvisioningJob, ProvisioningLog
 
-ENGINE_PAGE = 500  # rows sharing one activity_at, as provisioning.sync.escrow.write_logs writes them
+ENGINE_PAGE = 500  # rows sharing one activity_at, as provisioning.logs.writer.write_logs writes them
 FIRST = [
     "Adele",
     "Alex",
