@@ -49,7 +49,7 @@ def insert_rows(
         return
     converters = _converters(model, tuple(fields), connection.vendor)
     sql = _statement(model, tuple(fields), tuple(conflict), tuple(update))
-    with connection.cursor() as cursor:
+    with _binding_cursor() as cursor:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(
                 sql,
@@ -58,6 +58,26 @@ def insert_rows(
                     for row in rows[start : start + BATCH]
                 ],
             )
+
+
+def _binding_cursor() -> Any:
+    """A cursor that sends the parameters apart from the statement (server-side binding) on PostgreSQL.
+
+    Django's psycopg cursor binds on the client: for ``executemany`` it quoted every value of every row
+    into a statement text of its own (a fifth of a page's CPU in the worker), and PostgreSQL parsed each
+    of those 500 distinct texts. With server-side binding psycopg pipelines one prepared statement and
+    the rows' values. Wrapped like any Django cursor (errors, execute wrappers, the query log).
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = ServerBindingCursor(connection.connection)
+    return (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
 
 
 def in_values(column_sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
