@@ -74,6 +74,11 @@ def main() -> None:
             .order_by("index")
             .values_list("pk", "items")[: args.pages + 1]
         )
+        if os.environ.get("PROFILE_GC_FREEZE"):
+            import gc
+
+            gc.collect()
+            gc.freeze()
         # The first page warms the process up (connector, schemas, imports), as a worker's first task does.
         cycles.run_page(pages[0][0])
         measured = pages[1:]
@@ -192,9 +197,8 @@ def _split_stages() -> dict[str, float]:
         if phase == "start":
             gc_started.append(time.thread_time())
         elif gc_started:
-            totals["(garbage collector)"] = (
-                totals.get("(garbage collector)", 0.0) + time.thread_time() - gc_started.pop()
-            )
+            name = f"(garbage collector, generation {info['generation']})"
+            totals[name] = totals.get(name, 0.0) + time.thread_time() - gc_started.pop()
 
     gc.callbacks.append(on_gc)
     return totals
