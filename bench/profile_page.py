@@ -5,6 +5,11 @@ seeds the directory once (kept in the var dir), starts a fresh instant target (b
 adds a fresh app (matchingOperators eqOr, scope all), opens an initial cycle and runs its first pages
 with ``cycles.run_page`` under cProfile: the same code a worker runs for a page. Prints the CPU per
 user and the top functions by cumulative and by own time.
+
+``--no-profile --split`` (with ``PROVISIONING_CONCURRENCY=1``, so the page runs in one thread) prints the
+CPU per user of each stage instead, and of the garbage collector by generation; ``PROFILE_GC_FREEZE=1``
+freezes the start-up heap first, as a worker does. ``--py-spy FILE`` samples the measured pages from
+outside (all threads). CPU figures move with the machine's load: compare runs made side by side.
 """
 
 from __future__ import annotations
