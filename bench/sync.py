@@ -161,7 +161,7 @@ def run(
 
 
 def _sync(*, models, settings, raw_result, requests_so_far, target_process, **bench) -> dict:
-    from bench.worker import cpu_seconds, queries
+    from bench.worker import cpu_seconds, queries, wait_ready
 
     DirectoryUser, Cycle, CyclePage, Scope, run_cycle, instantiate = models
     users, groups, workers = bench["users"], bench["groups"], bench["workers"]
@@ -211,7 +211,10 @@ def _sync(*, models, settings, raw_result, requests_so_far, target_process, **be
         return worker_cpu, cpu_seconds(target_process.pid) if target_process else 0.0
 
     try:
-        time.sleep(4)
+        # Measured from when every worker is up: a worker's start-up (imports, Django, connections) costs
+        # seconds of CPU, and on a busy machine it was still running when the cycle started.
+        wait_ready(stats_dir, [p.pid for p in procs])
+        time.sleep(1)
         load_before = os.getloadavg()[0]
         before, queries_before, cpu_before = requests_so_far(), queries(stats_dir), cpu()
         run_cycle.delay(job.pk)

@@ -2,7 +2,8 @@
 
 ``python -m bench.worker <celery worker arguments>``: the portal's own worker, plus an execute wrapper
 on every database connection it opens. After each task the running total is written to
-``$BENCH_STATS_DIR/<pid>.json``, so the benchmark reads it between cycles without stopping the worker.
+``$BENCH_STATS_DIR/<pid>.json``, so the benchmark reads it between cycles without stopping the worker, and
+``<pid>.ready`` tells it the worker has started.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 
@@ -19,7 +21,7 @@ def main(argv: list[str]) -> None:
     import django
 
     django.setup()
-    from celery.signals import task_postrun
+    from celery.signals import task_postrun, worker_ready
     from django.db.backends.signals import connection_created
 
     from portal.celery import app
@@ -41,14 +43,27 @@ def main(argv: list[str]) -> None:
         with lock:
             out.write_text(json.dumps(totals))
 
+    def ready(**_kwargs) -> None:
+        (out.parent / f"{os.getpid()}.ready").touch()
+
     connection_created.connect(install, weak=False)
     task_postrun.connect(save, weak=False)
+    worker_ready.connect(ready, weak=False)
     app.worker_main(["worker", *argv])
 
 
 def queries(stats_dir: Path) -> int:
     """The queries all counting workers have run so far (as of their last finished task)."""
     return sum(json.loads(p.read_text())["queries"] for p in stats_dir.glob("*.json"))
+
+
+def wait_ready(stats_dir: Path, pids: list[int], timeout: float = 300) -> None:
+    """Wait until every worker has started (its start-up CPU, seconds on a busy machine, is not the cycle's)."""
+    deadline = time.monotonic() + timeout
+    while not all((stats_dir / f"{pid}.ready").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workers did not start")
+        time.sleep(0.2)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -1,9 +1,10 @@
 """The Celery application shared by the web process, the workers and beat."""
 
+import gc
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_process_init, worker_ready
 
 from portal import broker
 
@@ -34,3 +35,16 @@ def forget_queries(**_kwargs) -> None:
     from django.db import reset_queries
 
     reset_queries()
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def freeze_startup_objects(**_kwargs) -> None:
+    """Move what the worker built at start-up (Django, models, scim2-models' schemas: ~120,000 objects)
+    out of the garbage collector's reach.
+
+    They live as long as the process, yet every full collection walked them again: a tenth of a page's
+    CPU. Objects made after this point (a page's work) are collected as before.
+    """
+    gc.collect()
+    gc.freeze()

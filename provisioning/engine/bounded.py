@@ -41,10 +41,12 @@ def record_values(values: dict[str, Any], limit: int) -> dict[str, Any]:
 
 def for_log(value: Any, limit: int) -> Any:
     """The value itself when small enough, else its first ``limit`` characters and its digest."""
+    limit = max(limit, MIN_LIMIT)
+    if isinstance(value, str) and len(value) <= limit:  # most values: short text
+        return value
     if value is None or isinstance(value, bool | int | float):
         return value
     text = _text(value)
-    limit = max(limit, MIN_LIMIT)
     if len(text) <= limit:
         return value
     return f"{text[:limit]}… [truncated; {digest(value)}]"

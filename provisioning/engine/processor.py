@@ -153,14 +153,20 @@ class PageProcessor:
         self._types: dict[str, Callable[[str], AttributeType | None]] = {}
 
     def _type_map(self, kind: str, mapping: ObjectMappingConfig) -> Callable[[str], AttributeType | None]:
-        """Path → type: the target's ``/Schemas`` where it declares the attribute, else the app's list."""
+        """Path → type: the target's ``/Schemas`` where it declares the attribute, else the app's list.
+
+        Looked up once per path for the page (a processor runs one page), not once per object.
+        """
         if kind not in self._types:
             declared = getattr(self.target, "attribute_type", None)
             listed = mapping.attribute_types
+            known: dict[str, AttributeType | None] = {}
 
             def lookup(path: str) -> AttributeType | None:
-                found = declared(kind, path) if declared is not None else None
-                return found or listed.get(path.lower())
+                if path not in known:
+                    found = declared(kind, path) if declared is not None else None
+                    known[path] = found or listed.get(path.lower())
+                return known[path]
 
             self._types[kind] = lookup
         return self._types[kind]

@@ -151,11 +151,10 @@ def _log_values(job: ProvisioningJob, cycle_id: uuid.UUID | str, now, o: Outcome
 
 
 def _bounded_step(step: Step, limit: int) -> dict:
-    data = {
-        **step.to_dict(),
-        "description": bounded.for_log(step.description, limit),
-        "details": bounded.log_details(step.details, limit),
-    }
+    data = step.to_dict()
+    data["description"] = bounded.for_log(step.description, limit)
+    if step.details:
+        data["details"] = bounded.log_details(step.details, limit)
     if "descriptionParams" in data:
         data["descriptionParams"] = bounded.log_details(data["descriptionParams"], limit)
     return data

@@ -24,13 +24,22 @@ USER_ATTRIBUTES = {field: name for name, field in {**USER_PROFILE, **USER_READ_O
 GROUP_ATTRIBUTES = {field: name for name, field in GROUP_PROFILE.items()}
 
 
+# The columns a page reads per user: plain rows (``values()``), no model instances.
+_USER_ROW = (*USER_ATTRIBUTES, "object_id", "account_enabled", "deleted_at", "extension_attributes")
+
+
 def user_attributes(user: DirectoryUser, manager_object_id: str | None) -> dict:
-    attributes = {entra: getattr(user, field) or None for field, entra in USER_ATTRIBUTES.items()}
-    attributes["accountEnabled"] = user.account_enabled
-    attributes["objectId"] = str(user.object_id)
+    return _row_attributes({field: getattr(user, field) for field in _USER_ROW}, manager_object_id)
+
+
+def _row_attributes(row: dict, manager_object_id: str | None) -> dict:
+    """A user's source attributes by Graph name, from its row (``_USER_ROW``)."""
+    attributes = {entra: row[field] or None for field, entra in USER_ATTRIBUTES.items()}
+    attributes["accountEnabled"] = row["account_enabled"]
+    attributes["objectId"] = str(row["object_id"])
     attributes["manager"] = manager_object_id
-    attributes["IsSoftDeleted"] = user.deleted_at is not None
-    attributes.update({k: v for k, v in (user.extension_attributes or {}).items() if v not in ("", None)})
+    attributes["IsSoftDeleted"] = row["deleted_at"] is not None
+    attributes.update({k: v for k, v in (row["extension_attributes"] or {}).items() if v not in ("", None)})
     return attributes
 
 
@@ -63,8 +72,10 @@ class DirectorySource:
         )
 
     def _users(self, ids: list[str]) -> dict[str, SourceObject]:
-        users = list(DirectoryUser.objects.filter(object_id__in=ids).select_related("manager"))
-        pks = [u.pk for u in users]
+        users = list(
+            DirectoryUser.objects.filter(object_id__in=ids).values("pk", *_USER_ROW, "manager__object_id")
+        )
+        pks = [u["pk"] for u in users]
         groups_of: dict[int, list[int]] = defaultdict(list)
         for user_id, group_id in GroupMembership.objects.filter(
             user_id__in=pks, group__deleted_at__isnull=True
@@ -77,14 +88,15 @@ class DirectorySource:
             (direct[a.user_id] if a.user_id else via_group[a.group_id]).append(a)
         found: dict[str, SourceObject] = {}
         for user in users:
-            mine = direct[user.pk] + [a for g in groups_of[user.pk] for a in via_group[g]]
-            found[str(user.object_id)] = SourceObject(
+            pk, object_id, manager = user["pk"], str(user["object_id"]), user["manager__object_id"]
+            mine = direct[pk] + [a for g in groups_of[pk] for a in via_group[g]]
+            found[object_id] = SourceObject(
                 kind="User",
-                id=str(user.object_id),
-                display_name=user.display_name,
-                attributes=user_attributes(user, str(user.manager.object_id) if user.manager else None),
-                enabled=user.account_enabled,
-                soft_deleted=user.deleted_at is not None,
+                id=object_id,
+                display_name=user["display_name"],
+                attributes=_row_attributes(user, str(manager) if manager is not None else None),
+                enabled=user["account_enabled"],
+                soft_deleted=user["deleted_at"] is not None,
                 entitled=self.sync_all or any(not a.app_role.is_default for a in mine),
                 app_role_assignments=[_role(a) for a in mine],
             )
