@@ -151,10 +151,15 @@ def test_postgresql_restart_mid_cycle(drill):
 
 def test_target_down_for_a_while_mid_cycle(drill):
     drill.start()
-    drill.wait_mid_cycle()
+    cycle = drill.wait_mid_cycle()
     fault = time.monotonic()
     drill.proxy.set_outage("drop")
-    time.sleep(6)
+    # down until the engine has backed off three times in a row (waits of 1, 2 and 4 s), not for a
+    # guessed number of seconds
+    deadline = time.monotonic() + 60
+    while not Cycle.objects.filter(pk=cycle.pk, target_pauses__gte=3).exists():
+        assert time.monotonic() < deadline, f"the cycle never paused three times: {drill.cycles()}"
+        time.sleep(0.05)
     drill.proxy.set_outage(None)
     down = time.monotonic() - fault
 
@@ -165,15 +170,16 @@ def test_target_down_for_a_while_mid_cycle(drill):
 
 
 def test_target_answers_401_mid_cycle(drill):
+    # The token is revoked at an exact point: 401 for everything from the 13th user POST on (mid-page
+    # of the third page, with the fourth in flight on the other worker), not at a moment the test guesses.
+    drill.proxy.set_outage("error", after=12, method="POST")
     drill.start()
-    cycle = drill.wait_mid_cycle()
-    fault = time.monotonic()
-    drill.proxy.set_outage("error")  # 401 for everything: the token was revoked
     deadline = time.monotonic() + 60
     while not any("quarantined" in mail for mail in drill.chaos.emails()):
         assert time.monotonic() < deadline, f"no quarantine email: {drill.cycles()}"
         time.sleep(0.1)
-    cycle.refresh_from_db()
+    fault = drill.proxy.outage_began
+    cycle = Cycle.objects.get(job=drill.job)
     job = ProvisioningJob.objects.get(pk=drill.job.pk)
     assert cycle.status == "failed" and job.quarantine_reason == "EncounteredQuarantineException"
     assert cycle.failed < USERS // 2  # the objects not reached wait; they are not all marked failed
