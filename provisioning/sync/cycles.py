@@ -591,8 +591,15 @@ def _after_page(cycle: Cycle, phase: str) -> None:
 def _stopped_on(page: CyclePage, stop: StopCycle, objects: dict) -> Outcome:
     """The provisioning log entry of a cycle the target stopped (credentials refused): the object being
     exported when it happened, failed with the target's reason, so an admin finds it with Status:
-    Failure (Entra logs the failure the same way rather than leaving only a failed cycle)."""
-    first = page.items[0] if page.items else {}
+    Failure (Entra logs the failure the same way rather than leaving only a failed cycle).
+
+    That is the page's first object left unfinished, never one the page finished before the refusal:
+    its row would merge into that object's successful Create and hide it for good (a later cycle finds
+    nothing to change and only logs a skip).
+    """
+    unfinished = set(stop.resume)
+    refused = [i for i in page.items if (i["source_id"] if isinstance(i, dict) else i) in unfinished]
+    first = (refused or page.items or [{}])[0]
     if isinstance(first, dict):
         kind, source_id, name = (
             first.get("kind", "User"),

@@ -499,6 +499,39 @@ def test_pause_and_resume_while_a_page_runs_never_runs_it_twice_at_once(memory_a
     assert_every_user_linked_once(memory_app.job, memory_target, users)
 
 
+def test_a_401_mid_page_blames_the_refused_user_and_keeps_the_creates_before_it(
+    memory_app, memory_target, settings
+):
+    """The token is revoked between two creates of a page: the users created before keep their
+    successful Create rows (and are not retried); the log row that says why the cycle stopped is the
+    first refused user's, not the page's first user's (whose success it used to hide for good)."""
+    settings.PROVISIONING_TARGET_FAILURE_THRESHOLD = 3
+    users = make_users(5)
+    for user in users:
+        memory_app.assign(user)
+    memory_target.meanwhile("create", 2, lambda: memory_target.set_outage("status", status=401))
+
+    cycle = cycle_here(memory_app.job, memory_target)
+
+    assert cycle.status == "failed" and memory_target.calls["create"] == 5  # 2 created, then 3 refusals
+    rows = {
+        log.source_id: (log.action, log.status)
+        for log in ProvisioningLog.objects.filter(cycle_id=cycle.cycle_id)
+    }
+    ids = [str(u.object_id) for u in users]
+    assert rows == {
+        ids[0]: ("Create", "success"),
+        ids[1]: ("Create", "success"),
+        ids[2]: ("Other", "failure"),
+    }
+    memory_target.set_outage(None)
+    retried = cycle_here(memory_app.job, memory_target)
+    assert retried.status == "completed" and retried.created == 3
+    succeeded = ProvisioningLog.objects.filter(job=memory_app.job, status="success")
+    assert set(succeeded.values_list("source_id", flat=True)) == set(ids)  # each user has its success row
+    assert memory_target.posts == {u.user_principal_name: 1 for u in users}
+
+
 def test_a_credential_failure_leaves_a_log_entry_to_filter_for(memory_app, memory_target, signed_in_client):
     user = make_users(1)[0]
     memory_app.assign(user)
