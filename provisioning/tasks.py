@@ -73,7 +73,11 @@ def run_cycle(job_id: int, initial: bool | None = None, force_deletes: bool = Fa
         and not force_deletes
     ):
         return  # waits for an admin: Allow deletes, or a fix and Restart
-    cycles.start_cycle(job_id, initial=initial, force_deletes=force_deletes)
+    try:
+        cycles.start_cycle(job_id, initial=initial, force_deletes=force_deletes)
+    except cycles.EarlierPageRunning:
+        # asked again once that page has had time to save its links (or to go stale if its worker died)
+        run_cycle.apply_async((job_id, initial, force_deletes), countdown=cycles.heartbeat_interval())
 
 
 @shared_task(name="provisioning.tasks.schedule_tick")

@@ -102,15 +102,38 @@ def source_for(job: ProvisioningJob) -> DirectorySource:
 # -- starting -------------------------------------------------------------------------------------
 
 
+class EarlierPageRunning(Exception):
+    """A page of the job's closed cycle is still being run by a live worker: the new cycle must wait.
+
+    A cycle that fails (credentials refused on one page) leaves its other pages in flight on other
+    workers. Those have created objects whose links they have not saved yet; a cycle started now would
+    not see the links and would POST the same objects again.
+    """
+
+
+def _held_by_a_live_run() -> Q:
+    """Pages a worker runs right now: claimed, with a heartbeat younger than PROVISIONING_PAGE_STALE_SECONDS."""
+    fresh = timezone.now() - timedelta(seconds=_stale_seconds())
+    return ~Q(claimed_by="") & Q(heartbeat_at__gte=fresh)
+
+
+def earlier_page_running(job: ProvisioningJob) -> bool:
+    """A pending page of one of the job's cycles is held by a run that still beats."""
+    return CyclePage.objects.filter(_held_by_a_live_run(), cycle__job=job, status=PageStatus.PENDING).exists()
+
+
 def start_cycle(job_id: int, *, initial: bool | None = None, force_deletes: bool = False) -> Cycle | None:
     """Open a cycle for the job (initial when the configuration asks for one) and queue its first pages.
 
-    Returns None when a cycle is already open: two cycles of one app never run at once.
+    Returns None when a cycle is already open: two cycles of one app never run at once. Raises
+    :class:`EarlierPageRunning` while a page of a closed cycle still runs (ask again a bit later).
     """
     with transaction.atomic():
         job = ProvisioningJob.objects.select_for_update().get(pk=job_id)
         if Cycle.objects.filter(job=job, status__in=[CycleStatus.RUNNING, CycleStatus.PAUSED]).exists():
             return None
+        if earlier_page_running(job):
+            raise EarlierPageRunning(job_id)
         initial = job.needs_full_sync if initial is None else initial
         if reason := job.not_supported:  # a job turned On before its template was marked unsupported
             return Cycle.objects.create(
@@ -363,7 +386,7 @@ def _stale_seconds() -> float:
     return float(settings.PROVISIONING_PAGE_STALE_SECONDS)
 
 
-def _heartbeat_interval() -> float:
+def heartbeat_interval() -> float:
     return max(0.5, _stale_seconds() / 6)
 
 
@@ -376,7 +399,7 @@ def _claim(page: CyclePage, token: str) -> bool:
     now = timezone.now()
     free = Q(claimed_by="") | Q(heartbeat_at__isnull=True)
     free |= Q(heartbeat_at__lt=now - timedelta(seconds=_stale_seconds()))
-    free |= Q(claimed_by=token, heartbeat_at__lt=now - timedelta(seconds=2 * _heartbeat_interval()))
+    free |= Q(claimed_by=token, heartbeat_at__lt=now - timedelta(seconds=2 * heartbeat_interval()))
     return bool(
         CyclePage.objects.filter(free, pk=page.pk, status=PageStatus.PENDING).update(
             claimed_by=token, heartbeat_at=now, attempts=F("attempts") + 1
@@ -396,7 +419,7 @@ class _Heartbeat:
         from django.db import connection
 
         try:
-            while not self._stop.wait(_heartbeat_interval()):
+            while not self._stop.wait(heartbeat_interval()):
                 with contextlib.suppress(DatabaseError):  # the database is away: the page will notice
                     CyclePage.objects.filter(pk=self.page_id, claimed_by=self.token).update(
                         heartbeat_at=timezone.now()
@@ -569,8 +592,15 @@ def _after_page(cycle: Cycle, phase: str) -> None:
 def _stopped_on(page: CyclePage, stop: StopCycle, objects: dict) -> Outcome:
     """The provisioning log entry of a cycle the target stopped (credentials refused): the object being
     exported when it happened, failed with the target's reason, so an admin finds it with Status:
-    Failure (Entra logs the failure the same way rather than leaving only a failed cycle)."""
-    first = page.items[0] if page.items else {}
+    Failure (Entra logs the failure the same way rather than leaving only a failed cycle).
+
+    That is the page's first object left unfinished, never one the page finished before the refusal:
+    its row would merge into that object's successful Create and hide it for good (a later cycle finds
+    nothing to change and only logs a skip).
+    """
+    unfinished = set(stop.resume)
+    refused = [i for i in page.items if (i["source_id"] if isinstance(i, dict) else i) in unfinished]
+    first = (refused or page.items or [{}])[0]
     if isinstance(first, dict):
         kind, source_id, name = (
             first.get("kind", "User"),
@@ -728,8 +758,10 @@ def resume(job: ProvisioningJob) -> bool:
         cycle.save(update_fields=["status", "target_pauses", "progress_at"])
         pending = CyclePage.objects.filter(cycle=cycle, phase=cycle.phase, status=PageStatus.PENDING)
         if pending.exists():
-            # the tasks queued before the pause have returned without running: queue them afresh
-            pending.update(queued_at=None, claimed_by="")
+            # the tasks queued before the pause have returned without running: queue them afresh. A page
+            # a worker was in the middle of when the pause came is left to it: released and queued again,
+            # it would run a second time beside the first, creating what the first has not linked yet.
+            pending.exclude(_held_by_a_live_run()).update(queued_at=None, claimed_by="")
             _dispatch(cycle)
         else:
             _advance(cycle.pk)
@@ -783,4 +815,16 @@ def close_open_cycles(job: ProvisioningJob, status: str = CycleStatus.FAILED, er
     )
 
 
-__all__ = ["EscrowRecord", "PageBusy", "fail_page", "pause", "reap", "resume", "run_page", "start_cycle"]
+__all__ = [
+    "EarlierPageRunning",
+    "EscrowRecord",
+    "PageBusy",
+    "earlier_page_running",
+    "fail_page",
+    "heartbeat_interval",
+    "pause",
+    "reap",
+    "resume",
+    "run_page",
+    "start_cycle",
+]

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from portal.directory import services
 from portal.directory.models import DirectoryGroup, DirectoryUser, GroupMembership
+from tests.fixtures.htmx import settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +39,7 @@ def test_users_search_form_errors_and_member_picker(signed_in_page, live_server)
         "already has the user principal name"
     )
     expect(page.locator("#id_mail_error")).to_contain_text("Enter a valid email address.")
+    settled(page)  # the form that came back posts through htmx once its swap has settled
     page.fill("#id_user_principal_name", "zoe@contoso.example")
     page.fill("#id_mail", "zoe@contoso.example")
     page.click("button:text('Create')")
@@ -47,10 +49,15 @@ def test_users_search_form_errors_and_member_picker(signed_in_page, live_server)
     # the picker adds a user; adding the outer group to the inner one is refused with a clear message
     page.goto(f"{live_server.url}{inner.get_absolute_url()}")
     page.fill("#member-search", "zo")
+    expect(page.locator("#candidates")).to_contain_text("Zoë Müller")
+    settled(page)  # its Add button posts through htmx (into #members) only once the rows are wired
     page.click("#candidates button:text('Add')")
     expect(page.locator("#members")).to_contain_text("Added Zoë Müller to Inner.")
     expect(page.locator("#members h2").first).to_have_text("Members (1)")
+    settled(page)  # the search box came back with #members: typing searches only once it is wired
     page.fill("#member-search", "out")
+    expect(page.locator("#candidates")).to_contain_text("Outer")
+    settled(page)
     page.click("#candidates button:text('Add')")
     expect(page.locator("#members .form-error")).to_contain_text("would create a cycle")
     assert not GroupMembership.objects.filter(group=inner, member_group=outer).exists()

@@ -11,6 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from portal.directory.models import DirectoryUser, GroupMembership
+from provisioning import tasks
 from provisioning.models import Cycle, CyclePage, EscrowEntry, ProvisioningJob, ProvisioningLog
 from provisioning.sync import control, cycles
 from tests.fixtures.memory_target import MemoryTarget
@@ -410,6 +411,114 @@ def test_a_401_quarantines_at_once_emails_once_and_the_next_cycle_resumes(
     memory_target.set_outage(None)
     retried = cycle_here(memory_app.job, memory_target)
     assert retried.status == "completed" and len(memory_target.users()) == 20
+
+
+def test_a_page_still_running_when_a_401_fails_its_cycle_is_never_raced_by_the_next_cycle(
+    memory_app, memory_target, settings, held_tasks
+):
+    """Two workers share a cycle. While B's page is between its creates, A's page meets a revoked token:
+    the cycle fails. The token comes back and the next cycle is asked for at once (as the scheduler does):
+    it must not touch B's objects before B has written their links, or it POSTs a userName B is about to
+    create (or just created) a second time."""
+    settings.PROVISIONING_PAGE_SIZE = 5
+    users = make_users(10)
+    for user in users:
+        memory_app.assign(user)
+    cycle = cycles.start_cycle(memory_app.job.pk)
+    page_a, page_b = CyclePage.objects.filter(cycle=cycle).order_by("index")
+    started_meanwhile = []
+
+    def worker_a_and_the_scheduler() -> None:
+        memory_target.set_outage("status", status=401)
+        run_page(page_a, memory_target)  # A: refused at its first lookup; the cycle fails, quarantine
+        assert Cycle.objects.get(pk=cycle.pk).status == "failed"
+        assert ProvisioningJob.objects.get(pk=memory_app.job.pk).state == "Quarantine"
+        memory_target.set_outage(None)  # a valid token again
+        tasks.run_cycle(memory_app.job.pk)  # what the scheduler does next
+        started_meanwhile.extend(Cycle.objects.filter(job=memory_app.job).exclude(pk=cycle.pk))
+        for started in started_meanwhile:
+            run_pending(started, memory_target)
+
+    memory_target.meanwhile("create", 2, worker_a_and_the_scheduler)  # B has 2 users created, 3 to go
+    run_page(page_b, memory_target)  # B
+
+    twice = {name: n for name, n in memory_target.posts.items() if n > 1}
+    assert twice == {}  # no userName POSTed again (today: B's last 3, created by the next cycle, then 409)
+    assert started_meanwhile == []  # the next cycle waits for B's page to be saved...
+    assert [name for name, _args, _kwargs in held_tasks] == [
+        "provisioning.tasks.run_cycle"
+    ]  # ...queued again
+    tasks.run_cycle(*held_tasks[0][1], **held_tasks[0][2])
+    retried = run_pending(Cycle.objects.filter(job=memory_app.job).latest("pk"), memory_target)
+
+    assert retried.status == "completed" and retried.failed == 0
+    assert memory_target.posts == {u.user_principal_name: 1 for u in users}  # each userName POSTed once
+    assert_every_user_linked_once(memory_app.job, memory_target, users)
+
+
+def test_pause_and_resume_while_a_page_runs_never_runs_it_twice_at_once(memory_app, memory_target, settings):
+    """An admin pauses and resumes while a worker is between two creates of a page: resuming queues the
+    pages that were waiting, not the one still running (run again beside it, it would POST the users
+    the first run had created, or was about to, a second time)."""
+    settings.PROVISIONING_PAGE_SIZE = 5
+    users = make_users(5)
+    for user in users:
+        memory_app.assign(user)
+    cycle = cycles.start_cycle(memory_app.job.pk)
+    page = CyclePage.objects.get(cycle=cycle)
+    second_runs = []
+
+    def pause_resume_and_deliver() -> None:
+        cycles.pause(memory_app.job)
+        assert cycles.resume(memory_app.job)
+        for queued in CyclePage.objects.filter(cycle=cycle, status="pending", queued_at__isnull=False):
+            try:
+                run_page(queued, memory_target)  # another worker gets the queued page
+                second_runs.append(queued.index)
+            except cycles.PageBusy:
+                pass  # the task returns: the live run finishes it
+
+    memory_target.meanwhile("create", 2, pause_resume_and_deliver)
+    run_page(page, memory_target)
+
+    assert {name: n for name, n in memory_target.posts.items() if n > 1} == {}
+    assert second_runs == []
+    cycle.refresh_from_db()
+    assert cycle.status == "completed" and cycle.created == 5 and cycle.failed == 0
+    assert_every_user_linked_once(memory_app.job, memory_target, users)
+
+
+def test_a_401_mid_page_blames_the_refused_user_and_keeps_the_creates_before_it(
+    memory_app, memory_target, settings
+):
+    """The token is revoked between two creates of a page: the users created before keep their
+    successful Create rows (and are not retried); the log row that says why the cycle stopped is the
+    first refused user's, not the page's first user's (whose success it used to hide for good)."""
+    settings.PROVISIONING_TARGET_FAILURE_THRESHOLD = 3
+    users = make_users(5)
+    for user in users:
+        memory_app.assign(user)
+    memory_target.meanwhile("create", 2, lambda: memory_target.set_outage("status", status=401))
+
+    cycle = cycle_here(memory_app.job, memory_target)
+
+    assert cycle.status == "failed" and memory_target.calls["create"] == 5  # 2 created, then 3 refusals
+    rows = {
+        log.source_id: (log.action, log.status)
+        for log in ProvisioningLog.objects.filter(cycle_id=cycle.cycle_id)
+    }
+    ids = [str(u.object_id) for u in users]
+    assert rows == {
+        ids[0]: ("Create", "success"),
+        ids[1]: ("Create", "success"),
+        ids[2]: ("Other", "failure"),
+    }
+    memory_target.set_outage(None)
+    retried = cycle_here(memory_app.job, memory_target)
+    assert retried.status == "completed" and retried.created == 3
+    succeeded = ProvisioningLog.objects.filter(job=memory_app.job, status="success")
+    assert set(succeeded.values_list("source_id", flat=True)) == set(ids)  # each user has its success row
+    assert memory_target.posts == {u.user_principal_name: 1 for u in users}
 
 
 def test_a_credential_failure_leaves_a_log_entry_to_filter_for(memory_app, memory_target, signed_in_client):
