@@ -37,9 +37,6 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--no-profile", action="store_true", help="Time only (CPU of the process).")
     parser.add_argument(
-        "--sampling", action="store_true", help="pyinstrument (if installed) instead of cProfile."
-    )
-    parser.add_argument(
         "--split", action="store_true", help="CPU per stage (run with PROVISIONING_CONCURRENCY=1)."
     )
     parser.add_argument("--py-spy", default="", help="Record the measured pages with py-spy into this file.")
@@ -88,12 +85,7 @@ def main() -> None:
         cycles.run_page(pages[0][0])
         measured = pages[1:]
         users = sum(len(items) for _, items in measured)
-        if args.sampling:
-            from pyinstrument import Profiler
-
-            profile = Profiler(interval=0.0005)
-        else:
-            profile = cProfile.Profile()
+        profile = cProfile.Profile()
         from pydantic._internal import _generics
 
         built = {"classes": 0}
@@ -127,11 +119,11 @@ def main() -> None:
             time.sleep(1.5)
         cpu, wall = time.process_time(), time.perf_counter()
         if not args.no_profile:
-            profile.start() if args.sampling else profile.enable()
+            profile.enable()
         for pk, _ in measured:
             cycles.run_page(pk)
         if not args.no_profile:
-            profile.stop() if args.sampling else profile.disable()
+            profile.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -143,9 +135,7 @@ def main() -> None:
             f"{users} users in {len(measured)} page(s): CPU {cpu * 1000 / users:.3f} ms/user, wall {wall:.2f} s, "
             f"{built['classes']} parametrised classes built"
         )
-        if args.sampling and not args.no_profile:
-            print(profile.output_text(unicode=False, color=False, show_all=True))
-        elif not args.no_profile:
+        if not args.no_profile:
             stats = pstats.Stats(profile)
             if args.out:
                 stats.dump_stats(args.out)

@@ -93,11 +93,14 @@ def test_faulty_target_converges_without_duplicates(celery_worker, scim_server, 
 def test_two_workers_share_one_cycle(celery_worker, worker_process, scim_server, settings):
     settings.PROVISIONING_PAGE_SIZE = 10
     settings.PROVISIONING_CONCURRENCY = 1
-    settings.PROVISIONING_USE_BULK = False  # one POST per user: pages last long enough for both workers
-    app = make_app(scim_server.base_url, scim_server.token)
-    users = bulk_users(400)
-    app.assign(make_group("Everyone", users))
-    cycle = run(app.job)
+    settings.PROVISIONING_USE_BULK = False  # one POST per user
+    # every request takes 20 ms at least, so a page lasts 200 ms however fast the engine and the machine
+    # are, and the other worker takes pages meanwhile (without it, one worker could finish them all)
+    with FaultProxy(scim_server.base_url, delay=0.02) as proxy:
+        app = make_app(proxy.base_url, scim_server.token)
+        users = bulk_users(400)
+        app.assign(make_group("Everyone", users))
+        cycle = run(app.job)
     workers = set(CyclePage.objects.filter(cycle=cycle).values_list("processed_by", flat=True))
     assert len(workers) >= 2, workers  # both workers processed pages of the one cycle
     assert cycle.status == "completed" and cycle.created == 401 and cycle.processed == 401
