@@ -69,8 +69,14 @@ class Command(BaseCommand):
 
 
 def _command_line(argv: list[str]) -> str:
-    """The command as typed, with the environment that chose the database and broker."""
-    settings_env = [f"{k}={os.environ[k]}" for k in ("DATABASE_URL", "CELERY_BROKER_URL") if k in os.environ]
+    """The command as typed, with the environment that chose the database, the broker and any engine
+    setting (``PROVISIONING_*``, which the workers inherit)."""
+    names = [
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        *sorted(k for k in os.environ if k.startswith("PROVISIONING_")),
+    ]
+    settings_env = [f"{k}={os.environ[k]}" for k in names if k in os.environ]
     return " ".join([*settings_env, "python", "manage.py", *argv[1:]])
 
 
