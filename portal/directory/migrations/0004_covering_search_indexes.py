@@ -19,27 +19,24 @@ def _include(column: str) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def covering(apps, schema_editor):
+def _rebuild(schema_editor, *, covering: bool) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     for column in FIELDS:
         name = f"directory_user_{SHORT[column]}_prefix_idx"
+        include = f" INCLUDE ({_include(column)})" if covering else ""
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
         schema_editor.execute(
-            f'CREATE INDEX {name} ON directory_directoryuser (lower("{column}") text_pattern_ops) '
-            f"INCLUDE ({_include(column)})"
+            f'CREATE INDEX {name} ON directory_directoryuser (lower("{column}") text_pattern_ops){include}'
         )
+
+
+def covering(apps, schema_editor):
+    _rebuild(schema_editor, covering=True)
 
 
 def plain(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for column in FIELDS:
-        name = f"directory_user_{SHORT[column]}_prefix_idx"
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-        schema_editor.execute(
-            f'CREATE INDEX {name} ON directory_directoryuser (lower("{column}") text_pattern_ops)'
-        )
+    _rebuild(schema_editor, covering=False)
 
 
 class Migration(migrations.Migration):
